@@ -1,0 +1,1 @@
+"""Kedro pipeline in, Azure ML pipeline job out. Pure: no network, no credentials, no globals."""

@@ -1,0 +1,195 @@
+"""Render a step plan as an ``azure-ai-ml`` PipelineJob, and the job as YAML.
+
+The SDK is imported inside functions: importing it costs about a second and a half, and this
+module is loaded whenever the CLI compiles anything.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from kedro_azureml.compiler.plan import JobPlan, StepPlan
+from kedro_azureml.config import DEFAULT_COMPUTE, AzureMLConfig, ComputeConfig
+from kedro_azureml.errors import CompileError
+
+_BINDING = re.compile(r"\$\{\{\s*(inputs|outputs)\.([A-Za-z0-9_]+)\s*\}\}")
+
+
+@dataclass(frozen=True)
+class Placeholder:
+    """An Azure ML ``${{...}}`` binding, substituted by Azure ML before the shell sees it."""
+
+    kind: str  # "inputs" or "outputs"
+    port: str
+
+    def __str__(self) -> str:
+        return f"${{{{{self.kind}.{self.port}}}}}"
+
+
+@dataclass(frozen=True)
+class CompileOptions:
+    pipeline_name: str = "__default__"
+    env: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    env_vars: dict[str, str] = field(default_factory=dict)
+    aml_env: str | None = None
+    image: str | None = None
+    # The job's code path as written into the YAML (relative to the YAML file); None when the
+    # docker image flow bakes the code into the image.
+    code: str | None = None
+    load_versions: dict[str, str] = field(default_factory=dict)
+    display_name: str | None = None
+
+
+def join_command(tokens: Sequence[str | Placeholder]) -> str:
+    """Quote every token for bash, leaving Azure ML bindings bare so Azure ML can fill them."""
+    return " ".join(str(t) if isinstance(t, Placeholder) else shlex.quote(t) for t in tokens)
+
+
+def step_command(step: StepPlan, options: CompileOptions) -> list[str | Placeholder]:
+    tokens: list[str | Placeholder] = ["kedro", "azureml", "execute"]
+    if options.env:
+        tokens += ["--env", options.env]
+    tokens += ["--pipeline", options.pipeline_name]
+    for node_name in step.node_names:
+        tokens += ["--node", node_name]
+    for dataset, port in step.inputs.items():
+        tokens += ["--az-input", dataset, Placeholder("inputs", port)]
+    for dataset, port in step.outputs.items():
+        tokens += ["--az-output", dataset, Placeholder("outputs", port)]
+    if options.params:
+        tokens += ["--params", json.dumps(options.params, sort_keys=True, ensure_ascii=False)]
+    for dataset, version in sorted(options.load_versions.items()):
+        tokens += ["--load-versions", f"{dataset}:{version}"]
+    return tokens
+
+
+def _environment(config: AzureMLConfig, options: CompileOptions) -> Any:
+    from azure.ai.ml.entities import Environment
+
+    if options.aml_env and options.image:
+        raise CompileError("Give either --aml-env or --image, not both.")
+    image = options.image or (None if options.aml_env else config.docker.image)
+    if options.image or (config.azure.code_directory is None and image):
+        return Environment(image=image)
+    name = options.aml_env or config.azure.environment_name
+    if name:
+        return name if name.startswith("azureml:") else f"azureml:{name}"
+    if image:
+        return Environment(image=image)
+    raise CompileError(
+        "No environment to run the steps in: set azure.environment_name or docker.image in "
+        "azureml.yml, or pass --aml-env / --image."
+    )
+
+
+def _compute_kwargs(compute: ComputeConfig) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {}
+    if compute.cluster_name:
+        kwargs["compute"] = compute.cluster_name
+    if compute.instance_type:
+        kwargs["instance_type"] = compute.instance_type
+    if compute.instance_count:
+        kwargs["instance_count"] = compute.instance_count
+    return kwargs
+
+
+def render_job(plan: JobPlan, config: AzureMLConfig, options: CompileOptions) -> Any:
+    """Build the PipelineJob for ``plan``; validated by the SDK and by our own binding check."""
+    from azure.ai.ml import Input, Output, command
+    from azure.ai.ml.entities import PipelineJob
+
+    environment = _environment(config, options)
+    docker_flow = options.code is None
+    producer = plan.producer_of()
+    nodes: dict[str, Any] = {}
+    for step in plan.steps:
+        tokens = step_command(step, options)
+        if docker_flow:
+            tokens = ["cd", config.azure.working_directory, "&&", *tokens]
+        command_line = join_command(tokens)
+        if docker_flow:  # `&&` must stay a shell operator, not a quoted word.
+            command_line = command_line.replace(" '&&' ", " && ", 1)
+        compute = config.azure.compute[step.compute]
+        kwargs = _compute_kwargs(compute)
+        if step.distribution is not None:
+            kwargs.update(step.distribution.sdk_kwargs())
+        node = command(
+            name=step.name,
+            display_name=_display_name(step),
+            command=command_line,
+            environment=environment,
+            code=options.code,
+            inputs={
+                port: Input(
+                    type="uri_folder",
+                    path=f"${{{{parent.jobs.{producer[dataset]}.outputs.{port}}}}}",
+                )
+                for dataset, port in step.inputs.items()
+            },
+            outputs={port: Output(type="uri_folder") for port in step.outputs.values()},
+            environment_variables=dict(sorted(options.env_vars.items())) or None,
+            is_deterministic=step.deterministic,
+            tags={"kedro_nodes": ",".join(step.node_names)},
+            **kwargs,
+        )
+        node.name = step.name
+        nodes[step.name] = node
+    for dataset, port in plan.job_outputs.items():
+        nodes[producer[dataset]].outputs[port] = f"${{{{parent.outputs.{port}}}}}"
+    default = config.azure.compute[DEFAULT_COMPUTE]
+    job = PipelineJob(
+        jobs=nodes,
+        outputs={port: Output(type="uri_folder") for port in plan.job_outputs.values()},
+        experiment_name=config.azure.experiment_name,
+        display_name=options.display_name or plan.pipeline_name,
+        compute=default.cluster_name,
+        tags={"kedro_pipeline": plan.pipeline_name, **({"kedro_env": options.env} if options.env else {})},
+    )
+    validate_job(job, plan)
+    return job
+
+
+def _display_name(step: StepPlan) -> str:
+    if len(step.node_names) == 1:
+        return step.node_names[0]
+    return f"{step.node_names[0]} (+{len(step.node_names) - 1} nodes)"
+
+
+def validate_job(job: Any, plan: JobPlan) -> None:
+    """The SDK's validation, plus the binding checks the SDK does not make."""
+    result = job._validate()
+    if not result.passed:
+        raise CompileError(f"Azure ML rejected the compiled job:\n{result.error_messages}")
+    for step in plan.steps:
+        node = job.jobs[step.name]
+        declared = {"inputs": set(node.inputs), "outputs": set(node.outputs)}
+        for kind, port in _BINDING.findall(node.command):
+            if port not in declared[kind]:
+                raise CompileError(f"Step '{step.name}' uses ${{{{{kind}.{port}}}}} undeclared.")
+
+
+def job_to_dict(job: Any, code: str | None) -> dict[str, Any]:
+    """The job as the dict ``az ml job create -f`` reads, with a portable code path.
+
+    The SDK writes ``code`` as an absolute path of the compiling machine; we write the path
+    relative to the YAML file, so the file is the same on every machine.
+    """
+    data: dict[str, Any] = job._to_dict()
+    for node in data.get("jobs", {}).values():
+        component = node.get("component")
+        if isinstance(component, dict) and "code" in component:
+            component["code"] = code
+    return data
+
+
+def dump_yaml(data: dict[str, Any]) -> str:
+    import yaml
+
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    return str(yaml.dump(data, Dumper=dumper, sort_keys=False, allow_unicode=True, width=1000))

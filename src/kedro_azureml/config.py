@@ -1,0 +1,210 @@
+"""The schema of ``conf/<env>/azureml.yml``.
+
+Every model forbids unknown keys: a typo in a YAML file should stop the user at compile time,
+not silently fall back to a default and surface an hour later on a cluster.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from kedro_azureml.errors import ConfigError
+
+CONFIG_FILE = "azureml.yml"
+DEFAULT_COMPUTE = "__default__"
+# kedro-docker's image keeps the project in this folder; the docker flow `cd`s into it.
+DEFAULT_WORKING_DIRECTORY = "/home/kedro_docker"
+GROUPING_STRATEGIES = ("none", "namespace", "tag", "memory")
+
+_ENV_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*(@latest|:[A-Za-z0-9_.\-]+)$")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_default=True)
+
+
+class ComputeConfig(_Model):
+    """One compute alias: a node tagged with the alias runs there."""
+
+    cluster_name: str | None = Field(
+        default=None, description="Name of an Azure ML compute cluster in the workspace."
+    )
+    instance_type: str | None = Field(
+        default=None, description="VM size, e.g. Standard_DS3_v2 (serverless, or a cluster type)."
+    )
+    instance_count: int | None = Field(
+        default=None, ge=1, description="Machines per step on this compute."
+    )
+    serverless: bool = Field(
+        default=False, description="Run on Azure ML serverless compute instead of a cluster."
+    )
+
+    @model_validator(mode="after")
+    def _cluster_or_serverless(self) -> ComputeConfig:
+        if self.serverless and self.cluster_name:
+            raise ValueError("give either cluster_name or serverless: true, not both")
+        if not self.serverless and not self.cluster_name:
+            raise ValueError("cluster_name is required unless serverless: true")
+        if self.serverless and not self.instance_type:
+            raise ValueError("serverless compute needs instance_type (e.g. Standard_DS3_v2)")
+        return self
+
+
+class TemporaryStorageConfig(_Model):
+    """Blob container that carries intermediate data between steps (the seed's mode)."""
+
+    account_name: str = Field(description="Azure Storage account name.")
+    container: str = Field(description="Blob container for temporary data.")
+    auth: Literal["sas", "identity"] = Field(
+        default="sas",
+        description="How steps reach the container: a SAS token made at submit time, "
+        "or the compute's managed identity.",
+    )
+    sas_ttl_days: float = Field(
+        default=7, gt=0, description="Lifetime of the SAS token given to the steps."
+    )
+
+
+class PipelineDataPassingConfig(_Model):
+    enabled: bool = Field(
+        default=False,
+        description="Pass intermediate data through Azure ML job outputs (no storage key).",
+    )
+
+
+class AzureConfig(_Model):
+    subscription_id: str = Field(
+        default="",
+        description="Azure subscription; may be left empty and given with -s or "
+        "$AZURE_SUBSCRIPTION_ID.",
+    )
+    resource_group: str = Field(description="Resource group of the Azure ML workspace.")
+    workspace_name: str = Field(description="Azure ML workspace name.")
+    experiment_name: str = Field(description="Azure ML experiment the jobs are filed under.")
+    compute: dict[str, ComputeConfig] = Field(
+        description="Compute aliases; __default__ is required, other aliases match node tags."
+    )
+    temporary_storage: TemporaryStorageConfig | None = Field(
+        default=None, description="Blob container for intermediate data (mode B)."
+    )
+    environment_name: str | None = Field(
+        default=None,
+        description="Registered Azure ML environment, as name@latest or name:version.",
+    )
+    code_directory: str | None = Field(
+        default=".",
+        description="Folder uploaded as the job's code; null for the docker image flow.",
+    )
+    working_directory: str = Field(
+        default=DEFAULT_WORKING_DIRECTORY,
+        description="Where the project lives inside the docker image (docker image flow).",
+    )
+    pipeline_data_passing: PipelineDataPassingConfig = Field(
+        default_factory=PipelineDataPassingConfig,
+        description="Azure ML pipeline data passing (mode A).",
+    )
+    grouping: Literal["none", "namespace", "tag", "memory"] = Field(
+        default="none", description="How nodes are grouped into Azure ML steps."
+    )
+
+    @field_validator("compute")
+    @classmethod
+    def _has_default(cls, value: dict[str, ComputeConfig]) -> dict[str, ComputeConfig]:
+        if DEFAULT_COMPUTE not in value:
+            raise ValueError(f"a '{DEFAULT_COMPUTE}' entry is required")
+        return value
+
+    @field_validator("environment_name")
+    @classmethod
+    def _env_syntax(cls, value: str | None) -> str | None:
+        if value and not _ENV_NAME.match(value.removeprefix("azureml:")):
+            raise ValueError(
+                f"'{value}' is not a valid environment reference: use name@latest or name:version"
+            )
+        return value
+
+
+class DockerConfig(_Model):
+    image: str | None = Field(
+        default=None, description="Image the steps run in (docker image flow)."
+    )
+
+
+class AzureMLConfig(_Model):
+    """The whole azureml.yml."""
+
+    azure: AzureConfig
+    docker: DockerConfig = Field(default_factory=DockerConfig)
+
+    @model_validator(mode="after")
+    def _has_environment(self) -> AzureMLConfig:
+        if not self.azure.environment_name and not self.docker.image:
+            raise ValueError(
+                "set azure.environment_name (code upload flow) or docker.image (docker image flow)"
+            )
+        return self
+
+    @property
+    def uses_temporary_storage(self) -> bool:
+        return not self.azure.pipeline_data_passing.enabled and bool(self.azure.temporary_storage)
+
+
+# Where each known key lives, so a misplaced key can be answered with its right place.
+def _known_key_paths(model: type[BaseModel], prefix: str = "") -> dict[str, list[str]]:
+    paths: dict[str, list[str]] = {}
+    for name, field in model.model_fields.items():
+        path = f"{prefix}{name}"
+        paths.setdefault(name, []).append(path)
+        for arg in _model_args(field.annotation):
+            for key, sub in _known_key_paths(arg, f"{path}.").items():
+                paths.setdefault(key, []).extend(sub)
+    return paths
+
+
+def _model_args(annotation: Any) -> list[type[BaseModel]]:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    found: list[type[BaseModel]] = []
+    for arg in getattr(annotation, "__args__", ()) or ():
+        found.extend(_model_args(arg))
+    return found
+
+
+def _format_location(loc: tuple[int | str, ...]) -> str:
+    return ".".join(str(part) for part in loc)
+
+
+def _hint(error: dict[str, Any], known: dict[str, list[str]]) -> str:
+    key = str(error["loc"][-1]) if error["loc"] else ""
+    if error["type"] == "extra_forbidden":
+        if key in known:
+            return f"did you mean {' or '.join(known[key])}?"
+        close = [k for k in known if k.lower().replace("-", "_") == key.lower().replace("-", "_")]
+        if close:
+            return f"did you mean {known[close[0]][0]}?"
+        return "remove it; see the commented template written by `kedro azureml init`"
+    if error["type"] == "missing":
+        return "add it"
+    return ""
+
+
+def parse_config(data: Any, source: str = CONFIG_FILE) -> AzureMLConfig:
+    """Validate raw azureml.yml content, turning pydantic's report into one readable error."""
+    if not isinstance(data, dict) or not data:
+        raise ConfigError(
+            f"{source} is empty or not a mapping. Run `kedro azureml init` to create it."
+        )
+    try:
+        return AzureMLConfig.model_validate(data)
+    except ValidationError as exc:
+        known = _known_key_paths(AzureMLConfig)
+        lines = []
+        for error in exc.errors():
+            location = _format_location(error["loc"]) or "(top level)"
+            message = error["msg"].removeprefix("Value error, ")
+            hint = _hint(error, known)
+            lines.append(f"  - {location}: {message}" + (f" ({hint})" if hint else ""))
+        raise ConfigError(f"Invalid {source}:\n" + "\n".join(lines)) from None

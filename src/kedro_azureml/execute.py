@@ -1,0 +1,50 @@
+"""What an Azure ML step runs: the step's Kedro node(s), inside one Kedro session.
+
+Kept free of the Azure SDK on purpose: every step on every cluster pays this module's start-up.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from kedro_azureml.errors import KedroAzureMLError
+from kedro_azureml.hooks import StepBinding, step_hook
+
+logger = logging.getLogger(__name__)
+
+
+def execute_step(
+    project_path: Path,
+    *,
+    env: str | None,
+    pipeline_name: str,
+    node_names: list[str],
+    inputs: dict[str, str],
+    outputs: dict[str, str],
+    params: dict[str, Any] | None = None,
+    load_versions: dict[str, str] | None = None,
+) -> None:
+    """Run ``node_names`` of ``pipeline_name``, reading and writing the step's folders."""
+    from kedro.framework.session import KedroSession
+    from kedro.framework.startup import bootstrap_project
+
+    bootstrap_project(project_path)
+    for folder in outputs.values():
+        Path(folder).mkdir(parents=True, exist_ok=True)
+    binding = StepBinding(inputs=inputs, outputs=outputs)
+    with (
+        step_hook.armed(binding),
+        KedroSession.create(
+            project_path=project_path, env=env, runtime_params=params or None
+        ) as session,
+    ):
+        session.run(pipeline_name=pipeline_name, node_names=node_names, load_versions=load_versions)
+    missing = sorted((set(inputs) | set(outputs)) - set(binding.applied))
+    if missing:
+        raise KedroAzureMLError(
+            "The kedro-azureml hook did not run, so these datasets were not bound to the "
+            f"step's folders: {', '.join(missing)}. Is 'kedro-azureml' listed in "
+            "DISABLE_HOOKS_FOR_PLUGINS in settings.py? Remove it from there."
+        )

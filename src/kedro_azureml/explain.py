@@ -1,0 +1,23 @@
+"""``compile --explain``: which node runs in which step, and how every dataset travels."""
+
+from __future__ import annotations
+
+from kedro_azureml.compiler.plan import JobPlan
+
+
+def explain_plan(plan: JobPlan) -> str:
+    lines = [f"Pipeline '{plan.pipeline_name}': {len(plan.steps)} Azure ML steps", "", "Steps:"]
+    for step in plan.steps:
+        extra = (
+            f", {step.distribution.framework.value} x{step.distribution.world_size}"
+            if step.distribution
+            else ""
+        )
+        lines.append(f"  {step.name}  [compute: {step.compute}{extra}]")
+        lines += [f"    - {node}" for node in step.node_names]
+    lines += ["", "Datasets:"]
+    for decision in plan.datasets.values():
+        lines.append(
+            f"  {decision.name}: {decision.decision} ({decision.route.route.value}: {decision.route.reason})"
+        )
+    return "\n".join(lines)

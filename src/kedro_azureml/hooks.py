@@ -1,0 +1,56 @@
+"""The Kedro hook that points a step's boundary datasets at its Azure ML folders.
+
+It is registered for every project through the ``kedro.hooks`` entry point, and does nothing
+unless ``kedro azureml execute`` armed it for the current process.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from kedro.framework.hooks import hook_impl
+
+
+@dataclass
+class StepBinding:
+    """Folders of the datasets that cross this step's boundary, by Kedro dataset name."""
+
+    inputs: dict[str, str]
+    outputs: dict[str, str]
+    applied: list[str] = field(default_factory=list)
+
+
+class AzureMLStepHook:
+    def __init__(self) -> None:
+        self.binding: StepBinding | None = None
+
+    @hook_impl
+    def after_catalog_created(self, catalog: Any) -> None:
+        if self.binding is None:
+            return
+        from kedro_azureml.routing import Route, resolve_dataset_config, route_dataset
+        from kedro_azureml.step_data import StepFolderDataset
+
+        folders = {**self.binding.inputs, **self.binding.outputs}
+        for name, folder in sorted(folders.items()):
+            config = resolve_dataset_config(catalog, name)
+            route = route_dataset(name, config)
+            catalog_config = config if route.route is Route.LOCAL_FILE else None
+            catalog[name] = StepFolderDataset(
+                name=name, folder=folder, catalog_config=catalog_config
+            )
+            self.binding.applied.append(name)
+
+    @contextmanager
+    def armed(self, binding: StepBinding) -> Iterator[StepBinding]:
+        self.binding = binding
+        try:
+            yield binding
+        finally:
+            self.binding = None
+
+
+step_hook = AzureMLStepHook()

@@ -1,0 +1,195 @@
+"""``run --local``: execute a compiled Azure ML pipeline job on this machine, step by step.
+
+Each step's exact command runs in bash as a subprocess, with its ``${{inputs.x}}`` and
+``${{outputs.y}}`` replaced by folders under the run directory and with the step's
+environment variables, in dependency order, independent steps in parallel.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kedro_azureml.local.job import LocalStep
+from kedro_azureml.local.ranks import rank_launches
+
+_PLACEHOLDER = re.compile(r"\$\{\{\s*(inputs|outputs)\.([A-Za-z0-9_]+)\s*\}\}")
+_CD_PREFIX = re.compile(r"^\s*cd\s+(\S+)\s+&&\s+")
+
+PENDING, RUNNING, SUCCEEDED, FAILED, SKIPPED = (
+    "pending",
+    "running",
+    "succeeded",
+    "failed",
+    "skipped",
+)
+
+
+@dataclass
+class StepResult:
+    name: str
+    display_name: str
+    status: str = PENDING
+    duration: float = 0.0
+    log_path: Path | None = None
+    returncode: int | None = None
+    reason: str = ""
+
+
+@dataclass
+class RunResult:
+    run_dir: Path
+    steps: dict[str, StepResult] = field(default_factory=dict)
+    job_outputs: dict[str, Path] = field(default_factory=dict)
+
+    @property
+    def succeeded(self) -> bool:
+        return all(result.status == SUCCEEDED for result in self.steps.values())
+
+
+class LocalJobRunner:
+    """Runs the steps of one compiled job; one instance per run directory."""
+
+    def __init__(
+        self,
+        steps: list[LocalStep],
+        *,
+        run_dir: Path,
+        project_dir: Path,
+        max_workers: int | None = None,
+        on_change: Callable[[StepResult], None] | None = None,
+        extra_env: dict[str, str] | None = None,
+    ) -> None:
+        self.steps = {step.name: step for step in steps}
+        self.run_dir = run_dir
+        self.project_dir = project_dir
+        self.max_workers = max(1, max_workers or os.cpu_count() or 1)
+        self.on_change = on_change or (lambda result: None)
+        self.extra_env = extra_env or {}
+        self.result = RunResult(run_dir=run_dir)
+        for step in steps:
+            self.result.steps[step.name] = StepResult(step.name, step.display_name)
+
+    # Folders -----------------------------------------------------------------------------
+    def output_folder(self, step: str, port: str) -> Path:
+        job_output = self.steps[step].outputs.get(port)
+        if job_output:
+            return self.run_dir / "outputs" / job_output
+        return self.run_dir / "data" / step / port
+
+    def bound_command(self, step: LocalStep) -> str:
+        def replace(match: re.Match[str]) -> str:
+            kind, port = match.groups()
+            if kind == "inputs":
+                producer, producer_port = step.inputs[port]
+                folder = self.output_folder(producer, producer_port)
+            else:
+                folder = self.output_folder(step.name, port)
+            return shlex.quote(str(folder))
+
+        command = _PLACEHOLDER.sub(replace, step.command)
+        if step.code is None:
+            # Docker image flow: the image's working directory is this project here.
+            command = _CD_PREFIX.sub("", command, count=1)
+        return command
+
+    def working_dir(self, step: LocalStep) -> Path:
+        if step.code is None:
+            return self.project_dir
+        from kedro_azureml.snapshot import copy_snapshot, scan_code_directory
+
+        snapshot = self.run_dir / "snapshot" / step.code.name
+        if not snapshot.exists():
+            copy_snapshot(scan_code_directory(step.code), snapshot)
+        return snapshot
+
+    # Running -----------------------------------------------------------------------------
+    def _environment(self, step: LocalStep) -> dict[str, str]:
+        env = dict(os.environ)
+        env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+        env.update(self.extra_env)
+        env.update(step.environment_variables)
+        return env
+
+    def _run_step(self, step: LocalStep) -> StepResult:
+        result = self.result.steps[step.name]
+        result.log_path = self.run_dir / "logs" / f"{step.name}.log"
+        result.log_path.parent.mkdir(parents=True, exist_ok=True)
+        for port in step.outputs:
+            self.output_folder(step.name, port).mkdir(parents=True, exist_ok=True)
+        started = time.perf_counter()
+        with result.log_path.open("w") as log:
+            command = self.bound_command(step)
+            log.write(f"$ {command}\n")
+            log.flush()
+            try:
+                cwd = self.working_dir(step)
+                launches = rank_launches(step, command, self._environment(step))
+                processes = [
+                    subprocess.Popen(
+                        argv,
+                        cwd=cwd,
+                        env=env,
+                        stdout=log,
+                        stderr=subprocess.STDOUT,
+                        stdin=subprocess.DEVNULL,
+                    )
+                    for argv, env in launches
+                ]
+                codes = [process.wait() for process in processes]
+            except Exception as exc:  # A step that cannot even start fails like any other.
+                log.write(f"\nkedro-azureml: could not start the step: {exc}\n")
+                codes = [127]
+        result.duration = time.perf_counter() - started
+        result.returncode = next((code for code in codes if code), 0)
+        result.status = SUCCEEDED if result.returncode == 0 else FAILED
+        return result
+
+    def run(self) -> RunResult:
+        remaining = dict(self.steps)
+        running: dict[Future[StepResult], str] = {}
+        with ThreadPoolExecutor(max_workers=self.max_workers) as pool:
+            while remaining or running:
+                changed = True
+                while changed:  # Skipping a step can settle its dependants in the same pass.
+                    changed = False
+                    for name, step in list(remaining.items()):
+                        states = {self.result.steps[dep].status for dep in step.depends_on}
+                        if states & {FAILED, SKIPPED}:
+                            self._finish_skipped(name, remaining)
+                            changed = True
+                        elif states <= {SUCCEEDED}:
+                            del remaining[name]
+                            self.result.steps[name].status = RUNNING
+                            self.on_change(self.result.steps[name])
+                            running[pool.submit(self._run_step, step)] = name
+                if not running:
+                    if remaining:  # Only reachable with a dependency cycle.
+                        for name in list(remaining):
+                            self._finish_skipped(name, remaining, "dependency cycle")
+                    break
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    running.pop(future)
+                    self.on_change(future.result())
+        for step in self.steps.values():
+            for port, job_output in step.outputs.items():
+                if job_output:
+                    self.result.job_outputs[job_output] = self.output_folder(step.name, port)
+        return self.result
+
+    def _finish_skipped(
+        self, name: str, remaining: dict[str, LocalStep], reason: str = "an upstream step failed"
+    ) -> None:
+        del remaining[name]
+        result = self.result.steps[name]
+        result.status, result.reason = SKIPPED, reason
+        self.on_change(result)

@@ -1,0 +1,94 @@
+"""Opens the user's Kedro project once and hands out what the other layers need.
+
+Everything Kedro-session-shaped lives here so the compiler stays a pure function of plain
+values (pipeline, dataset configs, parameters, plugin config).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kedro_azureml.config import CONFIG_FILE, AzureMLConfig, parse_config
+from kedro_azureml.errors import ConfigError
+from kedro_azureml.routing import resolve_dataset_config
+
+logger = logging.getLogger(__name__)
+
+CONFIG_PATTERNS = ["azureml*", "azureml*/**", "**/azureml*"]
+
+
+@dataclass
+class KedroProject:
+    """The pieces of an opened Kedro project that compiling and running need."""
+
+    path: Path
+    env: str
+    package_name: str
+    params: dict[str, Any]
+    runtime_params: dict[str, Any]
+    config: AzureMLConfig
+    _catalog: Any = field(repr=False)
+    _conf_source: Path = field(repr=False)
+
+    def pipeline(self, name: str) -> Any:
+        from kedro.framework.project import pipelines
+
+        if name not in pipelines:
+            known = ", ".join(sorted(pipelines)) or "none"
+            raise ConfigError(f"Pipeline '{name}' is not registered. Known pipelines: {known}.")
+        return pipelines[name]
+
+    def dataset_config(self, name: str) -> dict[str, Any] | None:
+        return resolve_dataset_config(self._catalog, name)
+
+    @property
+    def env_conf_dir(self) -> Path:
+        return self._conf_source / self.env
+
+
+def load_plugin_config(config_loader: Any, env: str, conf_source: Path) -> AzureMLConfig:
+    if "azureml" not in config_loader.config_patterns:
+        config_loader.config_patterns["azureml"] = CONFIG_PATTERNS
+    try:
+        raw = config_loader["azureml"]
+    except Exception as exc:  # Kedro raises MissingConfigException for no matching file.
+        if type(exc).__name__ != "MissingConfigException":
+            raise ConfigError(f"Could not read {CONFIG_FILE}: {exc}") from exc
+        raw = {}
+    if not raw:
+        raise ConfigError(
+            f"No {CONFIG_FILE} found in {conf_source}/base or {conf_source}/{env}. "
+            "Run `kedro azureml init` to create one."
+        )
+    return parse_config(raw, source=f"{conf_source}/(base|{env})/{CONFIG_FILE}")
+
+
+def open_project(
+    path: Path, env: str | None = None, runtime_params: dict[str, Any] | None = None
+) -> KedroProject:
+    """Bootstrap the project and load its context, config and catalog exactly once."""
+    from kedro.framework.session import KedroSession
+    from kedro.framework.startup import bootstrap_project
+
+    metadata = bootstrap_project(path)
+    session = KedroSession.create(
+        project_path=path, env=env, runtime_params=runtime_params or None, save_on_close=False
+    )
+    context = session.load_context()
+    conf_source = Path(context.config_loader.conf_source)
+    resolved_env = context.env or context.config_loader.default_run_env or "local"
+    config = load_plugin_config(context.config_loader, resolved_env, conf_source)
+    catalog = context.catalog
+    return KedroProject(
+        path=path,
+        env=env or context.config_loader.base_env or "base",
+        package_name=metadata.package_name,
+        params=context.params,
+        runtime_params=runtime_params or {},
+        config=config,
+        _catalog=catalog,
+        _conf_source=conf_source,
+    )

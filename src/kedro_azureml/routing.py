@@ -1,0 +1,80 @@
+"""How each Kedro dataset reaches the steps that need it.
+
+Shared by the compiler (which decides which datasets travel between steps) and the step
+executor (which builds the dataset that reads or writes the step's folder), so both sides
+always agree from the same catalog entry.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+# Keys under which Kedro datasets take their location.
+PATH_KEYS = ("filepath", "path")
+_PROTOCOL = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.\-]*)://")
+_MEMORY_TYPES = ("MemoryDataset", "SharedMemoryDataset", "MemoryDataSet")
+
+
+class Route(str, Enum):
+    PARAMETER = "parameter"
+    MEMORY = "memory"  # an in-memory object: serialised into the step's folder
+    LOCAL_FILE = "local-file"  # a catalog dataset on a local path: its own format, in the folder
+    IN_PLACE = "in-place"  # remote storage or an external system: every step reads it in place
+
+
+@dataclass(frozen=True)
+class DatasetRoute:
+    route: Route
+    reason: str
+    path_key: str | None = None
+
+    @property
+    def can_travel(self) -> bool:
+        return self.route in (Route.MEMORY, Route.LOCAL_FILE)
+
+
+def is_parameter(name: str) -> bool:
+    return name == "parameters" or name.startswith("params:")
+
+
+def dataset_path(config: dict[str, Any]) -> tuple[str, str] | None:
+    for key in PATH_KEYS:
+        value = config.get(key)
+        if isinstance(value, str):
+            return key, value
+    return None
+
+
+def is_remote(path: str) -> bool:
+    match = _PROTOCOL.match(path)
+    return bool(match) and match.group(1).lower() != "file"  # type: ignore[union-attr]
+
+
+def resolve_dataset_config(catalog: Any, name: str) -> dict[str, Any] | None:
+    """The catalog entry of a dataset, explicit or resolved from a dataset factory."""
+    resolver = catalog.config_resolver
+    config = resolver.config.get(name)
+    if config is None:
+        config = resolver.resolve_pattern(name) or None
+    return dict(config) if config else None
+
+
+def route_dataset(name: str, config: dict[str, Any] | None) -> DatasetRoute:
+    """Decide from a (resolved) catalog entry how a dataset moves between machines."""
+    if is_parameter(name):
+        return DatasetRoute(Route.PARAMETER, "parameters never travel as data")
+    if not config:
+        return DatasetRoute(Route.MEMORY, "not in the catalog: an in-memory object")
+    type_name = str(config.get("type", ""))
+    if type_name.rsplit(".", 1)[-1] in _MEMORY_TYPES:
+        return DatasetRoute(Route.MEMORY, f"declared as {type_name}")
+    located = dataset_path(config)
+    if located is None:
+        return DatasetRoute(Route.IN_PLACE, f"{type_name} has no file path: read in place")
+    key, path = located
+    if is_remote(path):
+        return DatasetRoute(Route.IN_PLACE, f"remote storage ({path.split('://', 1)[0]}://)")
+    return DatasetRoute(Route.LOCAL_FILE, f"local path {path}: travels as {type_name}", key)

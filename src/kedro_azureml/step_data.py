@@ -1,0 +1,104 @@
+"""The datasets a step reads from and writes to its Azure ML input and output folders.
+
+Only data that crosses a step boundary comes here. An in-memory object is serialised in a
+format chosen for it; a catalog dataset with a local path keeps its own type and format, so a
+CSV stays a CSV that Azure ML Studio can preview.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import uuid
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from kedro.io import AbstractDataset
+
+from kedro_azureml.distributed.ranks import is_distributed_master_node
+from kedro_azureml.errors import StepDataError
+from kedro_azureml.routing import PATH_KEYS
+
+METADATA_FILE = "_kedro_azureml.json"  # the same marker serialization writes last
+KEDRO_FORMAT = "kedro-dataset"
+
+
+def _write_json_atomically(path: Path, payload: dict[str, Any]) -> None:
+    partial = path.with_name(f".{path.name}.{uuid.uuid4().hex}.partial")
+    partial.write_text(json.dumps(payload, indent=2, sort_keys=True))
+    os.replace(partial, path)
+
+
+class StepFolderDataset(AbstractDataset[Any, Any]):
+    """A dataset that crosses a step boundary, kept in one Azure ML ``uri_folder``.
+
+    With ``catalog_config`` set, the catalog dataset is rebuilt with its path inside the
+    folder; otherwise the object is serialised with :mod:`kedro_azureml.serialization`.
+    """
+
+    def __init__(
+        self, *, name: str, folder: str, catalog_config: dict[str, Any] | None = None
+    ) -> None:
+        self._name = name
+        self._folder = Path(folder)
+        self._catalog_config = catalog_config
+
+    def _describe(self) -> dict[str, Any]:
+        return {"name": self._name, "folder": str(self._folder), "kind": self._kind}
+
+    @property
+    def _kind(self) -> str:
+        return str(self._catalog_config.get("type")) if self._catalog_config else "object"
+
+    def _inner(self, folder: Path) -> AbstractDataset:
+        assert self._catalog_config is not None
+        config = dict(self._catalog_config)
+        config.pop("versioned", None)
+        for key in PATH_KEYS:
+            if isinstance(config.get(key), str):
+                basename = PurePosixPath(config[key].rstrip("/")).name or self._name
+                config[key] = str(folder / basename)
+                break
+        return AbstractDataset.from_config(self._name, config)
+
+    def _exists(self) -> bool:
+        return (self._folder / METADATA_FILE).is_file()
+
+    def load(self) -> Any:
+        if self._catalog_config is None:
+            from kedro_azureml import serialization
+
+            return serialization.load_object(str(self._folder))
+        if not self._exists():
+            raise StepDataError(
+                f"Dataset '{self._name}' in {self._folder} is incomplete: the step that "
+                "produces it did not finish writing it."
+            )
+        return self._inner(self._folder).load()
+
+    def save(self, data: Any) -> None:
+        if not is_distributed_master_node():
+            return  # Every rank computes the same result; one copy is enough.
+        self._folder.mkdir(parents=True, exist_ok=True)
+        if self._catalog_config is None:
+            from kedro_azureml import serialization
+
+            serialization.save_object(data, str(self._folder))
+            return
+        (self._folder / METADATA_FILE).unlink(missing_ok=True)
+        partial = self._folder / f".partial-{uuid.uuid4().hex}"
+        partial.mkdir()
+        try:
+            self._inner(partial).save(data)
+            for item in partial.iterdir():
+                target = self._folder / item.name
+                if target.is_dir():
+                    shutil.rmtree(target)
+                os.replace(item, target)
+        finally:
+            shutil.rmtree(partial, ignore_errors=True)
+        _write_json_atomically(
+            self._folder / METADATA_FILE,
+            {"format": KEDRO_FORMAT, "dataset_type": self._kind, "dataset": self._name},
+        )

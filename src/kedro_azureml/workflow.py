@@ -1,0 +1,149 @@
+"""The steps behind the CLI commands: compile a project, write the YAML, run it locally.
+
+Each function takes plain arguments and returns values, so the commands stay thin and the
+behaviour is testable without click.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from kedro_azureml.compiler.render import CompileOptions
+from kedro_azureml.project import KedroProject
+
+RUNS_DIR = ".kedro-azureml/runs"
+
+
+@dataclass
+class CompiledJob:
+    plan: Any  # JobPlan
+    job: Any  # azure.ai.ml PipelineJob
+    yaml_text: str
+    seconds: float
+
+
+def code_path_for(project: KedroProject, yaml_dir: Path) -> str | None:
+    """The code directory as seen from the YAML file: relative, so the file is portable."""
+    code_directory = project.config.azure.code_directory
+    if code_directory is None:
+        return None
+    code = (project.path / code_directory).resolve()
+    return Path(os.path.relpath(code, yaml_dir.resolve())).as_posix()
+
+
+def compile_project(
+    project: KedroProject,
+    options: CompileOptions,
+    *,
+    yaml_dir: Path,
+    grouping: str | None = None,
+) -> CompiledJob:
+    from kedro_azureml.compiler.compile import compile_pipeline, job_yaml
+
+    started = time.perf_counter()
+    # Steps always name their env: conf/local (Kedro's default run env) is never uploaded.
+    options = replace(options, env=options.env or project.env)
+    if options.code is None and project.config.azure.code_directory is not None:
+        options = replace(options, code=code_path_for(project, yaml_dir))
+    plan, job = compile_pipeline(
+        project.pipeline(options.pipeline_name),
+        project.config,
+        options,
+        project.dataset_config,
+        grouping=grouping,
+        params=project.params,
+    )
+    return CompiledJob(plan, job, job_yaml(job, options), time.perf_counter() - started)
+
+
+def write_text_atomically(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_text(text)
+    partial.replace(path)
+
+
+def new_run_dir(project_path: Path, pipeline_name: str) -> Path:
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    base = project_path / RUNS_DIR / f"{stamp}-{pipeline_name.strip('_') or 'default'}"
+    run_dir, suffix = base, 1
+    while run_dir.exists():
+        suffix += 1
+        run_dir = base.with_name(f"{base.name}-{suffix}")
+    run_dir.mkdir(parents=True)
+    return run_dir
+
+
+def read_job_yaml(path: Path) -> dict[str, Any]:
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    with path.open() as stream:
+        data = yaml.load(stream, Loader=loader)
+    return data if isinstance(data, dict) else {}
+
+
+def compile_to_file(
+    project_path: Path,
+    output: Path,
+    options: CompileOptions,
+    *,
+    grouping: str | None = None,
+    project: KedroProject | None = None,
+) -> CompiledJob:
+    from kedro_azureml.project import open_project
+
+    project = project or open_project(project_path, options.env, options.params)
+    compiled = compile_project(project, options, yaml_dir=output.parent, grouping=grouping)
+    write_text_atomically(output, compiled.yaml_text)
+    return compiled
+
+
+def run_local(
+    project_path: Path,
+    options: CompileOptions,
+    *,
+    grouping: str | None = None,
+    from_yaml: Path | None = None,
+    max_workers: int | None = None,
+    console: Any = None,
+) -> bool:
+    """Compile (unless given a YAML) and run the job's steps here; True when all succeeded."""
+    from rich.console import Console
+
+    from kedro_azureml.local.job import read_steps
+    from kedro_azureml.local.report import print_report, progress_printer
+    from kedro_azureml.local.runner import LocalJobRunner
+
+    console = console or Console()
+    run_dir = new_run_dir(project_path, options.pipeline_name)
+    if from_yaml is None:
+        yaml_path = run_dir / "pipeline.yaml"
+        compiled = compile_to_file(project_path, yaml_path, options, grouping=grouping)
+        console.print(
+            f"Compiled {len(compiled.plan.steps)} steps in {compiled.seconds:.2f}s -> {yaml_path}",
+            highlight=False,
+        )
+    else:
+        yaml_path = from_yaml.resolve()
+    steps = read_steps(read_job_yaml(yaml_path), yaml_path.parent)
+    runner = LocalJobRunner(
+        steps,
+        run_dir=run_dir,
+        project_dir=project_path,
+        max_workers=max_workers,
+        on_change=progress_printer(console, len(steps)),
+    )
+    result = runner.run()
+    print_report(console, result)
+    return result.succeeded
+
+
+def submit(project_path: Path, options: CompileOptions, **kwargs: Any) -> bool:
+    from kedro_azureml.errors import KedroAzureMLError
+
+    raise KedroAzureMLError("Submitting to Azure ML is not available yet; use --local.")
