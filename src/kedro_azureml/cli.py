@@ -165,7 +165,11 @@ def _init_settings(
     if len(args) not in (4, 5, 6, 7):
         raise click.UsageError(f"Got {len(args)} arguments; {usage}.")
     base = dict(
-        zip(("resource_group", "workspace_name", "experiment_name", "cluster_name"), args[:4])
+        zip(
+            ("resource_group", "workspace_name", "experiment_name", "cluster_name"),
+            args[:4],
+            strict=True,
+        )
     )
     rest = list(args[4:])
     storage: tuple[str | None, str | None] = (None, None)

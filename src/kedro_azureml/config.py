@@ -177,7 +177,7 @@ def _format_location(loc: tuple[int | str, ...]) -> str:
     return ".".join(str(part) for part in loc)
 
 
-def _hint(error: dict[str, Any], known: dict[str, list[str]]) -> str:
+def _hint(error: Any, known: dict[str, list[str]]) -> str:
     key = str(error["loc"][-1]) if error["loc"] else ""
     if error["type"] == "extra_forbidden":
         if key in known:

@@ -40,7 +40,9 @@ def execute_step(
             project_path=project_path, env=env, runtime_params=params or None
         ) as session,
     ):
-        session.run(pipeline_name=pipeline_name, node_names=node_names, load_versions=load_versions)
+        session.run(  # type: ignore[call-arg]
+            pipeline_name=pipeline_name, node_names=node_names, load_versions=load_versions
+        )
     missing = sorted((set(inputs) | set(outputs)) - set(binding.applied))
     if missing:
         raise KedroAzureMLError(

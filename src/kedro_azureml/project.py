@@ -7,6 +7,8 @@ values (pipeline, dataset configs, parameters, plugin config).
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -49,11 +51,33 @@ class KedroProject:
         return self._conf_source / self.env
 
 
+@contextmanager
+def _environment_variables_resolvable() -> Iterator[None]:
+    """Let azureml.yml use ${oc.env:...}: Kedro enables it only for credentials."""
+    from omegaconf import OmegaConf
+    from omegaconf.resolvers import oc
+
+    if OmegaConf.has_resolver("oc.env"):
+        yield
+        return
+    OmegaConf.register_new_resolver("oc.env", oc.env)
+    try:
+        yield
+    finally:
+        OmegaConf.clear_resolver("oc.env")
+
+
 def load_plugin_config(config_loader: Any, env: str, conf_source: Path) -> AzureMLConfig:
     if "azureml" not in config_loader.config_patterns:
         config_loader.config_patterns["azureml"] = CONFIG_PATTERNS
+    # An env file overrides single keys of base (e.g. only the cluster), unless the project
+    # chose a strategy for azureml itself.
+    merge_strategy = getattr(config_loader, "merge_strategy", None)
+    if isinstance(merge_strategy, dict):
+        merge_strategy.setdefault("azureml", "soft")
     try:
-        raw = config_loader["azureml"]
+        with _environment_variables_resolvable():
+            raw = config_loader["azureml"]
     except Exception as exc:  # Kedro raises MissingConfigException for no matching file.
         if type(exc).__name__ != "MissingConfigException":
             raise ConfigError(f"Could not read {CONFIG_FILE}: {exc}") from exc
@@ -78,13 +102,14 @@ def open_project(
         project_path=path, env=env, runtime_params=runtime_params or None, save_on_close=False
     )
     context = session.load_context()
+    loader: Any = context.config_loader
     conf_source = Path(context.config_loader.conf_source)
-    resolved_env = context.env or context.config_loader.default_run_env or "local"
+    resolved_env = context.env or loader.default_run_env or "local"
     config = load_plugin_config(context.config_loader, resolved_env, conf_source)
     catalog = context.catalog
     return KedroProject(
         path=path,
-        env=env or context.config_loader.base_env or "base",
+        env=env or loader.base_env or "base",
         package_name=metadata.package_name,
         params=context.params,
         runtime_params=runtime_params or {},

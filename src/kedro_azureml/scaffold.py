@@ -34,7 +34,7 @@ def _yaml_value(value: str | bool | None) -> str:
 
 
 def _template(name: str) -> str:
-    return resources.files("kedro_azureml").joinpath("templates", name).read_text()
+    return resources.files("kedro_azureml").joinpath("templates").joinpath(name).read_text()
 
 
 def render_config(settings: InitSettings) -> str:

@@ -140,6 +140,7 @@ def run_local(
     )
     result = runner.run()
     print_report(console, result)
+    write_text_atomically(run_dir / "summary.json", result.to_json())
     return result.succeeded
 
 

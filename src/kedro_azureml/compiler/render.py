@@ -149,7 +149,10 @@ def render_job(plan: JobPlan, config: AzureMLConfig, options: CompileOptions) ->
         experiment_name=config.azure.experiment_name,
         display_name=options.display_name or plan.pipeline_name,
         compute=default.cluster_name,
-        tags={"kedro_pipeline": plan.pipeline_name, **({"kedro_env": options.env} if options.env else {})},
+        tags={
+            "kedro_pipeline": plan.pipeline_name,
+            **({"kedro_env": options.env} if options.env else {}),
+        },
     )
     validate_job(job, plan)
     return job

@@ -37,16 +37,15 @@ def progress_printer(console: Console, total: int) -> Callable[[StepResult], Non
 
 def summary_table(result: RunResult) -> Table:
     table = Table(title=f"run --local: {result.run_dir}", title_justify="left")
-    for column in ("step", "kedro node(s)", "status", "duration", "log"):
+    for column in ("kedro node(s)", "status", "duration", "log"):
         table.add_column(column, overflow="fold")
     for step in result.steps.values():
         style = _STYLE.get(step.status, "")
         table.add_row(
-            step.name,
             step.display_name,
             f"[{style}]{step.status}[/]" + (f" ({step.reason})" if step.reason else ""),
             f"{step.duration:.1f}s" if step.status in (SUCCEEDED, FAILED) else "-",
-            str(step.log_path or "-"),
+            str(step.log_path.relative_to(result.run_dir)) if step.log_path else "-",
         )
     return table
 

@@ -7,6 +7,7 @@ environment variables, in dependency order, independent steps in parallel.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
@@ -53,6 +54,26 @@ class RunResult:
     @property
     def succeeded(self) -> bool:
         return all(result.status == SUCCEEDED for result in self.steps.values())
+
+    def to_json(self) -> str:
+        """A machine-readable summary, for CI scripts and tests."""
+        return json.dumps(
+            {
+                "succeeded": self.succeeded,
+                "steps": {
+                    name: {
+                        "status": step.status,
+                        "duration": round(step.duration, 3),
+                        "returncode": step.returncode,
+                        "log": str(step.log_path) if step.log_path else None,
+                        "reason": step.reason,
+                    }
+                    for name, step in self.steps.items()
+                },
+                "job_outputs": {name: str(path) for name, path in self.job_outputs.items()},
+            },
+            indent=2,
+        )
 
 
 class LocalJobRunner:

@@ -1,0 +1,42 @@
+# Two commands on a fresh machine: `make demo` and `make test` (Python 3.10+, npm for Azurite).
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+export KEDRO_DISABLE_TELEMETRY := true
+export DO_NOT_TRACK := 1
+EXAMPLE := examples/spaceflights
+
+.PHONY: setup node demo test lint unit bench clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $@
+
+node: node_modules/.package-lock.json
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+
+## Compile the example project and run the compiled Azure ML job locally, step by step.
+demo: setup
+	cd $(EXAMPLE) && ../../$(BIN)/python scripts/generate_data.py
+	cd $(EXAMPLE) && ../../$(BIN)/kedro azureml run --local
+
+lint: setup
+	$(BIN)/ruff check src tests benchmarks $(EXAMPLE)
+	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/mypy
+
+## Lint, type-check and run the whole test suite (Azurite is started by the tests).
+test: setup node lint
+	$(BIN)/pytest -n 2 --dist loadgroup -q
+
+bench: setup node
+	$(BIN)/python benchmarks/run_all.py
+
+clean:
+	rm -rf $(VENV) node_modules .kedro-azureml $(EXAMPLE)/.kedro-azureml

@@ -1,0 +1,162 @@
+"""init → compile → run --local on real `kedro new` projects, through the real CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from kedro_azureml.serialization import load_object
+from tests.support.kedro_projects import kedro
+
+pytestmark = pytest.mark.slow
+
+INIT = [
+    "azureml",
+    "init",
+    "rg",
+    "ws",
+    "exp",
+    "cpu-cluster",
+    "acct",
+    "container",
+    "kedro-env@latest",
+]
+
+
+def _run_dir(project: Path) -> Path:
+    runs = sorted((project / ".kedro-azureml" / "runs").iterdir())
+    return runs[-1]
+
+
+def test_init_writes_config_and_safe_amlignore(blank_project: Path) -> None:
+    result = kedro(blank_project, *INIT)
+    assert "Wrote" in result.stdout
+    config = yaml.safe_load((blank_project / "conf/base/azureml.yml").read_text())
+    assert config["azure"]["compute"]["__default__"]["cluster_name"] == "cpu-cluster"
+    assert config["azure"]["temporary_storage"] == {
+        "account_name": "acct",
+        "container": "container",
+    }
+    assert config["azure"]["environment_name"] == "kedro-env@latest"
+    ignore = (blank_project / ".amlignore").read_text()
+    for pattern in ("conf/local/", ".env", ".git/", ".venv/", "data/*", "!data/01_raw/"):
+        assert pattern in ignore.splitlines()
+    again = kedro(blank_project, *INIT, check=False)
+    assert again.returncode != 0
+    assert "--force" in again.stdout + again.stderr
+
+
+def test_compile_then_run_local_gives_right_values(small_project: Path) -> None:
+    kedro(small_project, *INIT)
+    kedro(small_project, "azureml", "compile", "-o", "pipeline.yaml")
+    compiled = yaml.safe_load((small_project / "pipeline.yaml").read_text())
+    assert set(compiled["jobs"]) == {"scale", "summarise", "to_csv", "report"}
+    assert compiled["jobs"]["report"]["inputs"]["scaled_csv"] == {
+        "path": "${{parent.jobs.to_csv.outputs.scaled_csv}}"
+    }
+
+    result = kedro(small_project, "azureml", "run", "--local", "--from-yaml", "pipeline.yaml")
+    assert "4/4" in result.stdout
+    run_dir = _run_dir(small_project)
+    # factor 3 over 1..10 → 165; the catalog CSV travelled as a CSV file
+    report = load_object(str(run_dir / "outputs" / "report"))
+    assert report == {"total": 165, "rows": 10, "max": 30}
+    csv = run_dir / "data" / "to_csv" / "scaled_csv" / "scaled.csv"
+    assert csv.read_text().splitlines()[:3] == ["x", "3", "6"]
+    assert '"total": 165' in result.stdout  # small JSON job outputs are shown
+    assert (run_dir / "logs" / "scale.log").read_text().startswith("$ kedro azureml execute")
+
+
+def test_params_override_reaches_steps(small_project: Path) -> None:
+    kedro(small_project, *INIT)
+    kedro(small_project, "azureml", "run", "--local", "--params", "factor=2")
+    report = load_object(str(_run_dir(small_project) / "outputs" / "report"))
+    assert report["total"] == 110
+
+
+def test_failing_step_skips_dependants_and_fails(small_project: Path) -> None:
+    kedro(small_project, *INIT)
+    result = kedro(small_project, "azureml", "run", "--local", "-p", "failing", check=False)
+    assert result.returncode == 1
+    out = result.stdout
+    assert "explode failed" in out and "boom: this node always fails" in out
+    summary = json.loads((_run_dir(small_project) / "summary.json").read_text())
+    statuses = {name: step["status"] for name, step in summary["steps"].items()}
+    assert statuses["explode"] == "failed"
+    assert statuses["after_explode"] == "skipped"
+    assert statuses["report"] == "succeeded"  # independent steps still finish
+    assert summary["succeeded"] is False
+    assert "skipped" in out and "failed" in out  # the summary table
+    log = _run_dir(small_project) / "logs" / "explode.log"
+    assert "RuntimeError" in log.read_text()
+
+
+def test_snapshot_honours_amlignore(small_project: Path) -> None:
+    kedro(small_project, *INIT)
+    (small_project / "conf" / "local" / "credentials.yml").write_text("secret: hunter2\n")
+    (small_project / "data" / "01_raw" / "empty.csv").write_text("")
+    kedro(small_project, "azureml", "run", "--local")
+    snapshot = _run_dir(small_project) / "snapshot" / small_project.name
+    assert (snapshot / "data" / "01_raw" / "numbers.csv").is_file()
+    assert not (snapshot / "conf" / "local").exists()
+    assert not (snapshot / "data" / "01_raw" / "empty.csv").exists()  # Azure drops empty files
+
+
+def test_run_local_fails_like_azure_when_raw_data_is_ignored(small_project: Path) -> None:
+    kedro(small_project, *INIT)
+    (small_project / ".amlignore").write_text("data/\n")
+    result = kedro(small_project, "azureml", "run", "--local", check=False)
+    assert result.returncode == 1
+    assert "numbers.csv" in result.stdout
+
+
+def test_missing_config_says_run_init(small_project: Path) -> None:
+    result = kedro(small_project, "azureml", "compile", check=False)
+    assert result.returncode != 0
+    assert "kedro azureml init" in result.stdout + result.stderr
+
+
+def test_env_merging_and_oc_env(small_project: Path) -> None:
+    kedro(small_project, *INIT)
+    staging = small_project / "conf" / "staging"
+    staging.mkdir()
+    (staging / "azureml.yml").write_text(
+        "azure:\n  experiment_name: ${oc.env:EXPERIMENT}\n  compute:\n    __default__:\n      cluster_name: big\n"
+    )
+    kedro(small_project, "azureml", "compile", "-e", "staging", EXPERIMENT="from-env")
+    compiled = yaml.safe_load((small_project / "pipeline.yaml").read_text())
+    assert compiled["experiment_name"] == "from-env"
+    assert compiled["compute"] == "azureml:big"
+    assert "--env staging" in compiled["jobs"]["scale"]["component"]["command"]
+
+
+def test_unknown_key_error_names_file_and_key(small_project: Path) -> None:
+    kedro(small_project, *INIT)
+    path = small_project / "conf" / "base" / "azureml.yml"
+    path.write_text(
+        path.read_text().replace("  code_directory:", "  code_dir: x\n  code_directory:")
+    )
+    result = kedro(small_project, "azureml", "compile", check=False)
+    text = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "azureml.yml" in text and "azure.code_dir" in text
+
+
+def test_plugin_leaves_plain_kedro_run_working(small_project: Path) -> None:
+    # No azureml.yml in this project: the plugin's hook must stay out of the way.
+    result = kedro(small_project, "run")
+    assert "Pipeline execution completed successfully" in result.stdout + result.stderr
+    csv = small_project / "data" / "02_intermediate" / "scaled.csv"
+    assert csv.read_text().splitlines()[-1] == "30"
+
+
+def test_cli_module_does_not_import_the_sdk() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys, kedro_azureml.cli, kedro_azureml.hooks; print(sorted(m for m in sys.modules if m.startswith('azure')))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert json.loads(out.stdout.strip().replace("'", '"')) == []
