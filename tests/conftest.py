@@ -1,7 +1,7 @@
 """Shared fixtures: Azurite and the local Azure ML REST stand-in (see ``tests/support/``).
 
-* ``azurite`` (session): a running ``support.azurite.AzuriteBlob``; errors if it can't start.
-* ``aml_standin`` (function): the session's ``support.aml_standin.AmlStandin``, reset (no
+* ``azurite`` (session): a running ``tests.support.azurite.AzuriteBlob``; errors if it can't start.
+* ``aml_standin`` (function): the session's ``tests.support.aml_standin.AmlStandin``, reset (no
   requests, computes, environments, jobs) before each test. Restores ``AZUREML_CURRENT_CLOUD``
   (which ``MLClient`` sets) after the test.
 * ``ml_client`` (function): a real ``MLClient`` pointed at ``aml_standin``.
@@ -12,26 +12,21 @@ The heavy ``azure.ai.ml`` import happens only in the fixtures that need it.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 
-_TESTS_DIR = str(Path(__file__).resolve().parent)
-if _TESTS_DIR not in sys.path:
-    sys.path.insert(0, _TESTS_DIR)
-
 if TYPE_CHECKING:
     from azure.ai.ml import MLClient
-    from support.aml_standin import AmlStandin
-    from support.azurite import AzuriteBlob
+
+    from tests.support.aml_standin import AmlStandin
+    from tests.support.azurite import AzuriteBlob
 
 
 @pytest.fixture(scope="session")
 def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AzuriteBlob]:
-    from support.azurite import AzuriteBlob
+    from tests.support.azurite import AzuriteBlob
 
     with AzuriteBlob(tmp_path_factory.mktemp("azurite")) as blob:
         yield blob
@@ -39,7 +34,7 @@ def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AzuriteBlob]:
 
 @pytest.fixture(scope="session")
 def aml_standin_session(azurite: AzuriteBlob) -> Iterator[AmlStandin]:
-    from support.aml_standin import AmlStandin
+    from tests.support.aml_standin import AmlStandin
 
     with AmlStandin(azurite=azurite) as standin:
         yield standin
@@ -57,7 +52,7 @@ def aml_standin(
 
 @pytest.fixture
 def ml_client(aml_standin: AmlStandin) -> MLClient:
-    from support.credentials import make_ml_client
+    from tests.support.credentials import make_ml_client
 
     client: MLClient = make_ml_client(aml_standin)
     return client

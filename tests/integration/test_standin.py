@@ -17,8 +17,9 @@ import pytest
 
 if TYPE_CHECKING:
     from azure.ai.ml import MLClient
-    from support.aml_standin import AmlStandin
-    from support.azurite import AzuriteBlob
+
+    from tests.support.aml_standin import AmlStandin
+    from tests.support.azurite import AzuriteBlob
 
 warnings.filterwarnings("ignore", message=".*experimental.*")
 

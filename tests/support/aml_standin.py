@@ -54,7 +54,7 @@ JSON = dict[str, Any]
 
 
 class BlobAccount(Protocol):
-    """What the stand-in needs from Azurite (``support.azurite.AzuriteBlob`` fits)."""
+    """What the stand-in needs from Azurite (``tests.support.azurite.AzuriteBlob`` fits)."""
 
     @property
     def connection_string(self) -> str: ...
