@@ -49,7 +49,7 @@ more encode time, a good trade when the bytes go over a ~200 MB/s network."""
 # The cost model behind the Parquet-or-pickle choice; speeds in MB/s of in-memory bytes,
 # measured on a 2-core VM (pandas 3.1, pyarrow 26); see benchmarks/serialization.py.
 BANDWIDTH_MBPS = 200.0
-PICKLE_ENCODE_MBPS, PICKLE_DECODE_MBPS = 1000.0, 2000.0
+PICKLE_ENCODE_MBPS, PICKLE_DECODE_MBPS = 3000.0, 2500.0
 PARQUET_ENCODE_MBPS, PARQUET_DECODE_MBPS = 350.0, 1200.0
 SMALL_FRAME_BYTES = 1_000_000
 """Below this a frame always tries Parquet: the time at stake is milliseconds, and Parquet
@@ -293,44 +293,55 @@ def _parquet_table(obj: pd.DataFrame | pd.Series, meta: dict[str, Any]) -> pa.Ta
         if not (name is None or type(name) in (str, int)):
             meta["choice"] = "pickle: the Series name is not a str or int"
             return None
-        meta["series"] = {"name": name}
         frame = obj.to_frame(name="series")
     else:
         frame = obj
-    problem = _parquet_problem(frame)
-    if problem:
-        meta["choice"] = f"pickle: {problem}"
+    if not _prefers_parquet(frame, meta):
         return None
-    nbytes = _estimated_bytes(frame)
-    if nbytes < SMALL_FRAME_BYTES:
-        meta["choice"] = "parquet: small frame"
-    elif all(dtype.kind == "f" for dtype in frame.dtypes):
-        meta["choice"] = "pickle: only float columns, which Parquet hardly compresses"
-        return None
-    else:
-        try:
-            ratio = _sampled_size_ratio(frame, nbytes)
-        except Exception as exc:
-            meta["fallback"] = {"from": "parquet", "reason": f"{type(exc).__name__}: {exc}"}
-            return None
-        pays = _parquet_pays_off(ratio)
-        meta["choice"] = f"{'parquet' if pays else 'pickle'}: sampled size ratio {ratio:.2f}"
-        if not pays:
-            return None
     try:
         table = _to_arrow(frame)
     except Exception as exc:
         meta["fallback"] = {"from": "parquet", "reason": f"{type(exc).__name__}: {exc}"[:500]}
         return None
     meta["rows"] = table.num_rows
+    if isinstance(obj, pd.Series):
+        meta["series"] = {"name": obj.name}
     return table
+
+
+def _prefers_parquet(frame: pd.DataFrame, meta: dict[str, Any]) -> bool:
+    """The cheap rule: dtypes first, then, for large frames that are not all floats, a
+    compressibility sample fed to the cost model. The reason is put in ``meta``."""
+    problem = _parquet_problem(frame)
+    if problem:
+        meta["choice"] = f"pickle: {problem}"
+        return False
+    floats = all(dtype.kind == "f" for dtype in frame.dtypes)
+    if floats:
+        nbytes = float(len(frame) * sum(dtype.itemsize for dtype in frame.dtypes))
+    else:
+        nbytes = _estimated_bytes(frame)
+    if nbytes < SMALL_FRAME_BYTES:
+        meta["choice"] = "parquet: small frame"
+        return True
+    if floats:  # Computed floats rarely compress; Parquet costs ~10x pickle's CPU for them.
+        meta["choice"] = "pickle: only float columns, which Parquet hardly compresses"
+        return False
+    try:
+        ratio = _sampled_size_ratio(frame, nbytes)
+    except Exception as exc:  # Parquet cannot take the frame at all.
+        meta["fallback"] = {"from": "parquet", "reason": f"{type(exc).__name__}: {exc}"[:500]}
+        return False
+    pays = _parquet_pays_off(ratio)
+    meta["choice"] = f"{'parquet' if pays else 'pickle'}: sampled size ratio {ratio:.2f}"
+    return pays
 
 
 def _parquet_pays_off(ratio: float) -> bool:
     """Whether Parquet's encode + transfer + decode beats pickle's, per in-memory byte.
 
     ``ratio`` is Parquet bytes over pickle bytes. With the constants above Parquet pays off
-    below a ratio of about 0.56: it must save on the wire what it costs in CPU.
+    below a ratio of about 0.41: it must save on the wire what it costs in CPU.
     """
     pickle_cost = 1 / PICKLE_ENCODE_MBPS + 1 / BANDWIDTH_MBPS + 1 / PICKLE_DECODE_MBPS
     parquet_cost = 1 / PARQUET_ENCODE_MBPS + ratio / BANDWIDTH_MBPS + 1 / PARQUET_DECODE_MBPS
@@ -349,24 +360,26 @@ def _sampled_size_ratio(frame: pd.DataFrame, nbytes: float) -> float:
     """Parquet bytes / pickle bytes on a few blocks of rows spread over the frame.
 
     Blocks rather than random rows keep runs and sort order, which Parquet exploits; the
-    size of an empty frame is taken off both so fixed overhead does not skew small samples.
+    size of an empty frame is taken off both so fixed overhead does not skew the sample.
+    Single-threaded: on a sample, starting threads costs more than it saves.
     """
     import numpy as np
+    import pyarrow.parquet as pq
 
     n = len(frame)
     per_block = max(64, int(n * SAMPLE_BYTES / nbytes / SAMPLE_BLOCKS))
-    starts = np.linspace(0, max(0, n - per_block), SAMPLE_BLOCKS).astype(np.int64)
-    rows = np.unique(np.concatenate([np.arange(s, min(n, s + per_block)) for s in starts]))
-    sample = frame.iloc[rows]
-
-    def sizes(part: pd.DataFrame) -> tuple[int, int]:
-        import pyarrow.parquet as pq
-
+    if per_block * SAMPLE_BLOCKS >= n:
+        sample = frame
+    else:
+        starts = np.linspace(0, n - per_block, SAMPLE_BLOCKS).astype(np.int64)
+        sample = frame.take(np.concatenate([np.arange(s, s + per_block) for s in starts]))
+    table = _to_arrow(sample, threads=False)
+    sizes = []
+    for part, frame_part in ((table, sample), (table.slice(0, 0), sample[:0])):
         buffer = io.BytesIO()
-        pq.write_table(_to_arrow(part), buffer, **PARQUET_OPTIONS)
-        return buffer.tell(), len(pickle.dumps(part, protocol=PICKLE_PROTOCOL))
-
-    (parquet_full, pickle_full), (parquet_empty, pickle_empty) = sizes(sample), sizes(sample[:0])
+        pq.write_table(part, buffer, **PARQUET_OPTIONS)
+        sizes.append((buffer.tell(), len(pickle.dumps(frame_part, protocol=PICKLE_PROTOCOL))))
+    (parquet_full, pickle_full), (parquet_empty, pickle_empty) = sizes
     return max(parquet_full - parquet_empty, 1) / max(pickle_full - pickle_empty, 1)
 
 
@@ -416,7 +429,7 @@ def _dtype_roundtrips(dtype: Any) -> bool:
     return dtype.kind in "biufO"  # object columns are checked after conversion.
 
 
-def _to_arrow(frame: pd.DataFrame) -> pa.Table:
+def _to_arrow(frame: pd.DataFrame, threads: bool = True) -> pa.Table:
     """Convert to Arrow, refusing object columns that would come back as another dtype.
 
     Object columns of str, int or datetime come back as str, int64 or datetime64 columns,
@@ -424,7 +437,7 @@ def _to_arrow(frame: pd.DataFrame) -> pa.Table:
     """
     import pyarrow as pa
 
-    table = pa.Table.from_pandas(frame, preserve_index=None)
+    table = pa.Table.from_pandas(frame, preserve_index=None, nthreads=None if threads else 1)
     for position, (label, dtype) in enumerate(frame.dtypes.items()):
         if dtype == "object":
             kind = table.schema.field(position).type
