@@ -266,3 +266,36 @@ def test_unknown_routes_are_recorded(aml_standin: AmlStandin, ml_client: MLClien
 
     (miss,) = aml_standin.unmatched
     assert (miss.method, miss.rel, miss.status) == ("GET", "{ws}/models/some-model/versions/1", 404)
+
+
+def test_pipeline_child_runs(aml_standin: AmlStandin, ml_client: MLClient) -> None:
+    aml_standin.script_job(
+        "parent", ["Running"], children={"prepare": "Completed", "train": "Running"}
+    )
+
+    children = list(ml_client.jobs.list(parent_job_name="parent"))
+
+    assert [(c.display_name, c.status) for c in children] == [
+        ("prepare", "Completed"),
+        ("train", "Running"),
+    ]
+    assert children[0].name == aml_standin.child_run_id("parent", "prepare")
+    assert aml_standin.calls()[-1] == "GET /history/v1.0{ws}/runs/parent/children"
+
+
+def test_data_asset_put_and_get(aml_standin: AmlStandin, ml_client: MLClient) -> None:
+    from azure.ai.ml.entities import Data
+    from azure.core.exceptions import ResourceNotFoundError
+
+    uri = "azureml://datastores/workspaceblobstore/paths/kedro/companies/"
+    ml_client.data.create_or_update(
+        Data(name="companies", version="1", path=uri, type="uri_folder")
+    )
+
+    put = aml_standin.find("PUT", r"^\{ws\}/data/companies/versions/1$")[0]
+    assert put.body["properties"]["dataUri"] == uri
+    assert put.body["properties"]["dataType"] == "uri_folder"
+    latest = ml_client.data.get("companies", label="latest")  # via the container's latestVersion
+    assert (latest.version, latest.path, latest.type) == ("1", uri, "uri_folder")
+    with pytest.raises(ResourceNotFoundError):
+        ml_client.data.get("companies", version="2")

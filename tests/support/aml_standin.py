@@ -48,6 +48,7 @@ DEFAULT_RESOURCE_GROUP = "rg-standin"
 DEFAULT_WORKSPACE = "ws-standin"
 DEFAULT_LOCATION = "westeurope"
 AML_RESOURCE_ID = "https://ml.local"
+STORAGE_ENDPOINT = "standin.invalid"
 STUDIO_HOST = "https://ml.azure.com"
 
 JSON = dict[str, Any]
@@ -96,6 +97,7 @@ class JobScript:
     statuses: list[str]
     logs: dict[str, str] = field(default_factory=dict)
     error: JSON | None = None
+    children: dict[str, str] = field(default_factory=dict)
     reads: int = 0
 
     def next_status(self) -> str:
@@ -229,7 +231,10 @@ class AmlStandin:
             "active_directory": url,
             "azure_portal": url,
             "aml_resource_id": AML_RESOURCE_ID,
-            "storage_endpoint": "core.windows.net",
+            # The SDK builds datastore URLs as https://{account}.blob.{storage_endpoint}; a
+            # reserved .invalid name makes such calls fail at once instead of leaving the
+            # machine. Code uploads don't use it: they go to the SAS URL (Azurite).
+            "storage_endpoint": STORAGE_ENDPOINT,
             "registry_discovery_endpoint": url,
         }
 
@@ -380,20 +385,32 @@ class AmlStandin:
         *,
         logs: dict[str, str] | None = None,
         error: JSON | str | None = None,
+        children: dict[str, str] | None = None,
     ) -> JobScript:
         """Script a job's status reads. ``logs`` maps run-history log names
         (``"logs/azureml/executionlogs.txt"`` for pipelines, ``"user_logs/std_log.txt"``) to
         text. ``error`` (a message or a ``{"code", "message"}`` dict) goes into the run
-        details of a Failed run."""
+        details of a Failed run. ``children`` maps step names to fixed statuses: they are the
+        child runs that ``jobs.list(parent_job_name=name)`` returns (run ids:
+        ``child_run_id(name, step)``)."""
         status_list = list(statuses)
         if not status_list:
             raise ValueError("statuses must not be empty")
         if isinstance(error, str):
             error = {"code": "UserError", "message": error}
-        script = JobScript(statuses=status_list, logs=dict(logs or {}), error=error)
+        script = JobScript(
+            statuses=status_list,
+            logs=dict(logs or {}),
+            error=error,
+            children=dict(children or {}),
+        )
         with self._lock:
             self.job_scripts[name] = script
         return script
+
+    @staticmethod
+    def child_run_id(job_name: str, step: str) -> str:
+        return str(uuid.uuid5(uuid.NAMESPACE_URL, f"{job_name}/{step}"))
 
     # ------------------------------------------------------------------ inspection
     def calls(self) -> list[str]:
@@ -427,6 +444,7 @@ class AmlStandin:
         add(("GET", re.compile(r"/discovery"), self._get_discovery))
         add(("GET", re.compile(ws + r"/computes/" + name), self._get_compute))
         for plural in ("environments", "components", "codes", "data"):
+            add(("GET", re.compile(ws + "/" + plural + "/" + name), self._get_container(plural)))
             base = ws + "/" + plural + "/" + name + "/versions"
             add(("GET", re.compile(base), self._list_versions(plural)))
             add(("GET", re.compile(base + "/" + ver), self._get_version(plural)))
@@ -455,6 +473,13 @@ class AmlStandin:
             )
         )
         add(("GET", re.compile(r"/history/v1\.0" + ws + r"/runs/" + name), self._run))
+        add(
+            (
+                "GET",
+                re.compile(r"/history/v1\.0" + ws + r"/runs/" + name + "/children"),
+                self._run_children,
+            )
+        )
         add(("GET", re.compile(r"/standin-ops/(?P<op>[^/]+)"), self._get_operation))
         add(("GET", re.compile(r"/standin-logs/(?P<job>[^/]+)/(?P<log>.+)"), self._get_log))
 
@@ -615,6 +640,41 @@ class AmlStandin:
 
         return handler
 
+    def _get_container(self, plural: str) -> Handler:
+        """The asset container (``{ws}/data/{name}``): ``latestVersion`` is the newest one."""
+
+        def handler(req: RecordedRequest, m: re.Match[str]) -> Response:
+            versions = self._store_for(plural).get(m["name"], {})
+            if not versions:
+                raise _NotFound(
+                    f"{plural} {m['name']} not found in workspace {self.workspace_name}"
+                )
+            latest = max(versions.values(), key=lambda b: b["systemData"]["createdAt"])
+            numeric = [int(v) for v in versions if v.isdigit()]
+            props: JSON = {
+                "description": None,
+                "tags": {},
+                "properties": {},
+                "isArchived": False,
+                "latestVersion": latest["name"],
+                "nextVersion": str(max(numeric) + 1) if numeric else "1",
+            }
+            data_type = latest["properties"].get("dataType")
+            if data_type:
+                props["dataType"] = data_type
+            return Response(
+                200,
+                {
+                    "id": f"{self.ws_path}/{plural}/{m['name']}",
+                    "name": m["name"],
+                    "type": f"{WS_PROVIDER}/workspaces/{plural}",
+                    "properties": props,
+                    "systemData": _system_data(latest["systemData"]["createdAt"]),
+                },
+            )
+
+        return handler
+
     def _get_version(self, plural: str) -> Handler:
         def handler(req: RecordedRequest, m: re.Match[str]) -> Response:
             versions = self._store_for(plural).get(m["name"], {})
@@ -704,7 +764,7 @@ class AmlStandin:
                 "datastoreType": "AzureBlob",
                 "accountName": account,
                 "containerName": f"azureml-blobstore-{self.workspace_guid}",
-                "endpoint": "core.windows.net",
+                "endpoint": STORAGE_ENDPOINT,
                 "protocol": "https",
                 "serviceDataAccessAuthIdentity": "WorkspaceSystemAssignedIdentity",
             },
@@ -846,6 +906,35 @@ class AmlStandin:
         body = self._run_details_body(m["name"])
         body.pop("logFiles")
         return Response(200, body)
+
+    def _run_children(self, req: RecordedRequest, m: re.Match[str]) -> Response:
+        name = m["name"]
+        script = self.job_scripts.get(name)
+        if script is None and name not in self.jobs:
+            raise _NotFound(f"Run {name} not found", "RunNotFound")
+        children = script.children if script else {}
+        runs = [
+            {
+                "runId": self.child_run_id(name, step),
+                "parentRunId": name,
+                "rootRunId": name,
+                "displayName": step,
+                "name": step,
+                "status": status,
+                "runType": "azureml.StepRun",
+                "experimentId": str(uuid.uuid5(uuid.NAMESPACE_URL, "experiment")),
+                "createdUtc": "2024-01-01T00:00:05+00:00",
+                "createdBy": {"userName": "tester@kedro-azureml.local"},
+                "properties": {"azureml.nodeid": uuid.uuid5(uuid.NAMESPACE_URL, step).hex[:8]},
+                "tags": {},
+                "compute": {
+                    "target": self.jobs.get(name, {}).get("properties", {}).get("computeId")
+                },
+            }
+            for step, status in children.items()
+        ]
+        top = int(req.query.get("$top") or len(runs) or 1)
+        return Response(200, {"value": runs[:top], "continuationToken": None, "nextLink": None})
 
     def _get_log(self, req: RecordedRequest, m: re.Match[str]) -> Response:
         script = self.job_scripts.get(m["job"])
