@@ -12,11 +12,23 @@ Per-test configuration (``reset()`` clears it all):
 * ``add_environment(name, version, image=...)``: version GETs and ``label="latest"`` resolve.
 * ``script_job(name, statuses, logs=..., error=...)``: each read of the job's status (a job
   GET or a run-details GET) takes the next status of the list; the last one repeats. A job PUT
-  without a script gets ``default_job_statuses`` (``["Completed"]``).
+  without a script gets ``default_job_statuses`` (``["Completed"]``). ``children={step:
+  status}`` adds child runs (``jobs.list(parent_job_name=...)``).
+
+``jobs.stream(name)`` reads the status once with the job GET, then polls run details; it
+downloads log files only on polls made while the run is in progress, so to see logs script at
+least two in-progress statuses before the final one, e.g. ``["Running", "Running",
+"Completed"]``. The SDK waits 2 s between polls (the ``fast_stream_polling`` fixture removes
+that wait).
 
 Code uploads: ``POST .../codes/{name}/versions/{v}/startPendingUpload`` creates a fresh
 container in Azurite (if an ``azurite`` object was given) and answers with a real container
 SAS URL, to which the SDK uploads with its own blob client. ``pending_uploads`` lists them.
+
+Datastore URLs are built by the SDK as ``https://{account}.blob.{storage_endpoint}``, which
+cannot point at Azurite; the stand-in cloud's ``storage_endpoint`` is ``standin.invalid`` so such
+calls (``Data`` with a local path, logs of jobs with a ``default`` output) fail at once instead
+of leaving the machine.
 
 The server speaks HTTPS with a ``trustme`` certificate for 127.0.0.1; trust ``ca_cert_path``
 (``connection_verify=`` on the client, or ``REQUESTS_CA_BUNDLE``).
