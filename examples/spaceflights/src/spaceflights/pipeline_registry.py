@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from kedro.pipeline import Pipeline
 
-from spaceflights.pipelines import data_processing, data_science
+from spaceflights.pipelines import data_processing, data_science, distributed_training
 
 
 def register_pipelines() -> dict[str, Pipeline]:
@@ -19,4 +19,6 @@ def register_pipelines() -> dict[str, Pipeline]:
         "__default__": data_processing_pipeline + data_science_pipeline,
         "data_processing": data_processing_pipeline,
         "data_science": data_science_pipeline,
+        # Needs torch (requirements-distributed.txt); the other pipelines run without it.
+        "distributed": data_processing_pipeline + distributed_training.create_pipeline(),
     }
