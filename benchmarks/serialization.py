@@ -219,7 +219,8 @@ def main() -> None:
     print(
         f"Machine: {os.cpu_count()} CPUs, {platform.platform()}, python "
         f"{platform.python_version()}, pandas {pd.__version__}, pyarrow {pa.__version__}, "
-        f"numpy {np.__version__}, cloudpickle {cloudpickle.__version__}."
+        f"numpy {np.__version__}, cloudpickle {cloudpickle.__version__}; load average "
+        f"{os.getloadavg()[0]:.1f} at start (other work on the machine skews the numbers)."
     )
     print(
         f"Medians of {args.repeats} runs after a warm-up (1 run for bz2). MB/s are of the in-memory size. "

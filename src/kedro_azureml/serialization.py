@@ -377,7 +377,7 @@ def _sampled_size_ratio(frame: pd.DataFrame, nbytes: float) -> float:
     sizes = []
     for part, frame_part in ((table, sample), (table.slice(0, 0), sample[:0])):
         buffer = io.BytesIO()
-        pq.write_table(part, buffer, **PARQUET_OPTIONS)
+        pq.write_table(part, buffer, write_statistics=False, **PARQUET_OPTIONS)
         sizes.append((buffer.tell(), len(pickle.dumps(frame_part, protocol=PICKLE_PROTOCOL))))
     (parquet_full, pickle_full), (parquet_empty, pickle_empty) = sizes
     return max(parquet_full - parquet_empty, 1) / max(pickle_full - pickle_empty, 1)
