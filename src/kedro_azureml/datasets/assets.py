@@ -1,0 +1,183 @@
+"""Azure ML v2 data assets: what the compiler binds, and how a local run downloads one.
+
+Pure parts (``AssetSpec``, ``asset_spec``) import nothing from Azure, so the compiler and the
+step executor can use them for free. ``download_asset`` talks to the workspace through a
+:class:`~kedro_azureml.datasets._workspace.WorkspaceConnection`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import shutil
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from kedro.io import DatasetError
+
+from kedro_azureml.datasets._workspace import WorkspaceConnection
+
+logger = logging.getLogger(__name__)
+
+ASSET_TYPES = ("uri_folder", "uri_file")
+LATEST = "latest"
+# azureml://[subscriptions/.../workspaces/<ws>/]datastores/<datastore>/paths/<path>
+_DATASTORE_URI = re.compile(
+    r"^azureml://(?:.*/)?datastores/(?P<datastore>[^/]+)/paths/(?P<path>.*)$"
+)
+
+
+@dataclass(frozen=True)
+class AssetSpec:
+    """One data asset as a job refers to it. ``version=None`` means the latest one."""
+
+    name: str
+    type: str = "uri_folder"
+    version: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.name:
+            raise DatasetError("An Azure ML data asset needs a name (azureml_dataset).")
+        if self.type not in ASSET_TYPES:
+            raise DatasetError(
+                f"Data asset '{self.name}': azureml_type must be one of {', '.join(ASSET_TYPES)}, "
+                f"got '{self.type}'."
+            )
+
+    @property
+    def input_path(self) -> str:
+        """The path of a job input: ``azureml:<name>:<version>`` (``@latest`` unresolved)."""
+        if self.version is None:
+            return f"azureml:{self.name}@{LATEST}"
+        return f"azureml:{self.name}:{self.version}"
+
+
+def normalize_version(version: str | int | None) -> str | None:
+    """``None``, ``""`` and ``"latest"`` all mean the newest version."""
+    if version is None:
+        return None
+    text = str(version).strip()
+    return None if text in ("", LATEST) else text
+
+
+def asset_spec(config: Mapping[str, Any], load_version: str | None = None) -> AssetSpec:
+    """The asset of a raw ``AzureMLAssetDataset`` catalog entry; ``--load-versions`` wins."""
+    name = config.get("azureml_dataset")
+    if not isinstance(name, str):
+        raise DatasetError(f"An AzureMLAssetDataset needs 'azureml_dataset' (a name): {config!r}")
+    version = normalize_version(load_version) or normalize_version(config.get("azureml_version"))
+    return AssetSpec(name, str(config.get("azureml_type", "uri_folder")), version)
+
+
+@dataclass(frozen=True)
+class AssetLocation:
+    """A resolved asset version and where its files are in a datastore."""
+
+    name: str
+    version: str
+    type: str
+    uri: str
+
+
+def locate_asset(connection: WorkspaceConnection, spec: AssetSpec) -> AssetLocation:
+    """One ``GET`` of the asset version (or of the asset, for the latest version)."""
+    if spec.version is None:
+        data = connection.ml_client.data.get(spec.name, label=LATEST)
+    else:
+        data = connection.ml_client.data.get(spec.name, version=spec.version)
+    if data.type != spec.type:
+        raise DatasetError(
+            f"Data asset {spec.name}:{data.version} is a {data.type}, but the catalog declares "
+            f"azureml_type: {spec.type}."
+        )
+    return AssetLocation(spec.name, str(data.version), str(data.type), str(data.path))
+
+
+def download_asset(
+    connection: WorkspaceConnection, location: AssetLocation, destination: Path, file_name: str
+) -> Path:
+    """Download the asset's files into ``destination``, which appears complete or not at all.
+
+    A ``uri_folder`` keeps its layout under ``destination``; a ``uri_file`` is written as
+    ``destination/file_name``.
+    """
+    match = _DATASTORE_URI.match(location.uri)
+    if match is None:
+        raise DatasetError(
+            f"Data asset {location.name}:{location.version} lives at {location.uri}; only "
+            "assets on a workspace datastore (azureml://datastores/...) can be downloaded."
+        )
+    container = _container_client(connection, match["datastore"])
+    path = match["path"]
+    partial = destination.with_name(f".{destination.name}.partial-{uuid.uuid4().hex}")
+    partial.mkdir(parents=True)
+    try:
+        if location.type == "uri_file":
+            _download_blob(container, path, partial / file_name)
+        else:
+            prefix = f"{path.rstrip('/')}/" if path.strip("/") else ""
+            count = 0
+            for blob in container.list_blobs(name_starts_with=prefix):
+                relative = blob.name[len(prefix) :]
+                if not relative or relative.endswith("/"):
+                    continue  # the folder itself, or a directory marker
+                target = partial / relative
+                if not is_within(target, partial):
+                    raise DatasetError(f"Blob {blob.name} would be written outside {destination}.")
+                _download_blob(container, blob.name, target)
+                count += 1
+            if count == 0:
+                raise DatasetError(
+                    f"Data asset {location.name}:{location.version} has no files under "
+                    f"{location.uri}."
+                )
+        try:
+            os.replace(partial, destination)
+        except OSError:
+            if not destination.is_dir():  # not another process that finished first
+                raise
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
+    logger.info("Downloaded data asset %s:%s to %s", location.name, location.version, destination)
+    return destination
+
+
+def _container_client(connection: WorkspaceConnection, datastore_name: str) -> Any:
+    from azure.storage.blob import ContainerClient
+
+    datastore = connection.ml_client.datastores.get(datastore_name, include_secrets=True)
+    account = datastore.account_name
+    container = getattr(datastore, "container_name", None) or getattr(datastore, "filesystem", None)
+    if not container:
+        raise DatasetError(
+            f"Datastore {datastore_name} is a {datastore.type}: only Azure Blob and ADLS Gen2 "
+            "datastores can be downloaded from."
+        )
+    url = connection.blob_account_url(account, datastore.endpoint, datastore.protocol or "https")
+    secrets = datastore.credentials
+    credential: Any
+    if getattr(secrets, "account_key", None):
+        credential = {"account_name": account, "account_key": secrets.account_key}
+    elif getattr(secrets, "sas_token", None):
+        credential = secrets.sas_token
+    else:  # identity-based datastore: the caller's own identity reads the storage
+        credential = connection.credential
+    return ContainerClient(url, container, credential=credential)
+
+
+def _download_blob(container: Any, blob_name: str, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with target.open("wb") as stream:
+        container.download_blob(blob_name).readinto(stream)
+
+
+def is_within(path: Path, root: Path) -> bool:
+    try:
+        path.resolve().relative_to(root.resolve())
+    except ValueError:
+        return False
+    return True
