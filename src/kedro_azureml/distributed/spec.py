@@ -31,7 +31,8 @@ class DistributedSpec:
         elif self.framework is Framework.MPI:
             distribution = MpiDistribution(process_count_per_instance=self.processes_per_node)
         else:
-            distribution = TensorFlowDistribution(worker_count=self.num_nodes)
+            # TensorFlow counts workers over the whole job, not per machine.
+            distribution = TensorFlowDistribution(worker_count=self.world_size)
         return {"instance_count": self.num_nodes, "distribution": distribution}
 
 

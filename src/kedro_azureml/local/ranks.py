@@ -67,7 +67,8 @@ def rank_launches(step: LocalStep, command: str, env: dict[str, str]) -> list[La
             for i in range(workers)
         ]
     if kind == "mpi":
-        mpirun = shutil.which("mpirun")
+        # The step's own PATH (the venv first), not this process's, as the step would see it.
+        mpirun = shutil.which("mpirun", path=env.get("PATH"))
         if mpirun is None:
             raise KedroAzureMLError(
                 f"Step '{step.name}' is an MPI job and needs `mpirun` to run locally. Install "
