@@ -319,8 +319,7 @@ def test_bad_processes_per_node_names_the_node() -> None:
 
 
 def test_load_job_accepts_the_distributed_yaml(tmp_path: Path) -> None:
-    from azure.ai.ml import load_job
-    from azure.ai.ml import MpiDistribution, PyTorchDistribution, TensorFlowDistribution
+    from azure.ai.ml import MpiDistribution, PyTorchDistribution, TensorFlowDistribution, load_job
 
     nodes = [
         node(_trainer(Framework.PyTorch, 2, 2), "raw", "a", name="torch"),
