@@ -1,0 +1,116 @@
+"""`--params`, `--env-var` and `--load-versions` as typed on the command line."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import click
+import pytest
+
+from kedro_azureml.options import parse_env_vars, parse_load_versions, parse_params
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (None, {}),
+        ("  ", {}),
+        ('{"a": {"b": 1}}', {"a": {"b": 1}}),
+        (
+            '{"msg": "it\'s $HOME \\"quoted\\" ünïcode"}',
+            {"msg": 'it\'s $HOME "quoted" ünïcode'},
+        ),
+        ('  {"n": null, "l": [1, 2]}', {"n": None, "l": [1, 2]}),
+        ("a.b=1,c=x", {"a": {"b": 1}, "c": "x"}),
+        ("a.b=1,a.c=2.5", {"a": {"b": 1, "c": 2.5}}),
+        ("k = spaced value , n=-3", {"k": "spaced value", "n": -3}),
+        ("a=1,a.b=2", {"a": {"b": 2}}),
+        ("url=http://h/?q=1", {"url": "http://h/?q=1"}),
+        ("a=1,,b=2", {"a": 1, "b": 2}),
+        ("x=", {"x": ""}),
+    ],
+    ids=[
+        "none",
+        "blank",
+        "json",
+        "json-quotes-dollar-unicode",
+        "json-leading-space",
+        "kedro-nested",
+        "kedro-siblings",
+        "kedro-spaces-and-negative",
+        "kedro-scalar-then-nested",
+        "kedro-value-with-equals",
+        "kedro-empty-item",
+        "kedro-empty-value",
+    ],
+)
+def test_parse_params(text: str | None, expected: dict[str, Any]) -> None:
+    assert parse_params(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("{not json", "not valid JSON"),
+        ('{"a": 1', "not valid JSON"),
+        ("novalue", "'novalue' is not key=value"),
+        ("=1", "'=1' is not key=value"),
+        ("a=1,b", "'b' is not key=value"),
+    ],
+    ids=["broken-json", "unclosed-json", "no-equals", "no-key", "second-item"],
+)
+def test_bad_params_are_usage_errors(text: str, message: str) -> None:
+    with pytest.raises(click.BadParameter, match=message) as error:
+        parse_params(text)
+    assert error.value.param_hint == "--params"
+    assert error.value.exit_code == 2
+
+
+def test_json_params_must_be_an_object() -> None:
+    # A JSON list does not start with "{", so it is read as key=value and refused as such.
+    with pytest.raises(click.BadParameter, match="is not key=value"):
+        parse_params("[1, 2]")
+
+
+def test_parse_env_vars(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING, logger="kedro_azureml.options"):
+        env = parse_env_vars(["A=1", "_B=x=y", "EMPTY=", "MSG=it's $HOME ünï"])
+    assert env == {"A": "1", "_B": "x=y", "EMPTY": "", "MSG": "it's $HOME ünï"}
+    assert caplog.records == []
+
+
+@pytest.mark.parametrize(
+    ("item", "prefix"), [("AZUREML_X=1", "AZUREML_"), ("AZURE_CLIENT_ID=x", "AZURE_")]
+)
+def test_reserved_env_var_prefix_warns(
+    item: str, prefix: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="kedro_azureml.options"):
+        env = parse_env_vars([item])
+    assert env == dict([item.split("=", 1)])
+    (record,) = caplog.records
+    assert record.levelno == logging.WARNING
+    assert record.getMessage() == (
+        f"--env-var {item.split('=')[0]} may shadow a variable Azure ML sets itself ({prefix}*)."
+    )
+
+
+@pytest.mark.parametrize(
+    "item", ["NOVALUE", "=1", "1A=x", "A-B=1", "A B=1", "ü=1"], ids=lambda item: item
+)
+def test_malformed_env_var_is_a_usage_error(item: str) -> None:
+    with pytest.raises(click.BadParameter, match="is not KEY=VALUE") as error:
+        parse_env_vars([item])
+    assert error.value.param_hint == "--env-var"
+    assert error.value.exit_code == 2
+
+
+def test_parse_load_versions() -> None:
+    assert parse_load_versions(["a:1", "b:2026-01-01T00.00.00.000Z,c:v3"]) == {
+        "a": "1",
+        "b": "2026-01-01T00.00.00.000Z",
+        "c": "v3",
+    }
+    with pytest.raises(click.BadParameter, match="'a' is not dataset:version"):
+        parse_load_versions(["a"])
