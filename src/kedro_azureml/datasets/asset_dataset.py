@@ -162,7 +162,8 @@ class AzureMLAssetDataset(AbstractDataset[Any, Any]):
     def with_folder(self, folder: str) -> AzureMLAssetDataset:
         """The same dataset reading and writing ``folder``, the path Azure ML mounted for it.
 
-        For a ``uri_file`` input Azure ML mounts the file itself; ``folder`` may be that file.
+        For a ``uri_file`` input Azure ML mounts the file itself, so an existing file is read
+        as it is; otherwise the file is ``folder/<file name of filepath>``.
         """
         bound = self._copy()
         bound._mounted = Path(folder)
@@ -185,7 +186,8 @@ class AzureMLAssetDataset(AbstractDataset[Any, Any]):
         return self._root_dir / self._spec.name / version
 
     def _mounted_path(self, mounted: Path) -> Path:
-        if self._spec.type == "uri_file" and not mounted.is_dir():
+        # Azure ML mounts a uri_file input as the file itself; outputs are folders.
+        if self._spec.type == "uri_file" and mounted.is_file():
             return mounted
         return mounted / self._relative_path
 

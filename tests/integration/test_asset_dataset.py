@@ -1,0 +1,213 @@
+"""AzureMLAssetDataset's local download path against the Azure ML REST stand-in and Azurite.
+
+The dataset builds its own real ``MLClient``, pointed at the stand-in through the documented
+``KEDRO_AZUREML_TEST_CLOUD`` seam; the asset's blobs live in Azurite, in the container of the
+stand-in's ``workspaceblobstore`` datastore.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+import pytest
+
+from kedro_azureml.datasets import AzureMLAssetDataset, resolve_asset_versions
+from kedro_azureml.datasets._workspace import TEST_CLOUD_ENV
+
+if TYPE_CHECKING:
+    from azure.ai.ml import MLClient
+
+    from tests.support.aml_standin import AmlStandin
+    from tests.support.azurite import AzuriteBlob
+
+warnings.filterwarnings("ignore", message=".*experimental.*")
+
+V1 = pd.DataFrame({"company": ["a", "b"], "rating": [0.5, 0.75]})
+V2 = pd.DataFrame({"company": ["a", "b", "c"], "rating": [0.5, 0.75, 1.0]})
+# label="latest": the SDK reads the asset's latestVersion, then that version.
+LATEST_CALLS = ["GET {ws}/data/companies", "GET {ws}/data/companies/versions/2"]
+DOWNLOAD_CALLS = [
+    "GET {ws}/datastores/workspaceblobstore",
+    "POST {ws}/datastores/workspaceblobstore/listSecrets",
+]
+
+
+def _csv(frame: pd.DataFrame) -> bytes:
+    buffer = io.StringIO()
+    frame.to_csv(buffer, index=False)
+    return buffer.getvalue().encode()
+
+
+@pytest.fixture
+def blobstore(aml_standin: AmlStandin, azurite: AzuriteBlob) -> Iterator[Any]:
+    """The Azurite container behind the stand-in's ``workspaceblobstore``, emptied after."""
+    from azure.storage.blob import BlobServiceClient
+
+    service = BlobServiceClient.from_connection_string(azurite.connection_string)
+    container = service.get_container_client(f"azureml-blobstore-{aml_standin.workspace_guid}")
+    if not container.exists():
+        container.create_container()
+    yield container
+    for blob in list(container.list_blobs()):
+        container.delete_blob(blob.name)
+
+
+@pytest.fixture
+def test_cloud(
+    aml_standin: AmlStandin, azurite: AzuriteBlob, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(
+        TEST_CLOUD_ENV,
+        json.dumps(
+            {
+                "cloud_name": aml_standin.cloud_name,
+                "cloud_metadata": aml_standin.cloud_metadata,
+                "ca_bundle": str(aml_standin.ca_cert_path),
+                "credential": "tests.support.credentials:FakeCredential",
+                "blob_endpoints": {azurite.account_name: azurite.blob_endpoint},
+            }
+        ),
+    )
+
+
+@pytest.fixture
+def companies(
+    aml_standin: AmlStandin, ml_client: MLClient, blobstore: Any, test_cloud: None
+) -> AmlStandin:
+    """Asset ``companies``: version 1 and (latest) version 2, each a folder of two blobs."""
+    from azure.ai.ml.entities import Data
+
+    for version, frame in (("1", V1), ("2", V2)):
+        prefix = f"kedro/companies/v{version}"
+        blobstore.upload_blob(f"{prefix}/companies.csv", _csv(frame))
+        blobstore.upload_blob(f"{prefix}/docs/README.md", f"version {version}\n".encode())
+        ml_client.data.create_or_update(
+            Data(
+                name="companies",
+                version=version,
+                path=f"azureml://datastores/workspaceblobstore/paths/{prefix}/",
+                type="uri_folder",
+            )
+        )
+    aml_standin.requests.clear()
+    return aml_standin
+
+
+def _dataset(root: Path, aml_standin: AmlStandin, **kwargs: Any) -> AzureMLAssetDataset:
+    kwargs.setdefault("azureml_dataset", "companies")
+    kwargs.setdefault("dataset", {"type": "pandas.CSVDataset", "filepath": "companies.csv"})
+    workspace = {
+        "subscription_id": aml_standin.subscription_id,
+        "resource_group": aml_standin.resource_group,
+        "workspace_name": aml_standin.workspace_name,
+    }
+    return AzureMLAssetDataset(root_dir=str(root), workspace=workspace, **kwargs)
+
+
+def test_latest_is_downloaded_once_then_read_from_the_cache(
+    companies: AmlStandin, blobstore: Any, tmp_path: Path
+) -> None:
+    dataset = _dataset(tmp_path, companies)
+
+    pd.testing.assert_frame_equal(dataset.load(), V2)
+
+    assert companies.calls() == [*LATEST_CALLS, *DOWNLOAD_CALLS]
+    cached = tmp_path / "companies" / "2"
+    assert sorted(p.relative_to(cached).as_posix() for p in cached.rglob("*") if p.is_file()) == [
+        "companies.csv",
+        "docs/README.md",
+    ]
+    assert (cached / "docs" / "README.md").read_text() == "version 2\n"
+    assert not [p for p in (tmp_path / "companies").iterdir() if p.name.startswith(".")]
+    assert dataset._describe()["azureml_version"] == "2"
+
+    # Remove the blobs: any further download would fail, so a success reads the cache.
+    for blob in list(blobstore.list_blobs()):
+        blobstore.delete_blob(blob.name)
+    companies.requests.clear()
+
+    pd.testing.assert_frame_equal(dataset.load(), V2)
+    pd.testing.assert_frame_equal(_dataset(tmp_path, companies, azureml_version="2").load(), V2)
+    assert dataset.exists()
+    assert companies.calls() == []
+
+
+def test_pinned_version_is_one_version_get(companies: AmlStandin, tmp_path: Path) -> None:
+    dataset = _dataset(tmp_path, companies, azureml_version="1")
+
+    pd.testing.assert_frame_equal(dataset.load(), V1)
+
+    assert companies.calls() == ["GET {ws}/data/companies/versions/1", *DOWNLOAD_CALLS]
+    assert (tmp_path / "companies" / "1" / "docs" / "README.md").read_text() == "version 1\n"
+    assert not (tmp_path / "companies" / "2").exists()
+
+
+def test_uri_file_asset(
+    companies: AmlStandin, ml_client: MLClient, blobstore: Any, tmp_path: Path
+) -> None:
+    from azure.ai.ml.entities import Data
+
+    blobstore.upload_blob("kedro/ratings/2024.csv", _csv(V1))
+    ml_client.data.create_or_update(
+        Data(
+            name="ratings",
+            version="5",
+            path="azureml://datastores/workspaceblobstore/paths/kedro/ratings/2024.csv",
+            type="uri_file",
+        )
+    )
+    dataset = _dataset(
+        tmp_path,
+        companies,
+        azureml_dataset="ratings",
+        azureml_type="uri_file",
+        dataset={"type": "pandas.CSVDataset", "filepath": "some/dir/ratings.csv"},
+    )
+
+    pd.testing.assert_frame_equal(dataset.load(), V1)
+
+    assert [p.name for p in (tmp_path / "ratings" / "5").iterdir()] == ["ratings.csv"]
+
+
+def test_declared_type_must_match_the_asset(companies: AmlStandin, tmp_path: Path) -> None:
+    from kedro.io import DatasetError
+
+    dataset = _dataset(tmp_path, companies, azureml_type="uri_file")
+
+    with pytest.raises(DatasetError, match=r"companies:2 is a uri_folder"):
+        dataset.load()
+    assert not (tmp_path / "companies").exists()
+
+
+def test_missing_asset(companies: AmlStandin, tmp_path: Path) -> None:
+    from kedro.io import DatasetError
+
+    dataset = _dataset(tmp_path, companies, azureml_version="9")
+
+    assert not dataset.exists()
+    with pytest.raises(DatasetError, match="companies"):
+        dataset.load()
+    assert companies.calls() == ["GET {ws}/data/companies/versions/9"] * 2
+
+
+def test_resolve_asset_versions_looks_latest_up_once(
+    companies: AmlStandin, ml_client: MLClient, tmp_path: Path
+) -> None:
+    datasets = {
+        "companies_raw": _dataset(tmp_path, companies),
+        "companies_again": _dataset(tmp_path, companies, azureml_version="latest"),
+        "companies_v1": _dataset(tmp_path, companies, azureml_version="1"),
+    }
+
+    versions = resolve_asset_versions(ml_client, datasets)
+
+    assert versions == {"companies_again": "2", "companies_raw": "2", "companies_v1": "1"}
+    assert companies.calls() == LATEST_CALLS
+    pinned = datasets["companies_raw"].with_version(versions["companies_raw"])
+    assert pinned.asset.input_path == "azureml:companies:2"
