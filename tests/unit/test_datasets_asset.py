@@ -9,8 +9,12 @@ import pandas as pd
 import pytest
 from kedro.io import DataCatalog, DatasetError, Version
 
-from kedro_azureml.datasets import AzureMLAssetDataset, resolve_asset_versions
-from kedro_azureml.datasets import _workspace, asset_dataset
+from kedro_azureml.datasets import (
+    AzureMLAssetDataset,
+    _workspace,
+    asset_dataset,
+    resolve_asset_versions,
+)
 from kedro_azureml.datasets.assets import AssetSpec, asset_spec
 from kedro_azureml.errors import KedroAzureMLError
 
