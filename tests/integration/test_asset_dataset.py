@@ -19,6 +19,7 @@ import pytest
 
 from kedro_azureml.datasets import AzureMLAssetDataset, resolve_asset_versions
 from kedro_azureml.datasets._workspace import TEST_CLOUD_ENV
+from kedro_azureml.datasets.assets import AssetSpec, fetch_asset
 
 if TYPE_CHECKING:
     from azure.ai.ml import MLClient
@@ -211,3 +212,45 @@ def test_resolve_asset_versions_looks_latest_up_once(
     assert companies.calls() == LATEST_CALLS
     pinned = datasets["companies_raw"].with_version(versions["companies_raw"])
     assert pinned.asset.input_path == "azureml:companies:2"
+
+
+@pytest.mark.parametrize(
+    ("asset", "expected"),
+    [
+        (AssetSpec("companies", "uri_folder", "1"), ""),
+        (AssetSpec("companies", "uri_folder"), ""),
+        (AssetSpec("ratings", "uri_file", "5"), "2024.csv"),
+    ],
+    ids=["folder", "folder-latest", "file"],
+)
+def test_fetch_asset_for_a_local_job_input(
+    companies: AmlStandin,
+    ml_client: MLClient,
+    blobstore: Any,
+    tmp_path: Path,
+    asset: AssetSpec,
+    expected: str,
+) -> None:
+    from azure.ai.ml.entities import Data
+
+    blobstore.upload_blob("kedro/ratings/2024.csv", _csv(V1))
+    ml_client.data.create_or_update(
+        Data(
+            name="ratings",
+            version="5",
+            path="azureml://datastores/workspaceblobstore/paths/kedro/ratings/2024.csv",
+            type="uri_file",
+        )
+    )
+    workspace = {
+        "subscription_id": companies.subscription_id,
+        "resource_group": companies.resource_group,
+        "workspace_name": companies.workspace_name,
+    }
+    destination = tmp_path / "inputs" / "port"
+
+    mounted = fetch_asset(workspace, asset, destination)
+
+    assert mounted == (destination / expected if expected else destination)
+    frame = pd.read_csv(mounted if expected else mounted / "companies.csv")
+    pd.testing.assert_frame_equal(frame, V1 if asset.version else V2)

@@ -146,6 +146,21 @@ def download_asset(
     return destination
 
 
+def fetch_asset(workspace: Mapping[str, str], spec: AssetSpec, destination: Path) -> Path:
+    """Download a job input ``azureml:<name>:<version>`` for a local run of the job.
+
+    Returns what Azure ML would mount for ``${{inputs.x}}``: ``destination`` itself for a
+    ``uri_folder``, the file inside it for a ``uri_file``. ``destination`` must not exist.
+    """
+    from kedro_azureml.datasets._workspace import Workspace, connect
+
+    connection = connect(Workspace.from_mapping(workspace))
+    location = locate_asset(connection, spec)
+    file_name = location.uri.rstrip("/").rsplit("/", 1)[-1]
+    download_asset(connection, location, destination, file_name)
+    return destination / file_name if location.type == "uri_file" else destination
+
+
 def _container_client(connection: WorkspaceConnection, datastore_name: str) -> Any:
     from azure.storage.blob import ContainerClient
 
