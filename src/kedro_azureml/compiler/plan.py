@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from kedro_azureml.compiler.grouping import NodeGroup
+from kedro_azureml.compiler.grouping import NodeGroup, cannot_travel, split_groups
 from kedro_azureml.compiler.naming import unique_names
 from kedro_azureml.config import DEFAULT_COMPUTE
 from kedro_azureml.errors import CompileError
@@ -69,7 +69,14 @@ def plan_job(
     compute_aliases: set[str],
     distribution_of: Callable[[Any], Any] = lambda node: None,
 ) -> JobPlan:
-    """Turn node groups (each one future step) into steps wired by the datasets they share."""
+    """Turn node groups (each one future step) into steps wired by the datasets they share.
+
+    Groups are first split where their nodes need different computes, where a node is
+    distributed, or where steps would wait for each other (see ``split_groups``), so any
+    grouping given here yields a valid job.
+    """
+    aliases = compute_aliases - {DEFAULT_COMPUTE}
+    groups = split_groups(pipeline, groups, lambda node: compute_alias(node, aliases))
     step_names = unique_names((group.name for group in groups), "step name")
     step_of_node = {node.name: step_names[group.name] for group in groups for node in group.nodes}
 
@@ -85,10 +92,13 @@ def plan_job(
     crossing: set[str] = set()
     job_outputs: set[str] = set()
     for dataset in sorted(set(producer) | set(consumers)):
-        route = route_dataset(dataset, dataset_config(dataset))
+        config = dataset_config(dataset)
+        route = route_dataset(dataset, config)
         source = producer.get(dataset)
         readers = consumers.get(dataset, set())
         decision = _decide(dataset, route, source, readers)
+        if source is not None and readers - {source} and cannot_travel(config):
+            decision += " (declared copy_mode: assign: group its nodes with --group-by memory)"
         if source is not None and readers - {source}:
             crossing.add(dataset)
         elif source is not None and not readers and route.can_travel:
@@ -98,17 +108,11 @@ def plan_job(
         )
 
     ports = unique_names(crossing | job_outputs, "dataset")
-    aliases = compute_aliases - {DEFAULT_COMPUTE}
     steps = []
     for group in groups:
         name = step_names[group.name]
         made = {d for node in group.nodes for d in node.outputs}
         read = {d for node in group.nodes for d in node.inputs} - made
-        computes = {compute_alias(node, aliases) for node in group.nodes}
-        if len(computes) > 1:
-            raise CompileError(
-                f"Step '{name}' groups nodes that run on different computes ({sorted(computes)})."
-            )
         distributions = [distribution_of(node) for node in group.nodes]
         steps.append(
             StepPlan(
@@ -116,7 +120,7 @@ def plan_job(
                 node_names=tuple(node.name for node in group.nodes),
                 inputs={d: ports[d] for d in sorted(read & crossing)},
                 outputs={d: ports[d] for d in sorted(made & (crossing | job_outputs))},
-                compute=computes.pop(),
+                compute=compute_alias(group.nodes[0], aliases),  # the same for the group
                 deterministic=all(DETERMINISTIC_TAG in node.tags for node in group.nodes),
                 distribution=next((d for d in distributions if d is not None), None),
             )
