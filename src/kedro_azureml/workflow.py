@@ -118,12 +118,17 @@ def run_local(
     from kedro_azureml.local.job import read_steps
     from kedro_azureml.local.report import print_report, progress_printer
     from kedro_azureml.local.runner import LocalJobRunner
+    from kedro_azureml.project import open_project
 
     console = console or Console()
     run_dir = new_run_dir(project_path, options.pipeline_name)
+    project = None
     if from_yaml is None:
         yaml_path = run_dir / "pipeline.yaml"
-        compiled = compile_to_file(project_path, yaml_path, options, grouping=grouping)
+        project = open_project(project_path, options.env, options.params)
+        compiled = compile_to_file(
+            project_path, yaml_path, options, grouping=grouping, project=project
+        )
         console.print(
             f"Compiled {len(compiled.plan.steps)} steps in {compiled.seconds:.2f}s -> {yaml_path}",
             highlight=False,
@@ -131,8 +136,13 @@ def run_local(
     else:
         yaml_path = from_yaml.resolve()
     steps = read_steps(read_job_yaml(yaml_path), yaml_path.parent)
+    blob_folders = None
+    if any(step.output_uris for step in steps):
+        project = project or open_project(project_path, options.env, options.params)
+        blob_folders = _temporary_blob_folders(project)
     runner = LocalJobRunner(
         steps,
+        blob_folders=blob_folders,
         run_dir=run_dir,
         project_dir=project_path,
         max_workers=max_workers,
@@ -142,6 +152,19 @@ def run_local(
     print_report(console, result)
     write_text_atomically(run_dir / "summary.json", result.to_json())
     return result.succeeded
+
+
+def _temporary_blob_folders(project: KedroProject) -> Any:
+    from kedro_azureml.errors import ConfigError
+    from kedro_azureml.temp_storage import blob_folders_from_environment
+
+    storage = project.config.azure.temporary_storage
+    if storage is None:
+        raise ConfigError(
+            "The job passes data through the temporary Blob container, but azureml.yml has no "
+            "azure.temporary_storage section."
+        )
+    return blob_folders_from_environment(storage.account_name, storage.container)
 
 
 def submit(project_path: Path, options: CompileOptions, **kwargs: Any) -> bool:

@@ -13,17 +13,9 @@ from tests.support.kedro_projects import kedro
 
 pytestmark = pytest.mark.slow
 
-INIT = [
-    "azureml",
-    "init",
-    "rg",
-    "ws",
-    "exp",
-    "cpu-cluster",
-    "acct",
-    "container",
-    "kedro-env@latest",
-]
+# The quickstart's form (temporary storage), and the form without storage (data passing).
+QUICKSTART_INIT = "azureml init rg ws exp cpu-cluster acct container kedro-env@latest".split()
+INIT = "azureml init rg ws exp cpu-cluster kedro-env@latest".split()
 
 
 def _run_dir(project: Path) -> Path:
@@ -32,7 +24,7 @@ def _run_dir(project: Path) -> Path:
 
 
 def test_init_writes_config_and_safe_amlignore(blank_project: Path) -> None:
-    result = kedro(blank_project, *INIT)
+    result = kedro(blank_project, *QUICKSTART_INIT)
     assert "Wrote" in result.stdout
     config = yaml.safe_load((blank_project / "conf/base/azureml.yml").read_text())
     assert config["azure"]["compute"]["__default__"]["cluster_name"] == "cpu-cluster"
@@ -44,7 +36,8 @@ def test_init_writes_config_and_safe_amlignore(blank_project: Path) -> None:
     ignore = (blank_project / ".amlignore").read_text()
     for pattern in ("conf/local/", ".env", ".git/", ".venv/", "data/*", "!data/01_raw/"):
         assert pattern in ignore.splitlines()
-    again = kedro(blank_project, *INIT, check=False)
+    assert config["azure"]["pipeline_data_passing"]["enabled"] is False
+    again = kedro(blank_project, *QUICKSTART_INIT, check=False)
     assert again.returncode != 0
     assert "--force" in again.stdout + again.stderr
 

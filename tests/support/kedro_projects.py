@@ -86,6 +86,12 @@ def report(scaled_csv, summary):
     return {"total": summary["sum"], "rows": summary["n"], "max": int(scaled_csv["x"].max())}
 
 
+def dump_env(scaled):
+    import os
+
+    return dict(os.environ)
+
+
 def explode(scaled):
     raise RuntimeError("boom: this node always fails")
 
@@ -105,7 +111,8 @@ def register_pipelines() -> dict[str, Pipeline]:
             node(summarise, "exploded", "after_explode", name="after_explode"),
         ]
     )
-    return {"__default__": main, "failing": failing}
+    env = main + pipeline([node(dump_env, "scaled", "env_seen", name="dump_env")])
+    return {"__default__": main, "failing": failing, "env": env}
 """
 
 

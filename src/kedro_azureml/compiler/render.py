@@ -17,6 +17,7 @@ from typing import Any
 from kedro_azureml.compiler.plan import JobPlan, StepPlan
 from kedro_azureml.config import DEFAULT_COMPUTE, AzureMLConfig, ComputeConfig
 from kedro_azureml.errors import CompileError
+from kedro_azureml.temp_storage import datastore_output_path
 
 _BINDING = re.compile(r"\$\{\{\s*(inputs|outputs)\.([A-Za-z0-9_]+)\s*\}\}")
 
@@ -107,6 +108,8 @@ def render_job(plan: JobPlan, config: AzureMLConfig, options: CompileOptions) ->
 
     environment = _environment(config, options)
     docker_flow = options.code is None
+    temporary = config.uses_temporary_storage
+    job_ports = set(plan.job_outputs.values())
     producer = plan.producer_of()
     nodes: dict[str, Any] = {}
     for step in plan.steps:
@@ -133,7 +136,10 @@ def render_job(plan: JobPlan, config: AzureMLConfig, options: CompileOptions) ->
                 )
                 for dataset, port in step.inputs.items()
             },
-            outputs={port: Output(type="uri_folder") for port in step.outputs.values()},
+            outputs={
+                port: _step_output(port, temporary and port not in job_ports)
+                for port in step.outputs.values()
+            },
             environment_variables=dict(sorted(options.env_vars.items())) or None,
             is_deterministic=step.deterministic,
             tags={"kedro_nodes": ",".join(step.node_names)},
@@ -157,6 +163,15 @@ def render_job(plan: JobPlan, config: AzureMLConfig, options: CompileOptions) ->
     )
     validate_job(job, plan)
     return job
+
+
+def _step_output(port: str, temporary: bool) -> Any:
+    """A uri_folder output; in mode B mounted from the temporary container's datastore."""
+    from azure.ai.ml import Output
+
+    if not temporary:
+        return Output(type="uri_folder")
+    return Output(type="uri_folder", path=datastore_output_path(port), mode="rw_mount")
 
 
 def _display_name(step: StepPlan) -> str:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from kedro_azureml.errors import KedroAzureMLError
+from kedro_azureml.temp_storage import is_datastore_uri
 
 _PARENT_OUTPUT = re.compile(r"^\$\{\{\s*parent\.outputs\.([A-Za-z0-9_]+)\s*\}\}$")
 _STEP_OUTPUT = re.compile(
@@ -28,6 +29,7 @@ class LocalStep:
     inputs: dict[str, tuple[str, str]]  # port -> (producing step, its output port)
     outputs: dict[str, str | None]  # port -> job output name, or None for a step-only output
     code: Path | None
+    output_uris: dict[str, str] = field(default_factory=dict)  # port -> datastore URI (mode B)
     instance_count: int = 1
     distribution: dict[str, Any] = field(default_factory=dict)
     tags: dict[str, str] = field(default_factory=dict)
@@ -66,9 +68,13 @@ def read_steps(job: dict[str, Any], yaml_dir: Path) -> list[LocalStep]:
                 )
             inputs[port] = (match.group(1), match.group(2))
         outputs: dict[str, str | None] = {}
+        output_uris: dict[str, str] = {}
         for port in component.get("outputs") or {}:
-            parent = _PARENT_OUTPUT.match(_binding((node.get("outputs") or {}).get(port)) or "")
+            binding = _binding((node.get("outputs") or {}).get(port)) or ""
+            parent = _PARENT_OUTPUT.match(binding)
             outputs[port] = parent.group(1) if parent else None
+            if is_datastore_uri(binding):
+                output_uris[port] = binding
         code = component.get("code")
         env = {**(component.get("environment_variables") or {})}
         env.update(node.get("environment_variables") or {})
@@ -80,6 +86,7 @@ def read_steps(job: dict[str, Any], yaml_dir: Path) -> list[LocalStep]:
                 environment_variables={str(k): str(v) for k, v in env.items()},
                 inputs=inputs,
                 outputs=outputs,
+                output_uris=output_uris,
                 code=(yaml_dir / code).resolve() if code else None,
                 instance_count=_resources(node),
                 distribution=dict(node.get("distribution") or component.get("distribution") or {}),

@@ -19,8 +19,10 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kedro_azureml.errors import KedroAzureMLError
 from kedro_azureml.local.job import LocalStep
 from kedro_azureml.local.ranks import rank_launches
+from kedro_azureml.temp_storage import BlobFolders, without_secrets
 
 _PLACEHOLDER = re.compile(r"\$\{\{\s*(inputs|outputs)\.([A-Za-z0-9_]+)\s*\}\}")
 _CD_PREFIX = re.compile(r"^\s*cd\s+(\S+)\s+&&\s+")
@@ -88,6 +90,7 @@ class LocalJobRunner:
         max_workers: int | None = None,
         on_change: Callable[[StepResult], None] | None = None,
         extra_env: dict[str, str] | None = None,
+        blob_folders: BlobFolders | None = None,
     ) -> None:
         self.steps = {step.name: step for step in steps}
         self.run_dir = run_dir
@@ -95,6 +98,7 @@ class LocalJobRunner:
         self.max_workers = max(1, max_workers or os.cpu_count() or 1)
         self.on_change = on_change or (lambda result: None)
         self.extra_env = extra_env or {}
+        self.blob_folders = blob_folders
         self.result = RunResult(run_dir=run_dir)
         for step in steps:
             self.result.steps[step.name] = StepResult(step.name, step.display_name)
@@ -106,12 +110,17 @@ class LocalJobRunner:
             return self.run_dir / "outputs" / job_output
         return self.run_dir / "data" / step / port
 
+    def input_folder(self, step: LocalStep, port: str) -> Path:
+        producer, producer_port = step.inputs[port]
+        if producer_port in self.steps[producer].output_uris:
+            return self.run_dir / "mounts" / step.name / port  # downloaded before the step
+        return self.output_folder(producer, producer_port)
+
     def bound_command(self, step: LocalStep) -> str:
         def replace(match: re.Match[str]) -> str:
             kind, port = match.groups()
             if kind == "inputs":
-                producer, producer_port = step.inputs[port]
-                folder = self.output_folder(producer, producer_port)
+                folder = self.input_folder(step, port)
             else:
                 folder = self.output_folder(step.name, port)
             return shlex.quote(str(folder))
@@ -133,8 +142,27 @@ class LocalJobRunner:
         return snapshot
 
     # Running -----------------------------------------------------------------------------
+    def _remote(self, uri: str) -> str:
+        if self.blob_folders is None:
+            raise KedroAzureMLError(
+                f"The job passes data through {uri}; run --local needs the temporary storage "
+                "credentials for it."
+            )
+        return self.blob_folders.remote_path(uri, self.run_dir.name)
+
+    def _mount_inputs(self, step: LocalStep) -> None:
+        for port, (producer, producer_port) in step.inputs.items():
+            uri = self.steps[producer].output_uris.get(producer_port)
+            if uri and self.blob_folders:
+                self.blob_folders.download(self._remote(uri), self.input_folder(step, port))
+
+    def _unmount_outputs(self, step: LocalStep) -> None:
+        for port, uri in step.output_uris.items():
+            if self.blob_folders:
+                self.blob_folders.upload(self.output_folder(step.name, port), self._remote(uri))
+
     def _environment(self, step: LocalStep) -> dict[str, str]:
-        env = dict(os.environ)
+        env = without_secrets(dict(os.environ))
         env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
         env.update(self.extra_env)
         env.update(step.environment_variables)
@@ -152,6 +180,7 @@ class LocalJobRunner:
             log.write(f"$ {command}\n")
             log.flush()
             try:
+                self._mount_inputs(step)
                 cwd = self.working_dir(step)
                 launches = rank_launches(step, command, self._environment(step))
                 processes = [
@@ -166,8 +195,10 @@ class LocalJobRunner:
                     for argv, env in launches
                 ]
                 codes = [process.wait() for process in processes]
-            except Exception as exc:  # A step that cannot even start fails like any other.
-                log.write(f"\nkedro-azureml: could not start the step: {exc}\n")
+                if not any(codes):
+                    self._unmount_outputs(step)
+            except Exception as exc:  # A step that cannot start or finish fails like any other.
+                log.write(f"\nkedro-azureml: {type(exc).__name__}: {exc}\n")
                 codes = [127]
         result.duration = time.perf_counter() - started
         result.returncode = next((code for code in codes if code), 0)

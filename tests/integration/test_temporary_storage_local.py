@@ -1,0 +1,99 @@
+"""Mode B: data between steps through a real Blob container (Azurite), and no secret leaks."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+
+import pytest
+import yaml
+from azure.storage.blob import BlobServiceClient
+
+from kedro_azureml.serialization import load_object
+from tests.support.kedro_projects import kedro
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def mode_b_project(small_project: Path, azurite) -> Path:
+    container = f"kedro-temp-{uuid.uuid4().hex[:12]}"
+    service = BlobServiceClient.from_connection_string(azurite.connection_string)
+    service.create_container(container)
+    kedro(
+        small_project,
+        "azureml",
+        "init",
+        "rg",
+        "ws",
+        "exp",
+        "cpu",
+        azurite.account_name,
+        container,
+        "env@latest",
+    )
+    return small_project
+
+
+def _all_text(root: Path) -> str:
+    chunks = []
+    for path in root.rglob("*"):
+        if path.is_file():
+            chunks.append(path.read_bytes().decode("utf-8", errors="replace"))
+    return "\n".join(chunks)
+
+
+def test_mode_b_moves_data_through_blob_and_leaks_no_key(mode_b_project: Path, azurite) -> None:
+    config = yaml.safe_load((mode_b_project / "conf/base/azureml.yml").read_text())
+    container = config["azure"]["temporary_storage"]["container"]
+    key = azurite.account_key
+
+    compiled = kedro(mode_b_project, "azureml", "compile", "-p", "env")
+    pipeline_yaml = (mode_b_project / "pipeline.yaml").read_text()
+    assert (
+        "azureml://datastores/kedro_azureml_temp/paths/kedro-azureml-temp/${{name}}/scaled/"
+        in pipeline_yaml
+    )
+
+    result = kedro(
+        mode_b_project,
+        "azureml",
+        "run",
+        "--local",
+        "-p",
+        "env",
+        AZURE_STORAGE_CONNECTION_STRING=azurite.connection_string,
+        AZURE_STORAGE_ACCOUNT_KEY=key,
+    )
+    run_dir = sorted((mode_b_project / ".kedro-azureml" / "runs").iterdir())[-1]
+    assert load_object(str(run_dir / "outputs" / "report")) == {"total": 165, "rows": 10, "max": 30}
+
+    # The intermediates really went through the container, marker last and present.
+    service = BlobServiceClient.from_connection_string(azurite.connection_string)
+    blobs = {b.name for b in service.get_container_client(container).list_blobs()}
+    prefix = f"kedro-azureml-temp/{run_dir.name}"
+    assert f"{prefix}/scaled/_kedro_azureml.json" in blobs
+    assert f"{prefix}/scaled_csv/scaled.csv" in blobs
+    csv = (
+        service.get_blob_client(container, f"{prefix}/scaled_csv/scaled.csv")
+        .download_blob()
+        .readall()
+    )
+    assert csv.decode().splitlines()[:3] == ["x", "3", "6"]
+
+    # The key is nowhere: compiled YAML, logs, step environment, snapshot, CLI output.
+    env_seen = load_object(str(run_dir / "outputs" / "env_seen"))
+    assert "AZURE_STORAGE_ACCOUNT_KEY" not in env_seen
+    assert "AZURE_STORAGE_CONNECTION_STRING" not in env_seen
+    assert key not in json.dumps(env_seen)
+    assert key not in pipeline_yaml
+    assert key not in _all_text(run_dir)
+    assert key not in result.stdout + result.stderr + compiled.stdout + compiled.stderr
+
+
+def test_mode_b_without_credentials_is_a_clear_error(mode_b_project: Path) -> None:
+    result = kedro(mode_b_project, "azureml", "run", "--local", check=False)
+    assert result.returncode == 1
+    assert "AZURE_STORAGE_ACCOUNT_KEY" in result.stderr
+    assert "pipeline_data_passing" in result.stderr
