@@ -22,6 +22,10 @@ LEARNING_RATE = 0.1
 SEED = 7
 
 
+def _sha256(tensor: Any) -> str:
+    return hashlib.sha256(tensor.numpy().tobytes()).hexdigest()
+
+
 @distributed_job(Framework.PyTorch, num_nodes="params:num_nodes")
 def train_distributed_model(x_train: pd.DataFrame, y_train: pd.Series) -> dict[str, Any]:
     """Fit a linear model with DDP: each rank trains on its own shard, gradients are averaged.
@@ -35,9 +39,9 @@ def train_distributed_model(x_train: pd.DataFrame, y_train: pd.Series) -> dict[s
         y_train: Training prices.
 
     Returns:
-        ``world_size``, ``rank`` (of the process whose result is saved: the master),
-        ``ranks`` (every rank that joined the all-gather), the final training loss and a
-        SHA-256 of the final weights, which is the same on every rank only when the
+        ``world_size``, ``rank`` (of the process whose result is saved: the master), and,
+        gathered from every rank in rank order, the last loss on its own shard and a SHA-256
+        of its final weights. The losses differ; the weights are equal only because the
         gradients were all-reduced.
     """
     import torch
@@ -72,21 +76,24 @@ def train_distributed_model(x_train: pd.DataFrame, y_train: pd.Series) -> dict[s
             optimiser.step()
 
         weights = torch.cat([p.detach().flatten() for p in model.parameters()])
-        checksum = hashlib.sha256(weights.numpy().tobytes()).hexdigest()
-        ranks = [rank]
-        if distributed:
-            gathered = [torch.zeros(1, dtype=torch.int64) for _ in range(world_size)]
-            dist.all_gather(gathered, torch.tensor([rank]))
-            ranks = [int(t.item()) for t in gathered]
+        checksum = _sha256(weights)
         logger.info(
             "Rank %d of %d: loss %.4f, weights sha256 %s", rank, world_size, loss.item(), checksum
         )
+        # Every rank's view, gathered: the shards differ (so do the losses), the weights do not.
+        losses, checksums = [float(loss.item())], [checksum]
+        if distributed:
+            all_losses = [torch.zeros(1) for _ in range(world_size)]
+            dist.all_gather(all_losses, loss.detach().reshape(1))
+            all_weights = [torch.zeros_like(weights) for _ in range(world_size)]
+            dist.all_gather(all_weights, weights)
+            losses = [float(t.item()) for t in all_losses]
+            checksums = [_sha256(t) for t in all_weights]
         return {
             "world_size": world_size,
             "rank": rank,
-            "ranks": ranks,
-            "loss": float(loss.item()),
-            "weights_sha256": checksum,
+            "loss_by_rank": losses,
+            "weights_sha256_by_rank": checksums,
         }
     finally:
         if distributed:
