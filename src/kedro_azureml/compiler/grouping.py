@@ -163,8 +163,9 @@ def _acyclic(pipeline: Any, groups: list[NodeGroup], order: dict[str, int]) -> l
     """Split the groups that take part in a cycle between steps; return them in step order.
 
     Within each strongly connected set of groups, a node's level is the longest count of group
-    changes on a path to it from nodes of that set. Splitting those groups by level breaks
-    every cycle: each edge along a cycle between the new parts would raise the level.
+    changes on a path to it from nodes of that set. Splitting all those groups by level would
+    break every cycle at once (each edge along a cycle between the parts raises the level);
+    splitting one group at a time and looking again keeps more nodes together.
     """
     group_of = {node.name: index for index, group in enumerate(groups) for node in group.nodes}
     producer = {dataset: node.name for node in pipeline.nodes for dataset in node.outputs}
@@ -198,9 +199,24 @@ def _acyclic(pipeline: Any, groups: list[NodeGroup], order: dict[str, int]) -> l
             ),
             default=0,
         )
+    # Split one group per cyclic set, the one spanning most levels (the set's first node
+    # is at level 0 and its group is entered from another group, so it spans at least two),
+    # and look again: splitting every group of the set at once would split more than needed.
+    levels_of = {
+        index: sorted({level[node.name] for node in group.nodes})
+        for index, group in enumerate(groups)
+        if component[index] in cyclic
+    }
+    chosen = {
+        max(
+            (index for index in levels_of if component[index] == c),
+            key=lambda index: (len(levels_of[index]), -index),
+        )
+        for c in cyclic
+    }
     split: list[NodeGroup] = []
     for index, group in enumerate(groups):
-        if component[index] not in cyclic:
+        if index not in chosen:
             split.append(group)
             continue
         by_level: dict[int, list[Any]] = {}
