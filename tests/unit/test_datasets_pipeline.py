@@ -124,3 +124,20 @@ def test_docstring_example_runs(tmp_path: Path) -> None:
     results = doctest.testmod(module, extraglobs={"tmp_path": tmp_path}, raise_on_error=True)
 
     assert results.attempted >= 6
+
+
+def test_path_made_absolute_by_kedro_is_relative_to_root_dir_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = tmp_path / "project"
+    (project / "notebooks").mkdir(parents=True)
+    (project / "pyproject.toml").write_text('[tool.kedro]\npackage_name = "demo"\n')
+    monkeypatch.chdir(project / "notebooks")  # Kedro finds the project from a subfolder
+    absolute = {"type": "pandas.CSVDataset", "filepath": str(project / "tables" / "t.csv")}
+
+    dataset = _dataset(tmp_path / "root", dataset=absolute)
+
+    assert dataset.path == tmp_path / "root" / "tables" / "t.csv"
+    assert dataset.with_folder(str(tmp_path / "mnt")).path == tmp_path / "mnt" / "tables" / "t.csv"
+    with pytest.raises(DatasetError, match="must be relative to root_dir"):
+        _dataset(tmp_path, dataset={"type": "pandas.CSVDataset", "filepath": "/elsewhere/t.csv"})

@@ -15,7 +15,11 @@ from kedro_azureml.datasets.assets import (
     locate_asset,
     normalize_version,
 )
-from kedro_azureml.datasets.pipeline_dataset import build_dataset, wrapped_dataset_config
+from kedro_azureml.datasets.pipeline_dataset import (
+    build_dataset,
+    relative_filepath,
+    wrapped_dataset_config,
+)
 
 
 class AzureMLAssetDataset(AbstractDataset[Any, Any]):
@@ -111,9 +115,9 @@ class AzureMLAssetDataset(AbstractDataset[Any, Any]):
         """
         owner = f"{type(self).__name__}({azureml_dataset})"
         self._dataset_config = wrapped_dataset_config(dataset, owner=owner)
-        relative = self._dataset_config.get(filepath_arg, "")
-        if not isinstance(relative, str):
-            raise DatasetError(f"{owner}: '{filepath_arg}' must be a string, got {relative!r}.")
+        relative = relative_filepath(self._dataset_config, filepath_arg, owner=owner)
+        if filepath_arg in self._dataset_config:
+            self._dataset_config[filepath_arg] = relative
         if azureml_type == "uri_file" and not PurePosixPath(relative).name:
             raise DatasetError(f"{owner}: a uri_file asset needs '{filepath_arg}' (a file name).")
         load_version = version.load if version else None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, ClassVar
 
 from kedro.io import AbstractDataset, DatasetError
@@ -21,6 +21,30 @@ def wrapped_dataset_config(
         return {"type": dataset}
     raise DatasetError(
         f"{owner}: 'dataset' must be a dataset type or a config dict, got {type(dataset).__name__}."
+    )
+
+
+def relative_filepath(dataset_config: dict[str, Any], filepath_arg: str, *, owner: str) -> str:
+    """The wrapped dataset's path, relative to ``root_dir`` ("" when it has none).
+
+    In a project, Kedro makes every relative ``filepath``/``path`` of the catalog absolute
+    under the project folder, nested ones included; that is undone here.
+    """
+    value = dataset_config.get(filepath_arg, "")
+    if not isinstance(value, str):
+        raise DatasetError(f"{owner}: '{filepath_arg}' must be a string, got {value!r}.")
+    if not PurePosixPath(value).is_absolute():
+        return value
+    from kedro.utils import find_kedro_project
+
+    project = Path(find_kedro_project(Path.cwd()) or Path.cwd())
+    for base in (project, project.resolve()):
+        try:
+            return PurePosixPath(value).relative_to(base.as_posix()).as_posix()
+        except ValueError:
+            continue
+    raise DatasetError(
+        f"{owner}: '{filepath_arg}' must be relative to root_dir, got the absolute path {value}."
     )
 
 
@@ -96,9 +120,9 @@ class AzureMLPipelineDataset(AbstractDataset[Any, Any]):
         """
         owner = type(self).__name__
         self._dataset_config = wrapped_dataset_config(dataset, owner=owner)
-        relative = self._dataset_config.get(filepath_arg, "")
-        if not isinstance(relative, str):
-            raise DatasetError(f"{owner}: '{filepath_arg}' must be a string, got {relative!r}.")
+        relative = relative_filepath(self._dataset_config, filepath_arg, owner=owner)
+        if filepath_arg in self._dataset_config:
+            self._dataset_config[filepath_arg] = relative
         self._root_dir = root_dir
         self._filepath_arg = filepath_arg
         self._relative_path = relative
