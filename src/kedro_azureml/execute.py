@@ -11,6 +11,7 @@ from typing import Any
 
 from kedro_azureml.errors import KedroAzureMLError
 from kedro_azureml.hooks import StepBinding, step_hook
+from kedro_azureml.step_data import write_marker
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +44,9 @@ def execute_step(
         session.run(  # type: ignore[call-arg]
             pipeline_name=pipeline_name, node_names=node_names, load_versions=load_versions
         )
+    for name in binding.in_place:
+        if name in outputs:
+            write_marker(Path(outputs[name]), {"format": "in-place", "dataset": name})
     missing = sorted((set(inputs) | set(outputs)) - set(binding.applied))
     if missing:
         raise KedroAzureMLError(

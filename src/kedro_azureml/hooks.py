@@ -21,6 +21,7 @@ class StepBinding:
     inputs: dict[str, str]
     outputs: dict[str, str]
     applied: list[str] = field(default_factory=list)
+    in_place: list[str] = field(default_factory=list)  # read and written where they live
 
 
 class AzureMLStepHook:
@@ -38,11 +39,14 @@ class AzureMLStepHook:
         for name, folder in sorted(folders.items()):
             config = resolve_dataset_config(catalog, name)
             route = route_dataset(name, config)
+            self.binding.applied.append(name)
+            if not route.can_travel:
+                self.binding.in_place.append(name)  # its folder only orders the steps
+                continue
             catalog_config = config if route.route is Route.LOCAL_FILE else None
             catalog[name] = StepFolderDataset(
                 name=name, folder=folder, catalog_config=catalog_config
             )
-            self.binding.applied.append(name)
 
     @contextmanager
     def armed(self, binding: StepBinding) -> Iterator[StepBinding]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import time
 import uuid
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -22,9 +23,14 @@ from kedro_azureml.routing import PATH_KEYS
 
 METADATA_FILE = "_kedro_azureml.json"  # the same marker serialization writes last
 KEDRO_FORMAT = "kedro-dataset"
+RANK_WAIT_VARIABLE = "KEDRO_AZUREML_RANK_WAIT_SECONDS"
+RANK_WAIT_SECONDS = 600.0
 
 
-def _write_json_atomically(path: Path, payload: dict[str, Any]) -> None:
+def write_marker(folder: Path, payload: dict[str, Any]) -> None:
+    """Write the completion marker last and atomically: its presence means "complete"."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / METADATA_FILE
     partial = path.with_name(f".{path.name}.{uuid.uuid4().hex}.partial")
     partial.write_text(json.dumps(payload, indent=2, sort_keys=True))
     os.replace(partial, path)
@@ -65,16 +71,30 @@ class StepFolderDataset(AbstractDataset[Any, Any]):
     def _exists(self) -> bool:
         return (self._folder / METADATA_FILE).is_file()
 
-    def load(self) -> Any:
-        if self._catalog_config is None:
-            from kedro_azureml import serialization
-
-            return serialization.load_object(str(self._folder))
-        if not self._exists():
+    def _wait_until_complete(self) -> None:
+        """Rank 0 saves for every rank; the others wait for it, but never forever."""
+        if self._exists():
+            return
+        if is_distributed_master_node():
             raise StepDataError(
                 f"Dataset '{self._name}' in {self._folder} is incomplete: the step that "
                 "produces it did not finish writing it."
             )
+        deadline = time.monotonic() + float(os.environ.get(RANK_WAIT_VARIABLE, RANK_WAIT_SECONDS))
+        while not self._exists():
+            if time.monotonic() > deadline:
+                raise StepDataError(
+                    f"Gave up waiting for rank 0 to write dataset '{self._name}' in "
+                    f"{self._folder} (set {RANK_WAIT_VARIABLE} to wait longer)."
+                )
+            time.sleep(0.2)
+
+    def load(self) -> Any:
+        self._wait_until_complete()
+        if self._catalog_config is None:
+            from kedro_azureml import serialization
+
+            return serialization.load_object(str(self._folder))
         return self._inner(self._folder).load()
 
     def save(self, data: Any) -> None:
@@ -98,7 +118,7 @@ class StepFolderDataset(AbstractDataset[Any, Any]):
                 os.replace(item, target)
         finally:
             shutil.rmtree(partial, ignore_errors=True)
-        _write_json_atomically(
-            self._folder / METADATA_FILE,
+        write_marker(
+            self._folder,
             {"format": KEDRO_FORMAT, "dataset_type": self._kind, "dataset": self._name},
         )

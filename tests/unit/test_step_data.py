@@ -1,0 +1,87 @@
+"""The folders a step reads and writes: complete-or-absent, and bounded waits for ranks."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from kedro.io import DatasetError
+
+from kedro_azureml.errors import StepDataError
+from kedro_azureml.step_data import METADATA_FILE, StepFolderDataset
+
+CSV = {"type": "pandas.CSVDataset", "filepath": "data/02_intermediate/table.csv"}
+
+
+def test_catalog_dataset_keeps_its_format(tmp_path: Path) -> None:
+    frame = pd.DataFrame({"a": [1, 2], "b": ["x", "y"]})
+    StepFolderDataset(name="table", folder=str(tmp_path), catalog_config=CSV).save(frame)
+    assert (tmp_path / "table.csv").read_text().splitlines() == ["a,b", "1,x", "2,y"]
+    assert (tmp_path / METADATA_FILE).is_file()
+    loaded = StepFolderDataset(name="table", folder=str(tmp_path), catalog_config=CSV).load()
+    assert loaded.equals(frame)
+
+
+def test_folder_without_marker_is_incomplete(tmp_path: Path) -> None:
+    (tmp_path / "table.csv").write_text("a\n1\n")
+    with pytest.raises(DatasetError, match="did not finish writing") as error:
+        StepFolderDataset(name="table", folder=str(tmp_path), catalog_config=CSV).load()
+    assert isinstance(error.value.__cause__, StepDataError)
+
+
+def test_non_master_rank_waits_then_fails_clearly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RANK", "1")
+    monkeypatch.setenv("KEDRO_AZUREML_RANK_WAIT_SECONDS", "0.5")
+    started = time.monotonic()
+    with pytest.raises(DatasetError, match="Gave up waiting for rank 0") as error:
+        StepFolderDataset(name="x", folder=str(tmp_path)).load()
+    assert isinstance(error.value.__cause__, StepDataError)
+    assert time.monotonic() - started >= 0.5
+
+
+def test_non_master_rank_does_not_save(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RANK", "1")
+    StepFolderDataset(name="x", folder=str(tmp_path / "out")).save({"a": 1})
+    assert not (tmp_path / "out").exists()
+
+
+KILLED_WRITER = """
+import sys, pandas as pd, numpy as np
+from kedro_azureml.step_data import StepFolderDataset
+frame = pd.DataFrame(np.random.default_rng(0).random((4_000_000, 8)))
+print("writing", flush=True)
+StepFolderDataset(name="big", folder=sys.argv[1]).save(frame)
+print("done", flush=True)
+"""
+
+
+@pytest.mark.parametrize("delay", [0.05, 0.3], ids=["early", "mid-write"])
+def test_step_killed_mid_write_leaves_nothing_readable(tmp_path: Path, delay: float) -> None:
+    folder = tmp_path / "big"
+    writer = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(KILLED_WRITER), str(folder)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert writer.stdout is not None
+    assert writer.stdout.readline().strip() == "writing"
+    time.sleep(delay)
+    os.kill(writer.pid, signal.SIGKILL)
+    writer.wait()
+    # Whatever was written, a reader either sees a complete object or a clear error.
+    dataset = StepFolderDataset(name="big", folder=str(folder))
+    if (folder / METADATA_FILE).exists():  # the write won the race: it must then be whole
+        assert dataset.load().shape == (4_000_000, 8)
+    else:
+        with pytest.raises(DatasetError, match="incomplete") as error:
+            dataset.load()
+        assert isinstance(error.value.__cause__, StepDataError)
