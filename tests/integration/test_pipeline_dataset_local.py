@@ -12,7 +12,8 @@ from tests.support.kedro_projects import kedro
 
 pytestmark = pytest.mark.slow
 
-INIT = ["azureml", "init", "rg", "ws", "exp", "cpu-cluster", "acct", "container", "env@latest"]
+# No temporary storage: data passes through Azure ML job outputs (local folders here).
+INIT = ["azureml", "init", "rg", "ws", "exp", "cpu-cluster", "env@latest"]
 CATALOG = """\
 numbers:
   type: pandas.CSVDataset
