@@ -251,8 +251,9 @@ class AzureMLAssetDataset(AbstractDataset[Any, Any]):
             return False
         from azure.core.exceptions import ResourceNotFoundError
 
-        try:
-            self._cached_folder()
+        spec = AssetSpec(self._spec.name, self._spec.type, self._resolved_version)
+        try:  # ask the workspace; downloading is left to load()
+            locate_asset(connect(self._workspace), spec)
         except ResourceNotFoundError:
             return False
         return True
