@@ -146,11 +146,6 @@ def test_serverless_alias_sets_instance_type_only() -> None:
     assert data["jobs"]["n"]["resources"] == {"instance_type": "Standard_DS3_v2"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="render._compute_kwargs gives a serverless step no compute, so the step inherits the "
-    "pipeline's default cluster (azureml:cpu-cluster); it must set compute='serverless'.",
-)
 def test_serverless_step_does_not_inherit_the_default_cluster() -> None:
     data = _compile(
         [node(identity, "raw", "a", name="n", tags=["serverless_box"])],

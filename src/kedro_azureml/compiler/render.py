@@ -94,6 +94,8 @@ def _compute_kwargs(compute: ComputeConfig) -> dict[str, Any]:
     kwargs: dict[str, Any] = {}
     if compute.cluster_name:
         kwargs["compute"] = compute.cluster_name
+    if compute.serverless:  # explicit, or the step would inherit the pipeline's cluster
+        kwargs["compute"] = "serverless"
     if compute.instance_type:
         kwargs["instance_type"] = compute.instance_type
     if compute.instance_count:
@@ -155,7 +157,7 @@ def render_job(plan: JobPlan, config: AzureMLConfig, options: CompileOptions) ->
         outputs={port: Output(type="uri_folder") for port in plan.job_outputs.values()},
         experiment_name=config.azure.experiment_name,
         display_name=options.display_name or plan.pipeline_name,
-        compute=default.cluster_name,
+        compute=default.cluster_name or ("serverless" if default.serverless else None),
         tags={
             "kedro_pipeline": plan.pipeline_name,
             **({"kedro_env": options.env} if options.env else {}),

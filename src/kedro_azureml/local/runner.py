@@ -78,6 +78,24 @@ class RunResult:
         )
 
 
+def wait_all_or_fail_fast(processes: list[subprocess.Popen[bytes]]) -> list[int]:
+    """Wait for every rank; when one fails, stop the others instead of letting them hang.
+
+    A rank that dies leaves its peers blocked in a collective until the backend's timeout
+    (minutes); Azure ML likewise fails the whole step when one process fails.
+    """
+    while True:
+        codes = [process.poll() for process in processes]
+        if all(code is not None for code in codes):
+            return [int(code) for code in codes if code is not None]
+        if any(code for code in codes):
+            for process in processes:
+                if process.poll() is None:
+                    process.terminate()
+            return [process.wait() for process in processes]
+        time.sleep(0.05)
+
+
 class LocalJobRunner:
     """Runs the steps of one compiled job; one instance per run directory."""
 
@@ -194,7 +212,7 @@ class LocalJobRunner:
                     )
                     for argv, env in launches
                 ]
-                codes = [process.wait() for process in processes]
+                codes = wait_all_or_fail_fast(processes)
                 if not any(codes):
                     self._unmount_outputs(step)
             except Exception as exc:  # A step that cannot start or finish fails like any other.
