@@ -23,6 +23,7 @@ class Route(str, Enum):
     MEMORY = "memory"  # an in-memory object: serialised into the step's folder
     LOCAL_FILE = "local-file"  # a catalog dataset on a local path: its own format, in the folder
     IN_PLACE = "in-place"  # remote storage or an external system: every step reads it in place
+    ASSET = "asset"  # an Azure ML data asset: mounted as a step input, registered as an output
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,20 @@ def route_dataset(name: str, config: dict[str, Any] | None) -> DatasetRoute:
     if not config:
         return DatasetRoute(Route.MEMORY, "not in the catalog: an in-memory object")
     type_name = str(config.get("type", ""))
-    if type_name.rsplit(".", 1)[-1] in _MEMORY_TYPES:
+    short_type = type_name.rsplit(".", 1)[-1]
+    if short_type == "AzureMLPipelineDataset":
+        inner = config.get("dataset")
+        inner_type = inner.get("type") if isinstance(inner, dict) else inner
+        return DatasetRoute(
+            Route.LOCAL_FILE, f"AzureMLPipelineDataset: travels as {inner_type} in its folder"
+        )
+    if short_type == "AzureMLAssetDataset":
+        return DatasetRoute(
+            Route.ASSET,
+            f"Azure ML data asset {config.get('azureml_dataset')} "
+            f"({config.get('azureml_type', 'uri_folder')})",
+        )
+    if short_type in _MEMORY_TYPES:
         return DatasetRoute(Route.MEMORY, f"declared as {type_name}")
     located = dataset_path(config)
     if located is None:

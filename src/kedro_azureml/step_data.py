@@ -61,6 +61,10 @@ class StepFolderDataset(AbstractDataset[Any, Any]):
         assert self._catalog_config is not None
         config = dict(self._catalog_config)
         config.pop("versioned", None)
+        if str(config.get("type", "")).rsplit(".", 1)[-1] == "AzureMLPipelineDataset":
+            # Its path is root_dir/<filepath>: move root_dir, keep the layout under it.
+            dataset: Any = AbstractDataset.from_config(self._name, config)
+            return dataset.with_folder(str(folder))  # type: ignore[no-any-return]
         for key in PATH_KEYS:
             if isinstance(config.get(key), str):
                 basename = PurePosixPath(config[key].rstrip("/")).name or self._name

@@ -48,10 +48,6 @@ def test_plain_kedro_run_uses_root_dir(project: Path) -> None:
     assert report == {"total": 165, "rows": 10, "max": 30}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs the routing.py / step_data.py change for AzureMLPipelineDataset (issue #6)",
-)
 def test_run_local_redirects_to_step_folders(project: Path) -> None:
     kedro(project, *INIT)
     kedro(project, "azureml", "compile", "-o", "pipeline.yaml")
