@@ -29,8 +29,13 @@ class AzureMLStepHook:
         self.binding: StepBinding | None = None
 
     @hook_impl
+    def after_context_created(self, context: Any) -> None:
+        self._context = context
+
+    @hook_impl
     def after_catalog_created(self, catalog: Any) -> None:
         if self.binding is None:
+            self._give_assets_a_workspace(catalog)
             return
         from kedro_azureml.routing import Route, resolve_dataset_config, route_dataset
         from kedro_azureml.step_data import StepFolderDataset
@@ -40,6 +45,9 @@ class AzureMLStepHook:
             config = resolve_dataset_config(catalog, name)
             route = route_dataset(name, config)
             self.binding.applied.append(name)
+            if route.route is Route.ASSET:  # Azure ML mounts the asset version itself
+                catalog[name] = catalog.get(name).with_folder(folder)
+                continue
             if not route.can_travel:
                 self.binding.in_place.append(name)  # its folder only orders the steps
                 continue
@@ -47,6 +55,34 @@ class AzureMLStepHook:
             catalog[name] = StepFolderDataset(
                 name=name, folder=folder, catalog_config=catalog_config
             )
+
+    def _give_assets_a_workspace(self, catalog: Any) -> None:
+        """Outside a step (plain `kedro run`), data assets download from azureml.yml's workspace."""
+        configs = catalog.config_resolver.config
+        names = [
+            name
+            for name, config in configs.items()
+            if str(config.get("type", "")).endswith("AzureMLAssetDataset")
+            and not config.get("workspace")
+        ]
+        context = getattr(self, "_context", None)
+        if not names or context is None:
+            return
+        import os
+        from pathlib import Path
+
+        from kedro_azureml.project import load_plugin_config
+
+        loader = context.config_loader
+        config = load_plugin_config(loader, context.env or "local", Path(loader.conf_source))
+        workspace = {
+            "subscription_id": config.azure.subscription_id
+            or os.environ.get("AZURE_SUBSCRIPTION_ID", ""),
+            "resource_group": config.azure.resource_group,
+            "workspace_name": config.azure.workspace_name,
+        }
+        for name in names:
+            catalog[name] = catalog.get(name).with_workspace(workspace)
 
     @contextmanager
     def armed(self, binding: StepBinding) -> Iterator[StepBinding]:
