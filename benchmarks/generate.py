@@ -1,0 +1,149 @@
+"""Write a synthetic Kedro project with a layered pipeline, for the compile and run benchmarks.
+
+    python benchmarks/generate.py 1000 /tmp/bench-1000
+
+The project comes from ``kedro new`` (offline, no example), then gets a pipeline of N nodes in
+layers of 10: every node of layer k reads two nodes of layer k-1 (the first layer reads the two
+raw CSV files) and a parameter, and writes an in-memory dataset. Every tenth layer sits in a
+namespace ``block_<i>`` and carries a ``group.block_<i>`` tag (Kedro tags allow no colon), so each grouping strategy has
+something to group. ``kedro azureml init`` with five arguments configures pipeline data passing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+BIN = Path(sys.executable).parent
+PACKAGE = "bench"
+WIDTH = 10  # nodes per layer
+LAYERS_PER_BLOCK = 10
+INIT_ARGS = ["azureml", "init", "rg", "ws", "exp", "cpu", "env@latest"]
+
+PIPELINE_REGISTRY = '''"""A synthetic layered pipeline of {nodes} nodes, written by benchmarks/generate.py."""
+
+from kedro.pipeline import Pipeline, node
+
+
+def combine(left, right, offset):
+    return left + right + offset
+
+
+def first(left, right, offset):
+    return float(left["x"].sum() + right["x"].sum() + offset)
+
+
+def register_pipelines() -> dict[str, Pipeline]:
+    nodes = []
+    for index in range({nodes}):
+        layer, column = divmod(index, {width})
+        block = layer // {layers_per_block}
+        namespace = f"block_{{block}}"
+        if layer == 0:
+            inputs = ["raw_left", "raw_right"]
+        else:
+            inputs = [
+                _dataset(layer - 1, column),
+                _dataset(layer - 1, (column + 1) % {width}),
+            ]
+        nodes.append(
+            node(
+                first if layer == 0 else combine,
+                [*inputs, "params:offset"],
+                _dataset(layer, column),
+                name=f"node_{{layer}}_{{column}}",
+                namespace=namespace,
+                tags=[f"group.{{namespace}}"],
+            )
+        )
+    return {{"__default__": Pipeline(nodes)}}
+
+
+def _dataset(layer: int, column: int) -> str:
+    return f"block_{{layer // {layers_per_block}}}.data_{{layer}}_{{column}}"
+'''
+
+CATALOG = """\
+raw_left:
+  type: pandas.CSVDataset
+  filepath: data/01_raw/left.csv
+raw_right:
+  type: pandas.CSVDataset
+  filepath: data/01_raw/right.csv
+"""
+
+
+def quiet_env() -> dict[str, str]:
+    env = dict(os.environ, KEDRO_DISABLE_TELEMETRY="true", DO_NOT_TRACK="1")
+    env["PYTHONWARNINGS"] = "ignore"
+    env["PATH"] = os.pathsep.join([str(BIN), env.get("PATH", "")])
+    return env
+
+
+def kedro(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(BIN / "kedro"), *args],
+        cwd=project,
+        env=quiet_env(),
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def new_project(parent: Path) -> Path:
+    """A blank `kedro new` project with the plugin configured; no pipeline yet."""
+    parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        [
+            str(BIN / "kedro"),
+            "new",
+            f"--name={PACKAGE}",
+            "--tools=none",
+            "--example=n",
+            "--telemetry=no",
+        ],
+        cwd=parent,
+        env=quiet_env(),
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    project = parent / PACKAGE
+    kedro(project, *INIT_ARGS)
+    raw = project / "data" / "01_raw"
+    raw.mkdir(parents=True, exist_ok=True)
+    for name in ("left", "right"):
+        (raw / f"{name}.csv").write_text("x\n" + "\n".join(str(i) for i in range(10)) + "\n")
+    (project / "conf" / "base" / "catalog.yml").write_text(CATALOG)
+    (project / "conf" / "base" / "parameters.yml").write_text("offset: 1\n")
+    return project
+
+
+def write_pipeline(project: Path, nodes: int) -> None:
+    """Replace the project's pipeline with a layered one of ``nodes`` nodes."""
+    registry = project / "src" / PACKAGE / "pipeline_registry.py"
+    registry.write_text(
+        PIPELINE_REGISTRY.format(nodes=nodes, width=WIDTH, layers_per_block=LAYERS_PER_BLOCK)
+    )
+    shutil.rmtree(registry.parent / "__pycache__", ignore_errors=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("nodes", type=int)
+    parser.add_argument("parent", type=Path, help="folder to create the project in")
+    args = parser.parse_args()
+    project = new_project(args.parent)
+    write_pipeline(project, args.nodes)
+    print(project)
+
+
+if __name__ == "__main__":
+    main()

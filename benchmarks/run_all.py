@@ -1,0 +1,267 @@
+"""Run every kedro-azureml benchmark, print one markdown report and write benchmarks/RESULTS.md.
+
+    python benchmarks/run_all.py            # about 5 minutes on 2 cores
+    python benchmarks/run_all.py --quick    # fewer sizes and repeats, for a smoke check
+
+What it measures (medians over repeats, each command in a fresh process, as a user runs it):
+- `kedro azureml compile` wall time and peak RSS on layered pipelines of 10..1000 nodes;
+- steps per pipeline under each grouping strategy;
+- `kedro azureml execute` of one trivial node against `kedro run --nodes` of that node;
+- `kedro --help` inside a project with and without the plugin's entry points;
+- `kedro azureml run --local` of the example project against a plain `kedro run`;
+- benchmarks/serialization.py --size-mb 200, when present.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import importlib.metadata
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import generate
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+EXAMPLE = REPO / "examples" / "spaceflights"
+KEDRO = str(generate.BIN / "kedro")
+STRATEGIES = ("none", "namespace", "tag", "memory")
+
+# `kedro` with the plugin's entry points filtered out: same interpreter, same venv, same other
+# plugins. Kedro has no switch to disable a CLI plugin (DISABLE_HOOKS_FOR_PLUGINS is for hooks
+# only), and a second venv would differ in more than the plugin. Both sides of the comparison
+# run through this wrapper, so its own cost cancels out.
+KEDRO_WRAPPER = """
+import importlib.metadata as metadata, sys
+real = metadata.entry_points
+def entry_points(**kwargs):
+    found = real(**kwargs)
+    if sys.argv[1] == "without":
+        found = metadata.EntryPoints(
+            [ep for ep in found if not ep.value.startswith("kedro_azureml")]
+        )
+    return found
+metadata.entry_points = entry_points
+del sys.argv[1]
+sys.argv[0] = "kedro"
+from kedro.framework.cli import main
+main()
+"""
+
+RUSAGE_WRAPPER = """
+import resource, subprocess, sys, time
+started = time.perf_counter()
+code = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE).returncode
+wall = time.perf_counter() - started
+peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+print(f"{wall} {peak} {code}")
+"""
+
+
+def measure(argv: Sequence[str], cwd: Path) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MB) of one fresh process running ``argv``."""
+    out = subprocess.run(
+        [sys.executable, "-c", RUSAGE_WRAPPER, *argv],
+        cwd=cwd,
+        env=generate.quiet_env(),
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=600,
+    ).stdout.split()
+    wall, peak_kb, code = float(out[0]), int(out[1]), int(out[2])
+    if code != 0:
+        raise RuntimeError(f"{' '.join(argv)} exited {code} in {cwd}")
+    return wall, peak_kb / 1024
+
+
+def median_of(argv: Sequence[str], cwd: Path, repeats: int) -> tuple[float, float]:
+    runs = [measure(argv, cwd) for _ in range(repeats)]
+    return statistics.median(r[0] for r in runs), max(r[1] for r in runs)
+
+
+def steps_of(project: Path, strategy: str) -> int:
+    out = generate.kedro(project, "azureml", "compile", "--group-by", strategy, "-o", "p.yaml")
+    match = re.search(r"\((\d+) steps\)", out.stdout)
+    return int(match.group(1)) if match else -1
+
+
+def bench_compile(parent: Path, sizes: Sequence[int], repeats: int) -> list[list[str]]:
+    project = generate.new_project(parent)
+    rows = []
+    baseline = None
+    for size in sizes:
+        generate.write_pipeline(project, size)
+        generate.kedro(project, "azureml", "compile", "-o", "warm.yaml")  # bytecode, caches
+        wall, peak = median_of([KEDRO, "azureml", "compile", "-o", "p.yaml"], project, repeats)
+        steps = {s: steps_of(project, s) for s in STRATEGIES}
+        baseline = baseline or (size, wall)
+        rows.append(
+            [
+                str(size),
+                f"{wall:.2f}",
+                f"{wall / baseline[1]:.2f}",
+                f"{peak:.0f}",
+                *(str(steps[s]) for s in STRATEGIES),
+            ]
+        )
+        print(f"  compile {size}: {wall:.2f}s {peak:.0f}MB steps {steps}", flush=True)
+    return rows
+
+
+def bench_startup(parent: Path, repeats: int) -> list[list[str]]:
+    project = generate.new_project(parent)
+    generate.write_pipeline(project, 10)
+    node = "block_0.node_0_0"
+    folder = parent / "step-output"
+    execute = [KEDRO, "azureml", "execute", "--node", node]
+    execute += ["--az-output", "block_0.data_0_0", str(folder)]
+    run = [KEDRO, "run", "--nodes", node]
+    wrapper = [sys.executable, "-c", KEDRO_WRAPPER]
+    cases = {
+        "kedro run --nodes <node>": run,
+        "kedro azureml execute --node <node>": execute,
+        "kedro --help, plugin installed": [*wrapper, "with", "--help"],
+        "kedro --help, plugin entry points removed": [*wrapper, "without", "--help"],
+    }
+    for argv in cases.values():
+        measure(argv, project)  # warm-up: bytecode and file caches
+    results = {label: median_of(argv, project, repeats) for label, argv in cases.items()}
+    rows = []
+    for label, (wall, peak) in results.items():
+        reference = (
+            results["kedro run --nodes <node>"][0]
+            if "run" in label or "execute" in label
+            else results["kedro --help, plugin entry points removed"][0]
+        )
+        rows.append([label, f"{wall:.2f}", f"{wall / reference:.2f}", f"{peak:.0f}"])
+        print(f"  {label}: {wall:.2f}s", flush=True)
+    return rows
+
+
+def bench_example(parent: Path) -> list[list[str]]:
+    project = parent / "spaceflights"
+    shutil.copytree(
+        EXAMPLE, project, ignore=shutil.ignore_patterns(".kedro-azureml", "__pycache__")
+    )
+    subprocess.run(
+        [sys.executable, "scripts/generate_data.py"], cwd=project, check=True, capture_output=True
+    )
+    cases = {
+        "kedro run": [KEDRO, "run"],
+        "run --local (grouping none)": [KEDRO, "azureml", "run", "--local", "--group-by", "none"],
+        "run --local --group-by namespace": [
+            *(KEDRO, "azureml", "run", "--local", "--group-by", "namespace")
+        ],
+    }
+    measure(cases["kedro run"], project)  # warm-up
+    results = {label: measure(argv, project) for label, argv in cases.items()}
+    rows = []
+    for label, (wall, peak) in results.items():
+        ratio = wall / results["kedro run"][0]
+        rows.append([label, f"{wall:.2f}", f"{ratio:.2f}", f"{peak:.0f}"])
+        print(f"  {label}: {wall:.2f}s", flush=True)
+    return rows
+
+
+def bench_serialization(size_mb: int) -> str:
+    script = HERE / "serialization.py"
+    if not script.is_file():
+        return "benchmarks/serialization.py is not present."
+    result = subprocess.run(
+        [sys.executable, str(script), "--size-mb", str(size_mb)],
+        capture_output=True,
+        text=True,
+        timeout=420,
+        env=generate.quiet_env(),
+    )
+    if result.returncode != 0:
+        return f"serialization.py exited {result.returncode}:\n\n```\n{result.stderr[-2000:]}\n```"
+    return result.stdout.strip()
+
+
+def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def machine() -> str:
+    def version(name: str) -> str:
+        try:
+            return importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            return "not installed"
+
+    return (
+        f"{datetime.date.today().isoformat()}, {os.cpu_count()} CPUs (nproc), "
+        f"{platform.platform()}, Python {platform.python_version()}, kedro {version('kedro')}, "
+        f"azure-ai-ml {version('azure-ai-ml')}, kedro-azureml {version('kedro-azureml')}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="sizes 10 and 100, 1 repeat")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--output", type=Path, default=HERE / "RESULTS.md")
+    args = parser.parse_args()
+    sizes = (10, 100) if args.quick else (10, 100, 500, 1000)
+    repeats = 1 if args.quick else args.repeats
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="kedro-azureml-bench-") as tmp:
+        parent = Path(tmp)
+        print("compile ...", flush=True)
+        compile_rows = bench_compile(parent / "compile", sizes, repeats)
+        print("start-up ...", flush=True)
+        startup_rows = bench_startup(parent / "startup", max(repeats, 5))
+        print("example project ...", flush=True)
+        example_rows = bench_example(parent / "example")
+    print("serialization ...", flush=True)
+    serialization = bench_serialization(20 if args.quick else 200)
+    report = "\n\n".join(
+        [
+            "# kedro-azureml benchmarks",
+            f"Measured by `benchmarks/run_all.py` on {machine()}. "
+            f"Total bench time {time.perf_counter() - started:.0f} s.",
+            "## Compile (`kedro azureml compile`, whole command, medians of "
+            f"{repeats}; pipelines of 10 nodes per layer, memory datasets between layers)",
+            table(
+                [
+                    "nodes",
+                    "wall s",
+                    f"ratio to {sizes[0]}",
+                    "peak RSS MB",
+                    *(f"steps: {s}" for s in STRATEGIES),
+                ],
+                compile_rows,
+            ),
+            "## Step start-up and CLI overhead (one trivial node)",
+            "`kedro --help` without the plugin runs Kedro's own CLI with kedro-azureml's entry "
+            "points filtered out of `importlib.metadata` (same venv, same other plugins); both "
+            "--help rows go through that wrapper. Ratios: execute against `kedro run --nodes`, "
+            "--help against --help without the plugin.",
+            table(["command", "wall s", "ratio", "peak RSS MB"], startup_rows),
+            "## The example project (spaceflights, 6 nodes)",
+            table(["command", "wall s", "ratio to kedro run", "peak RSS MB"], example_rows),
+            "## Serialization (`benchmarks/serialization.py`)",
+            serialization,
+        ]
+    )
+    print(report)
+    args.output.write_text(report + "\n")
+    print(f"\nWrote {args.output}")
+
+
+if __name__ == "__main__":
+    main()
