@@ -1,0 +1,351 @@
+"""The only module that talks to Azure ML: connect, check, register, submit, watch.
+
+Everything here takes an ``MLClient`` (or builds one with :func:`connect`) and plain values,
+and turns the SDK's exceptions into messages that say what to fix. ``azure.ai.ml`` is
+imported inside functions: it costs about two seconds, and Kedro imports our CLI for every
+command.
+
+Test seam (for this project's tests only): when ``KEDRO_AZUREML_ALLOW_TEST_ENDPOINT=1`` AND
+``KEDRO_AZUREML_TEST_ENDPOINT`` names a JSON file, :func:`connect` points the client at a
+local stand-in of the Azure ML REST API instead of Azure::
+
+    {
+      "cloud_name": "KedroAzureMLStandin8443",
+      "cloud_metadata": {"resource_manager": "https://127.0.0.1:8443/", ...},
+      "ca_bundle": "/tmp/standin-ca.pem",
+      "credential": "tests.support.credentials:FakeCredential"
+    }
+
+``credential`` names a zero-argument callable (``module:attribute``) returning a credential;
+it is imported from the caller's ``sys.path`` (the tests put the repository root on
+``PYTHONPATH``), so no fake credential ships with the plugin. Every URL must point at
+127.0.0.1, ::1 or localhost, and a warning is printed on every use. One variable alone is an
+error, so a stray setting never silently redirects a real submission.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+import os
+import warnings
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from kedro_azureml.config import TemporaryStorageConfig
+from kedro_azureml.errors import KedroAzureMLError
+from kedro_azureml.temp_storage import TEMP_DATASTORE
+
+logger = logging.getLogger(__name__)
+
+TEST_ENDPOINT_ENV = "KEDRO_AZUREML_TEST_ENDPOINT"
+ALLOW_TEST_ENDPOINT_ENV = "KEDRO_AZUREML_ALLOW_TEST_ENDPOINT"
+_LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
+# Cloud metadata keys that are resource identifiers or host suffixes, not URLs to call.
+_NOT_CALLED = ("aml_resource_id", "storage_endpoint")
+
+
+class AzureMLError(KedroAzureMLError):
+    """Azure ML refused or could not do what we asked."""
+
+
+@dataclass(frozen=True)
+class WorkspaceRef:
+    subscription_id: str
+    resource_group: str
+    workspace_name: str
+
+
+@dataclass(frozen=True)
+class LocalTestEndpoint:
+    """A local stand-in of Azure ML, named by the test seam (see the module docstring)."""
+
+    path: Path
+    cloud_name: str
+    cloud_metadata: dict[str, str]
+    ca_bundle: str
+    credential: str
+
+    @classmethod
+    def from_environment(cls) -> LocalTestEndpoint | None:
+        path = os.environ.get(TEST_ENDPOINT_ENV)
+        allowed = os.environ.get(ALLOW_TEST_ENDPOINT_ENV) == "1"
+        if not path and not allowed:
+            return None
+        if not (path and allowed):
+            raise KedroAzureMLError(
+                f"{TEST_ENDPOINT_ENV} and {ALLOW_TEST_ENDPOINT_ENV}=1 go together (a test-only "
+                "seam); unset both to use Azure."
+            )
+        try:
+            data = json.loads(Path(path).read_text())
+            endpoint = cls(
+                path=Path(path),
+                cloud_name=str(data["cloud_name"]),
+                cloud_metadata={str(k): str(v) for k, v in data["cloud_metadata"].items()},
+                ca_bundle=str(data["ca_bundle"]),
+                credential=str(data["credential"]),
+            )
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise KedroAzureMLError(f"{TEST_ENDPOINT_ENV}={path} is not usable: {exc}") from exc
+        urls = [v for k, v in endpoint.cloud_metadata.items() if k not in _NOT_CALLED]
+        remote = [url for url in urls if urlsplit(url).hostname not in _LOOPBACK_HOSTS]
+        if remote or not urls:
+            raise KedroAzureMLError(
+                f"{TEST_ENDPOINT_ENV} may only point at this machine (127.0.0.1, ::1, "
+                f"localhost); it names {remote or 'no URL'}."
+            )
+        return endpoint
+
+    def make_credential(self) -> Any:
+        module_name, _, attribute = self.credential.partition(":")
+        try:
+            factory = getattr(importlib.import_module(module_name), attribute)
+        except (ImportError, AttributeError) as exc:
+            raise KedroAzureMLError(
+                f"{TEST_ENDPOINT_ENV}: cannot import credential {self.credential}: {exc}"
+            ) from exc
+        return factory()
+
+
+@contextmanager
+def _quiet_sdk() -> Iterator[None]:
+    """The SDK warns about its experimental classes on import and use; users can't act on it."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*experimental.*")
+        yield
+
+
+def connect(workspace: WorkspaceRef, *, interactive: bool | None = None) -> Any:
+    """An ``MLClient`` for ``workspace`` with a credential that has just got a token."""
+    from kedro_azureml.auth import default_credential, verified
+
+    endpoint = LocalTestEndpoint.from_environment()  # validated before the slow SDK import
+    with _quiet_sdk():
+        from azure.ai.ml import MLClient
+    names = {
+        "subscription_id": workspace.subscription_id,
+        "resource_group_name": workspace.resource_group,
+        "workspace_name": workspace.workspace_name,
+    }
+    if endpoint is None:
+        credential = default_credential(interactive=interactive)
+        return MLClient(credential, **names, show_progress=bool(interactive))
+    import click
+
+    click.secho(
+        f"WARNING: TEST SEAM ACTIVE: {TEST_ENDPOINT_ENV}={endpoint.path} points kedro-azureml at "
+        "a local stand-in, NOT at Azure. Unset it (it is for kedro-azureml's own tests).",
+        err=True,
+        fg="red",
+        bold=True,
+    )
+    credential = verified(endpoint.make_credential())
+    return MLClient(
+        credential,
+        **names,
+        cloud=endpoint.cloud_name,
+        cloud_metadata=endpoint.cloud_metadata,
+        connection_verify=endpoint.ca_bundle,
+        enable_telemetry=False,
+        show_progress=False,
+        retry_total=0,
+    )
+
+
+def _reason(exc: Exception) -> str:
+    text = str(getattr(exc, "message", None) or exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def missing_computes(ml_client: Any, clusters: Mapping[str, list[str]]) -> list[str]:
+    """Problems with the compute clusters ``{cluster_name: [aliases]}``; empty when all exist."""
+    from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
+
+    problems = []
+    for cluster, aliases in sorted(clusters.items()):
+        where = ", ".join(f"azure.compute.{alias}" for alias in aliases)
+        try:
+            ml_client.compute.get(cluster)
+        except ResourceNotFoundError:
+            problems.append(
+                f"Compute cluster '{cluster}' ({where}) does not exist in workspace "
+                f"'{ml_client.workspace_name}': create it, or fix the name in azureml.yml."
+            )
+        except HttpResponseError as exc:
+            problems.append(
+                f"Compute cluster '{cluster}' ({where}) could not be read: {_reason(exc)}"
+            )
+    return problems
+
+
+def parse_environment_reference(reference: str) -> tuple[str, str | None, str | None]:
+    """``azureml:name@latest`` / ``name:version`` -> (name, label, version)."""
+    bare = reference.removeprefix("azureml:")
+    if "@" in bare:
+        name, label = bare.split("@", 1)
+        return name, label, None
+    name, _, version = bare.partition(":")
+    return name, None, version or None
+
+
+def missing_environment(ml_client: Any, reference: str) -> str | None:
+    """A problem with the registered environment ``reference``, or None when it exists."""
+    from azure.ai.ml.exceptions import ValidationException
+    from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
+
+    name, label, version = parse_environment_reference(reference)
+    try:
+        with _quiet_sdk():
+            if label:
+                ml_client.environments.get(name, label=label)
+            else:
+                ml_client.environments.get(name, version=version)
+    except (ResourceNotFoundError, ValidationException):
+        return (
+            f"Environment '{reference.removeprefix('azureml:')}' is not registered in workspace "
+            f"'{ml_client.workspace_name}': register it (`az ml environment create --name {name} "
+            "--image <image>`), or fix azure.environment_name / --aml-env."
+        )
+    except HttpResponseError as exc:
+        return f"Environment '{reference}' could not be read: {_reason(exc)}"
+    return None
+
+
+def container_sas(storage: TemporaryStorageConfig, account_key: str) -> str:
+    """A container SAS for the temporary container, valid for ``storage.sas_ttl_days``."""
+    from azure.storage.blob import ContainerSasPermissions, generate_container_sas
+
+    return str(
+        generate_container_sas(
+            account_name=storage.account_name,
+            container_name=storage.container,
+            account_key=account_key,
+            permission=ContainerSasPermissions(
+                read=True, add=True, create=True, write=True, delete=True, list=True
+            ),
+            expiry=datetime.now(timezone.utc) + timedelta(days=storage.sas_ttl_days),
+        )
+    )
+
+
+def ensure_temporary_datastore(
+    ml_client: Any, temporary_storage_config: TemporaryStorageConfig, account_key: str | None
+) -> str:
+    """Register the temporary container as datastore ``kedro_azureml_temp``; return its name.
+
+    With ``auth: sas`` the datastore holds a container SAS made here from the key, so the key
+    itself never leaves this machine. With ``auth: identity`` it holds no credentials and the
+    compute's managed identity reads and writes the container.
+    """
+    with _quiet_sdk():
+        from azure.ai.ml.entities import AzureBlobDatastore, SasTokenConfiguration
+    from azure.core.exceptions import HttpResponseError
+
+    storage = temporary_storage_config
+    credentials = None
+    if storage.auth == "sas":
+        if not account_key:
+            raise KedroAzureMLError(
+                f"A storage account key for '{storage.account_name}' is needed to make the "
+                "temporary datastore's SAS token."
+            )
+        credentials = SasTokenConfiguration(sas_token=container_sas(storage, account_key))
+    datastore = AzureBlobDatastore(
+        name=TEMP_DATASTORE,
+        description="kedro-azureml: data passed between steps (temporary_storage)",
+        account_name=storage.account_name,
+        container_name=storage.container,
+        credentials=credentials,
+    )
+    try:
+        ml_client.datastores.create_or_update(datastore)
+    except HttpResponseError as exc:
+        raise AzureMLError(
+            f"Could not register datastore '{TEMP_DATASTORE}' for container "
+            f"'{storage.container}' of '{storage.account_name}': {_reason(exc)}"
+        ) from exc
+    return TEMP_DATASTORE
+
+
+def _resolvable_environments(job: Any) -> None:
+    """``azureml:name@latest`` as the SDK resolves it when submitting Python objects.
+
+    ``az ml job create`` reads ``azureml:name@label`` from YAML, but for a job built in
+    Python the SDK (1.35) looks up an environment literally named ``azureml:name`` and fails.
+    ``name@label`` resolves; ``azureml:name:version`` does too, so only labels change.
+    """
+    for node in job.jobs.values():
+        holders: list[Any] = [node, getattr(node, "component", None)]
+        for holder in holders:
+            environment = getattr(holder, "environment", None)
+            if (
+                isinstance(environment, str)
+                and environment.startswith("azureml:")
+                and "@" in environment
+            ):
+                holder.environment = environment.removeprefix("azureml:")
+
+
+def create_job(ml_client: Any, job: Any, experiment_name: str) -> Any:
+    """Upload the code (if any), register the anonymous components and create the job."""
+    from azure.ai.ml.exceptions import MlException
+    from azure.core.exceptions import HttpResponseError
+
+    _resolvable_environments(job)
+    try:
+        with _quiet_sdk():
+            return ml_client.jobs.create_or_update(job, experiment_name=experiment_name)
+    except (HttpResponseError, MlException) as exc:
+        raise AzureMLError(f"Azure ML did not accept the job: {_reason(exc)}") from exc
+
+
+def stream_job(ml_client: Any, name: str) -> None:
+    """Print the job's logs until it ends; a failed or cancelled job is not an exception here."""
+    from azure.ai.ml.exceptions import JobException
+
+    try:
+        with _quiet_sdk():
+            ml_client.jobs.stream(name)
+    except JobException as exc:
+        logger.debug("Job %s ended with: %s", name, exc)
+
+
+@dataclass(frozen=True)
+class StepRun:
+    display_name: str
+    name: str
+    status: str
+    studio_url: str | None = None
+
+
+def _status_text(status: Any) -> str:
+    """The SDK gives statuses as ``JobStatus`` enums or strings; we print "Completed"."""
+    return str(getattr(status, "value", status))
+
+
+def job_status(ml_client: Any, name: str) -> str:
+    return _status_text(ml_client.jobs.get(name).status)
+
+
+def step_runs(ml_client: Any, parent_name: str) -> list[StepRun]:
+    """The child runs (one per step) of pipeline job ``parent_name``."""
+    return [
+        StepRun(
+            str(child.display_name or child.name),
+            str(child.name),
+            _status_text(child.status),
+            getattr(child, "studio_url", None),
+        )
+        for child in ml_client.jobs.list(parent_job_name=parent_name)
+    ]
+
+
+def cancel_job(ml_client: Any, name: str) -> None:
+    ml_client.jobs.begin_cancel(name).result()

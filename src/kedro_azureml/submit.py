@@ -1,0 +1,349 @@
+"""``kedro azureml run``: compile, check, upload, create the Azure ML job, and maybe watch it.
+
+Every check that can fail runs before anything is created in Azure ML, in this order: local
+ones (secrets in the code snapshot, an empty conf folder, the docker image, the
+``--on-job-scheduled`` callback, the storage key), then sign-in, then the workspace (compute
+clusters, environments). Only then is the temporary datastore registered and the job created.
+
+The code upload flow uploads a staged copy of exactly the files of the snapshot manifest
+(``.amlignore`` rules, no empty files), so what Azure ML receives is what we printed.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from kedro_azureml.compiler.render import CompileOptions
+from kedro_azureml.config import DEFAULT_COMPUTE, AzureMLConfig, TemporaryStorageConfig
+from kedro_azureml.errors import ConfigError, KedroAzureMLError
+from kedro_azureml.project import KedroProject
+from kedro_azureml.snapshot import SnapshotManifest, copy_snapshot, scan_code_directory
+
+STORAGE_KEY_ENV = "AZURE_STORAGE_ACCOUNT_KEY"
+_SHOWN_SECRETS = 10
+
+
+class SubmitCheckError(KedroAzureMLError):
+    """A check before submitting failed; nothing was created in Azure ML."""
+
+
+@dataclass(frozen=True)
+class SubmitSettings:
+    subscription_id: str | None = None
+    grouping: str | None = None
+    wait: bool = False
+    on_job_scheduled: str | None = None
+    allow_secrets_upload: bool = False
+
+
+def submit_project(
+    project_path: Path,
+    options: CompileOptions,
+    settings: SubmitSettings,
+    *,
+    console: Any = None,
+    interactive: bool | None = None,
+) -> bool:
+    """Submit the project's pipeline; True when created (and, with ``wait``, Completed)."""
+    from rich.console import Console
+
+    from kedro_azureml.auth import is_interactive
+    from kedro_azureml.project import open_project
+    from kedro_azureml.workflow import compile_project
+
+    console = console or Console()
+    interactive = is_interactive() if interactive is None else interactive
+    project = open_project(project_path, options.env, options.params)
+    config = project.config
+    workspace = _workspace(config, settings.subscription_id)
+    on_scheduled = load_callback(settings.on_job_scheduled) or print_scheduled(console)
+    with tempfile.TemporaryDirectory(prefix="kedro-azureml-code-") as staging:
+        manifest = None
+        if config.azure.code_directory is not None:
+            manifest = scan_code_directory((project.path / config.azure.code_directory).resolve())
+            check_no_secrets(manifest, settings.allow_secrets_upload)
+            check_conf_uploaded(manifest, project)
+            code = Path(staging) / manifest.root.name
+            copy_snapshot(manifest, code)
+            options = replace(options, code=str(code))
+        compiled = compile_project(
+            project, options, yaml_dir=project.path, grouping=settings.grouping
+        )
+        if manifest is None:
+            check_docker_image(compiled.job)
+        account_key = _temporary_storage_key(config, console, interactive)
+        ml_client = _connect(workspace, interactive)
+        check_workspace(ml_client, config, compiled)
+        if manifest is not None:
+            console.print(
+                f"Uploading code: {len(manifest.files)} files, {_size(manifest.total_bytes)} "
+                f"from {manifest.root} (rules: {manifest.ignore_file or 'none'})",
+                highlight=False,
+            )
+        if config.uses_temporary_storage and config.azure.temporary_storage:
+            from kedro_azureml.client import ensure_temporary_datastore
+
+            name = ensure_temporary_datastore(
+                ml_client, config.azure.temporary_storage, account_key
+            )
+            console.print(f"Temporary data goes through datastore {name}", highlight=False)
+        from kedro_azureml.client import create_job
+
+        job = create_job(ml_client, compiled.job, config.azure.experiment_name)
+    on_scheduled(job)
+    if not settings.wait:
+        return True
+    return watch_job(ml_client, job, compiled, console=console, interactive=interactive)
+
+
+def _workspace(config: AzureMLConfig, subscription_id: str | None) -> Any:
+    from kedro_azureml.client import WorkspaceRef
+
+    subscription = (
+        subscription_id or os.environ.get("AZURE_SUBSCRIPTION_ID") or config.azure.subscription_id
+    )
+    if not subscription:
+        raise ConfigError(
+            "No Azure subscription: pass -s <subscription-id>, set AZURE_SUBSCRIPTION_ID, or set "
+            "azure.subscription_id in azureml.yml."
+        )
+    return WorkspaceRef(subscription, config.azure.resource_group, config.azure.workspace_name)
+
+
+def _connect(workspace: Any, interactive: bool) -> Any:
+    from kedro_azureml.client import connect
+
+    return connect(workspace, interactive=interactive)
+
+
+def load_callback(reference: str | None) -> Callable[[Any], Any] | None:
+    """``module:function`` -> the function (imported now, so a typo fails before submitting)."""
+    if not reference:
+        return None
+    module_name, _, attribute = reference.partition(":")
+    try:
+        function = getattr(importlib.import_module(module_name), attribute)
+    except (ImportError, AttributeError, ValueError) as exc:
+        raise SubmitCheckError(
+            f"--on-job-scheduled {reference}: cannot import it ({exc}); give module:function."
+        ) from exc
+    if not callable(function):
+        raise SubmitCheckError(f"--on-job-scheduled {reference} is not callable.")
+    return function  # type: ignore[no-any-return]
+
+
+def print_scheduled(console: Any) -> Callable[[Any], None]:
+    def on_job_scheduled(job: Any) -> None:
+        console.print(
+            f"Job {job.name} created in experiment {job.experiment_name}", highlight=False
+        )
+        console.print(f"Studio: {job.studio_url}", highlight=False, soft_wrap=True)
+
+    return on_job_scheduled
+
+
+def check_no_secrets(manifest: SnapshotManifest, allowed: bool) -> None:
+    suspicious = manifest.suspicious
+    if not suspicious or allowed:
+        return
+    shown = ", ".join(suspicious[:_SHOWN_SECRETS])
+    more = (
+        f" and {len(suspicious) - _SHOWN_SECRETS} more" if len(suspicious) > _SHOWN_SECRETS else ""
+    )
+    raise SubmitCheckError(
+        f"{len(suspicious)} file(s) that look like secrets would be uploaded with the code: "
+        f"{shown}{more}. Exclude them in {manifest.root / '.amlignore'} (e.g. conf/local/, "
+        "**/credentials*, .env), or pass --allow-secrets-upload if they are safe to upload."
+    )
+
+
+def check_conf_uploaded(manifest: SnapshotManifest, project: KedroProject) -> None:
+    """The Kedro envs the steps use must reach Azure ML, which drops empty folders and files."""
+    conf_source = project.env_conf_dir.parent
+    for env in dict.fromkeys(("base", project.env)):
+        try:
+            folder = (conf_source / env).resolve().relative_to(manifest.root).as_posix()
+        except ValueError:
+            continue  # conf lives outside the code directory: not ours to check
+        if not any(f.startswith(f"{folder}/") for f in manifest.files):
+            raise SubmitCheckError(
+                f"{folder}/ has no non-empty file in the code snapshot, and Azure ML drops empty "
+                f"folders and files, so Kedro would not find its '{env}' environment there. "
+                f"Add a non-empty file to {folder}/ or stop excluding it in "
+                f"{manifest.ignore_file or '.amlignore'}."
+            )
+
+
+def check_docker_image(job: Any) -> None:
+    from azure.ai.ml.entities import Environment
+
+    for name, node in job.jobs.items():
+        environment = node.environment
+        if isinstance(environment, str) or (
+            isinstance(environment, Environment) and not environment.image
+        ):
+            raise SubmitCheckError(
+                f"Step '{name}' has no docker image: the docker image flow (code_directory: ~) "
+                "needs docker.image in azureml.yml or -i/--image."
+            )
+
+
+def compute_clusters(config: AzureMLConfig, compiled: Any) -> dict[str, list[str]]:
+    """``{cluster_name: [aliases]}`` of every cluster the job uses (serverless has none)."""
+    aliases = {DEFAULT_COMPUTE, *(step.compute for step in compiled.plan.steps)}
+    clusters: dict[str, list[str]] = {}
+    for alias in sorted(aliases):
+        compute = config.azure.compute[alias]
+        if compute.cluster_name and not compute.serverless:
+            clusters.setdefault(compute.cluster_name, []).append(alias)
+    return clusters
+
+
+def check_workspace(ml_client: Any, config: AzureMLConfig, compiled: Any) -> None:
+    """Every compute cluster and registered environment the job names exists."""
+    from kedro_azureml.client import missing_computes, missing_environment
+
+    problems = missing_computes(ml_client, compute_clusters(config, compiled))
+    references = sorted(
+        {
+            node.environment
+            for node in compiled.job.jobs.values()
+            if isinstance(node.environment, str)
+        }
+    )
+    for reference in references:
+        problem = missing_environment(ml_client, reference)
+        if problem:
+            problems.append(problem)
+    if problems:
+        raise SubmitCheckError(
+            "Not submitted; the workspace is not ready:\n" + "\n".join(f"  - {p}" for p in problems)
+        )
+
+
+def _temporary_storage_key(config: AzureMLConfig, console: Any, interactive: bool) -> str | None:
+    storage = config.azure.temporary_storage
+    if not config.uses_temporary_storage or storage is None:
+        return None
+    return storage_account_key(storage, console=console, interactive=interactive)
+
+
+def storage_account_key(
+    storage: TemporaryStorageConfig,
+    *,
+    console: Any,
+    interactive: bool,
+    prompt: Callable[[str], str] | None = None,
+) -> str | None:
+    """The account key that signs the temporary container's SAS (``auth: sas`` only).
+
+    From $AZURE_STORAGE_ACCOUNT_KEY, else asked for (hidden) at a terminal, else an error: a
+    prompt nobody can answer would hang a CI job.
+    """
+    if storage.auth == "identity":
+        return None
+    key = os.environ.get(STORAGE_KEY_ENV)
+    if key:
+        return key
+    if not interactive:
+        raise SubmitCheckError(
+            f"Environment variable {STORAGE_KEY_ENV} not set, and there is no terminal to ask "
+            f"for the key of storage account {storage.account_name}. Set {STORAGE_KEY_ENV}, or "
+            "use temporary_storage.auth: identity, or pipeline_data_passing.enabled: true."
+        )
+    console.print(f"Environment variable {STORAGE_KEY_ENV} not set, falling back to CLI prompt")
+    ask = prompt or _hidden_prompt
+    key = ask(
+        f"Please provide Azure Storage Account Key for storage account {storage.account_name}"
+    )
+    if not key.strip():
+        raise SubmitCheckError("No storage account key given.")
+    return key.strip()
+
+
+def _hidden_prompt(text: str) -> str:
+    import click
+
+    return str(click.prompt(text, hide_input=True))
+
+
+def _size(total: int) -> str:
+    size = float(total)
+    for unit in ("bytes", "kB", "MB", "GB"):
+        if size < 1000 or unit == "GB":
+            return f"{int(size)} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
+        size /= 1000
+    return f"{size:.1f} GB"
+
+
+def watch_job(ml_client: Any, job: Any, compiled: Any, *, console: Any, interactive: bool) -> bool:
+    """Stream the job's logs, then summarise; True only when it Completed.
+
+    Ctrl-C stops watching; at a terminal it asks whether to cancel the job in Azure ML.
+    """
+    from kedro_azureml.client import job_status, step_runs, stream_job
+
+    try:
+        stream_job(ml_client, job.name)
+    except KeyboardInterrupt:
+        _interrupted(ml_client, job, console, interactive)
+        return False
+    status = job_status(ml_client, job.name)
+    print_summary(console, job, status, step_runs(ml_client, job.name), compiled)
+    return status == "Completed"
+
+
+def _interrupted(ml_client: Any, job: Any, console: Any, interactive: bool) -> None:
+    import click
+
+    from kedro_azureml.client import cancel_job
+
+    console.print(f"\nStopped watching job {job.name}.", highlight=False)
+    if interactive and click.confirm(f"Cancel job {job.name} in Azure ML?", default=False):
+        cancel_job(ml_client, job.name)
+        console.print(f"Cancel requested for job {job.name}.", highlight=False)
+        return
+    console.print(
+        f"The job keeps running in Azure ML: {job.studio_url}\n"
+        f"Cancel it with `az ml job cancel --name {job.name}`.",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+def print_summary(console: Any, job: Any, status: str, runs: list[Any], compiled: Any) -> None:
+    """Each step's status, and for failed steps their Kedro nodes and where the logs are.
+
+    Azure ML names a step's run after the step's display name (its Kedro node's name).
+    """
+    from rich.table import Table
+
+    steps = {}
+    for step in compiled.plan.steps:
+        steps[step.name] = step
+        steps[str(compiled.job.jobs[step.name].display_name)] = step
+    table = Table(title=f"Job {job.name}: {status}", title_justify="left")
+    for column in ("Step", "Kedro nodes", "Status"):
+        table.add_column(column)
+    failed = []
+    for run in runs:
+        step = steps.get(run.display_name)
+        nodes = ", ".join(step.node_names) if step else "?"
+        table.add_row(run.display_name, nodes, run.status)
+        if run.status in ("Failed", "Canceled"):
+            failed.append((run, nodes))
+    console.print(table)
+    for run, nodes in failed:
+        where = getattr(run, "studio_url", None) or job.studio_url
+        console.print(
+            f"Step {run.display_name} {run.status.lower()} (Kedro nodes: {nodes}); logs: {where}",
+            highlight=False,
+            soft_wrap=True,
+        )
+    console.print(f"Final status: {status}", highlight=False)

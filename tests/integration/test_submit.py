@@ -1,0 +1,291 @@
+"""`kedro azureml run` submits to Azure ML: the example project, through a subprocess, against
+the local REST stand-in (tests/support/aml_standin.py) and Azurite.
+
+The CLI reaches the stand-in through the test-only seam of ``kedro_azureml.client``
+(``KEDRO_AZUREML_TEST_ENDPOINT`` + ``KEDRO_AZUREML_ALLOW_TEST_ENDPOINT=1``); the assertions are
+on the requests the real ``azure-ai-ml`` SDK sent, and on the blobs that landed in Azurite.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+import yaml
+
+from kedro_azureml.client import ALLOW_TEST_ENDPOINT_ENV, TEST_ENDPOINT_ENV
+from kedro_azureml.snapshot import scan_code_directory
+from tests.support.kedro_projects import REPO, copy_example, kedro
+
+if TYPE_CHECKING:
+    from tests.support.aml_standin import AmlStandin, RecordedRequest
+    from tests.support.azurite import AzuriteBlob
+
+pytestmark = pytest.mark.slow
+
+ENVIRONMENT = "kedro-spaceflights"
+CHUNKY_NODES = {"preprocess_companies_node", "create_model_input_table_node"}
+
+
+class RefusingCredential:
+    """A credential with no login behind it, as DefaultAzureCredential is without `az login`."""
+
+    def get_token(self, *scopes: str, **kwargs: Any) -> Any:
+        from azure.core.exceptions import ClientAuthenticationError
+
+        raise ClientAuthenticationError(
+            "DefaultAzureCredential failed to retrieve a token from the included credentials."
+        )
+
+
+def _seam(standin: AmlStandin, tmp_path: Path, credential: str) -> dict[str, str]:
+    seam = tmp_path / "standin.json"
+    seam.write_text(
+        json.dumps(
+            {
+                "cloud_name": standin.cloud_name,
+                "cloud_metadata": standin.cloud_metadata,
+                "ca_bundle": str(standin.ca_cert_path),
+                "credential": credential,
+            }
+        )
+    )
+    return {
+        TEST_ENDPOINT_ENV: str(seam),
+        ALLOW_TEST_ENDPOINT_ENV: "1",
+        "PYTHONPATH": str(REPO),
+        "AZURE_SUBSCRIPTION_ID": standin.subscription_id,
+        "AZURE_STORAGE_ACCOUNT_KEY": "",
+    }
+
+
+@pytest.fixture
+def seam(aml_standin: AmlStandin, tmp_path: Path) -> dict[str, str]:
+    return _seam(aml_standin, tmp_path, "tests.support.credentials:FakeCredential")
+
+
+def _point_at_standin(project: Path, standin: AmlStandin, **replacements: str) -> None:
+    config = project / "conf" / "base" / "azureml.yml"
+    text = config.read_text()
+    text = text.replace('"example-rg"', f'"{standin.resource_group}"')
+    text = text.replace('"example-ws"', f'"{standin.workspace_name}"')
+    for old, new in replacements.items():
+        assert old in text, old
+        text = text.replace(old, new)
+    config.write_text(text)
+
+
+@pytest.fixture
+def example(tmp_path: Path, aml_standin: AmlStandin) -> Path:
+    project = copy_example(tmp_path)
+    _point_at_standin(project, aml_standin)
+    return project
+
+
+def _ready(standin: AmlStandin) -> None:
+    standin.add_compute("cpu-cluster")
+    standin.add_compute("cpu-cluster-8", vm_size="STANDARD_D8_V3")
+    standin.add_environment(ENVIRONMENT, "1", image="acr.local/kedro-spaceflights:1")
+
+
+def _job_put(standin: AmlStandin) -> RecordedRequest:
+    (put,) = standin.find("PUT", r"^\{ws\}/jobs/[^/]+$")
+    return put
+
+
+def _created_nothing(standin: AmlStandin) -> bool:
+    return not [r for r in standin.requests if r.method in ("PUT", "POST")]
+
+
+def test_run_submits_the_example_with_code_upload(
+    example: Path, aml_standin: AmlStandin, azurite: AzuriteBlob, seam: dict[str, str]
+) -> None:
+    from azure.storage.blob import BlobServiceClient
+
+    _ready(aml_standin)
+    (example / "conf" / "local" / "credentials.yml").write_text("secret: hunter2\n")
+    (example / "src" / "spaceflights" / "empty_marker.py").write_text("")
+    manifest = scan_code_directory(example)
+
+    result = kedro(example, "azureml", "run", "--env-var", "KEDRO_LOGGING=quiet", **seam)
+
+    put = _job_put(aml_standin)
+    name = put.path.rsplit("/", 1)[1]
+    assert f"Job {name} created in experiment spaceflights" in result.stdout
+    assert f"Studio: {aml_standin.studio_url(name)}&tid=" in result.stdout
+    assert f"Uploading code: {len(manifest.files)} files" in result.stdout
+    assert "TEST SEAM ACTIVE" in result.stderr
+    assert aml_standin.unmatched == []
+    # Every cluster is checked before anything is created.
+    calls = aml_standin.calls()
+    first_write = next(i for i, c in enumerate(calls) if c.startswith(("PUT", "POST")))
+    assert {"GET {ws}/computes/cpu-cluster", "GET {ws}/computes/cpu-cluster-8"} <= set(
+        calls[:first_write]
+    )
+
+    props = put.body["properties"]
+    assert props["experimentName"] == "spaceflights"
+    assert props["computeId"].endswith("/computes/cpu-cluster")
+    steps = props["jobs"]
+    display = {step["display_name"]: step for step in steps.values()}
+    short = {name.rsplit(".", 1)[-1] for name in display}
+    assert short >= CHUNKY_NODES | {"preprocess_shuttles_node", "train_model_node"}
+    for node_name, step in display.items():
+        chunky = node_name.rsplit(".", 1)[-1] in CHUNKY_NODES
+        cluster = "cpu-cluster-8" if chunky else "cpu-cluster"
+        assert step["computeId"].endswith(f"/computes/{cluster}"), node_name
+        assert step["environment_variables"] == {"KEDRO_LOGGING": "quiet"}
+    components = {r.path: r.body["properties"] for r in aml_standin.find("PUT", "/components/")}
+    specs = [components[step["componentId"]]["componentSpec"] for step in steps.values()]
+    environment = f"azureml:{aml_standin.ws_path}/environments/{ENVIRONMENT}/versions/1"
+    assert {spec["environment"] for spec in specs} == {environment}
+    assert all(spec["command"].startswith("kedro azureml execute --env base") for spec in specs)
+    assert {tuple(spec["tags"]["kedro_nodes"].split(",")) for spec in specs} == {
+        (n,) for n in display
+    }
+
+    # Exactly the manifest landed in Azurite: no secrets, no empty files, no produced data.
+    (upload,) = aml_standin.pending_uploads
+    container = BlobServiceClient.from_connection_string(
+        azurite.connection_string
+    ).get_container_client(upload.container)
+    landed = sorted(b.name.split("/", 1)[1] for b in container.list_blobs())
+    assert landed == sorted(manifest.files)
+    assert "conf/base/catalog.yml" in landed
+    assert any(f.startswith("data/01_raw/") for f in landed)
+    assert not [f for f in landed if f.startswith(("conf/local/", ".kedro-azureml/", "data/02"))]
+    assert "src/spaceflights/empty_marker.py" not in landed
+
+
+def _fails(result: Any) -> str:
+    assert result.returncode == 1, result.stdout + result.stderr
+    return " ".join((result.stdout + result.stderr).split())
+
+
+def test_secrets_in_the_snapshot_are_refused(
+    example: Path, aml_standin: AmlStandin, seam: dict[str, str]
+) -> None:
+    _ready(aml_standin)
+    amlignore = example / ".amlignore"
+    amlignore.write_text(amlignore.read_text().replace("conf/local/\n", "").replace(".env\n", ""))
+    (example / "conf" / "local" / "settings.yml").write_text("token: hunter2\n")
+    (example / ".env").write_text("TOKEN=hunter2\n")
+
+    message = _fails(kedro(example, "azureml", "run", check=False, **seam))
+
+    assert "2 file(s) that look like secrets" in message
+    assert ".env, conf/local/settings.yml" in message
+    assert "--allow-secrets-upload" in message
+    assert aml_standin.requests == []
+
+
+def test_missing_compute_cluster_stops_before_anything_is_created(
+    example: Path, aml_standin: AmlStandin, seam: dict[str, str]
+) -> None:
+    aml_standin.add_compute("cpu-cluster")
+    aml_standin.add_environment(ENVIRONMENT, "1")
+
+    message = _fails(kedro(example, "azureml", "run", check=False, **seam))
+
+    assert "Compute cluster 'cpu-cluster-8' (azure.compute.chunky) does not exist" in message
+    assert "'cpu-cluster' " not in message
+    assert _created_nothing(aml_standin)
+
+
+def test_unknown_environment_stops_before_anything_is_created(
+    example: Path, aml_standin: AmlStandin, seam: dict[str, str]
+) -> None:
+    _ready(aml_standin)
+
+    message = _fails(
+        kedro(
+            example, "azureml", "run", "--aml-env", "kedro-spacefligts@latest", check=False, **seam
+        )
+    )
+
+    assert "Environment 'kedro-spacefligts@latest' is not registered" in message
+    assert "az ml environment create --name kedro-spacefligts" in message
+    assert _created_nothing(aml_standin)
+
+
+def test_empty_conf_env_is_refused(
+    example: Path, aml_standin: AmlStandin, seam: dict[str, str]
+) -> None:
+    _ready(aml_standin)
+    (example / "conf" / "azure").mkdir()
+    (example / "conf" / "azure" / "empty.yml").write_text("")
+
+    message = _fails(kedro(example, "azureml", "run", "-e", "azure", check=False, **seam))
+
+    assert "conf/azure/ has no non-empty file in the code snapshot" in message
+    assert aml_standin.requests == []
+
+
+def test_auth_failure_is_fast_and_says_what_to_do(
+    example: Path, aml_standin: AmlStandin, tmp_path: Path
+) -> None:
+    _ready(aml_standin)
+    seam = _seam(aml_standin, tmp_path, "tests.integration.test_submit:RefusingCredential")
+
+    started = time.monotonic()
+    message = _fails(kedro(example, "azureml", "run", check=False, **seam))
+
+    assert time.monotonic() - started < 30
+    assert "Could not sign in to Azure (DefaultAzureCredential failed" in message
+    assert "az login" in message and "AZURE_CLIENT_SECRET" in message
+    assert "Traceback" not in message
+    assert aml_standin.requests == []
+
+
+def _children(project: Path) -> dict[str, str]:
+    """The example's steps by display name, the last one failed."""
+    result = kedro(project, "azureml", "compile", "-o", "compiled.yaml")
+    assert "steps" in result.stdout
+    jobs = yaml.safe_load((project / "compiled.yaml").read_text())["jobs"]
+    names = [step["component"]["display_name"] for step in jobs.values()]
+    return {name: "Completed" for name in names[:-1]} | {names[-1]: "Failed"}
+
+
+def test_wait_for_a_failed_job_prints_the_summary_and_exits_1(
+    example: Path, aml_standin: AmlStandin, seam: dict[str, str]
+) -> None:
+    _ready(aml_standin)
+    children = _children(example)
+    failed = next(name for name, status in children.items() if status == "Failed")
+    aml_standin.script_next_job(
+        ["Failed"], error="step evaluate_model_node exited with code 1", children=children
+    )
+
+    result = kedro(example, "azureml", "run", "--wait-for-completion", check=False, **seam)
+
+    out = result.stdout
+    assert result.returncode == 1, out + result.stderr
+    assert "Execution Summary" in out  # the SDK's stream ran
+    assert "Final status: Failed" in out
+    child = aml_standin.child_run_id(_job_put(aml_standin).path.rsplit("/", 1)[1], failed)
+    line = next(line for line in out.splitlines() if line.startswith(f"Step {failed} failed"))
+    assert f"(Kedro nodes: {failed}); logs: " in line
+    assert f"/runs/{child}?wsid=" in line
+    assert aml_standin.calls()[-1].endswith("/children")
+
+
+def test_wait_for_a_completed_job_streams_logs_and_exits_0(
+    example: Path, aml_standin: AmlStandin, seam: dict[str, str]
+) -> None:
+    _ready(aml_standin)
+    children = {name: "Completed" for name in _children(example)}
+    aml_standin.script_next_job(
+        ["Running", "Running", "Completed"],
+        logs={"logs/azureml/executionlogs.txt": "[2024-01-01 10:00:00Z] Submitting 2 runs\n"},
+        children=children,
+    )
+
+    result = kedro(example, "azureml", "run", "--wait-for-completion", **seam)
+
+    assert "Streaming logs/azureml/executionlogs.txt" in result.stdout
+    assert "Submitting 2 runs" in result.stdout
+    assert "Final status: Completed" in result.stdout
+    assert result.stdout.count("Completed") >= len(children)
