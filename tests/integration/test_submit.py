@@ -8,7 +8,12 @@ on the requests the real ``azure-ai-ml`` SDK sent, and on the blobs that landed 
 
 from __future__ import annotations
 
+import base64
 import json
+import os
+import pty
+import select
+import subprocess
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,7 +23,7 @@ import yaml
 
 from kedro_azureml.client import ALLOW_TEST_ENDPOINT_ENV, TEST_ENDPOINT_ENV
 from kedro_azureml.snapshot import scan_code_directory
-from tests.support.kedro_projects import REPO, copy_example, kedro
+from tests.support.kedro_projects import BIN, REPO, copy_example, kedro, quiet_env
 
 if TYPE_CHECKING:
     from tests.support.aml_standin import AmlStandin, RecordedRequest
@@ -289,3 +294,169 @@ def test_wait_for_a_completed_job_streams_logs_and_exits_0(
     assert "Submitting 2 runs" in result.stdout
     assert "Final status: Completed" in result.stdout
     assert result.stdout.count("Completed") >= len(children)
+
+
+MODE_B = {"enabled: true": "enabled: false"}
+# Base64, as real account keys are, so a SAS can be signed with it.
+PLANTED_KEY = base64.b64encode(b"planted-storage-key-" + bytes(range(24))).decode()
+
+
+@pytest.fixture
+def mode_b(example: Path, aml_standin: AmlStandin) -> Path:
+    """The example passing data through the temporary Blob container (mode B)."""
+    _point_at_standin(example, aml_standin, **MODE_B)
+    _ready(aml_standin)
+    return example
+
+
+def test_mode_b_without_a_key_and_without_a_terminal_is_a_clear_error(
+    mode_b: Path, aml_standin: AmlStandin, seam: dict[str, str]
+) -> None:
+    message = _fails(kedro(mode_b, "azureml", "run", check=False, **seam))
+
+    assert (
+        "Environment variable AZURE_STORAGE_ACCOUNT_KEY not set, and there is no terminal"
+        in message
+    )
+    assert "storage account examplestorage" in message
+    assert aml_standin.requests == []
+
+
+def _everything_sent(standin: AmlStandin) -> str:
+    return json.dumps([(r.path, r.query, r.headers, r.body) for r in standin.requests], default=str)
+
+
+def test_mode_b_registers_a_sas_datastore_and_the_key_never_leaves(
+    mode_b: Path, aml_standin: AmlStandin, seam: dict[str, str]
+) -> None:
+    result = kedro(mode_b, "azureml", "run", **{**seam, "AZURE_STORAGE_ACCOUNT_KEY": PLANTED_KEY})
+
+    (datastore,) = aml_standin.find("PUT", r"^\{ws\}/datastores/kedro_azureml_temp$")
+    props = datastore.body["properties"]
+    assert (props["accountName"], props["containerName"]) == (
+        "examplestorage",
+        "kedro-azureml-temp",
+    )
+    assert props["credentials"]["credentialsType"] == "Sas"
+    sas = props["credentials"]["secrets"]["sasToken"]
+    assert "sig=" in sas and "se=" in sas and "sr=c" in sas
+    # The datastore is registered before the job that mounts it.
+    calls = aml_standin.calls()
+    assert calls.index(datastore.call) < calls.index(_job_put(aml_standin).call)
+    outputs = [
+        out
+        for step in _job_put(aml_standin).body["properties"]["jobs"].values()
+        for out in step.get("outputs", {}).values()
+        if "uri" in out
+    ]
+    assert outputs and all(
+        o["uri"].startswith("azureml://datastores/kedro_azureml_temp/paths/kedro-azureml-temp/")
+        for o in outputs
+    )
+    for text in (_everything_sent(aml_standin), result.stdout, result.stderr):
+        assert PLANTED_KEY not in text
+        assert PLANTED_KEY[:16] not in text
+
+
+def test_mode_b_asks_for_the_key_at_a_terminal(
+    mode_b: Path, aml_standin: AmlStandin, seam: dict[str, str]
+) -> None:
+    """Quickstart step 10, verbatim, through a pseudo-terminal; the key is not echoed."""
+    from kedro_azureml.auth import CI_ENV_VARS
+
+    env = quiet_env(**seam, **dict.fromkeys(CI_ENV_VARS, ""))
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(
+        [str(BIN / "kedro"), "azureml", "run"],
+        cwd=mode_b,
+        env=env,
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        close_fds=True,
+    )
+    os.close(slave)
+    output, answered = b"", False
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([master], [], [], 0.5)
+        if ready:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:  # the child closed the terminal
+                break
+            output += chunk
+            if not answered and b"storage account examplestorage:" in output:
+                os.write(master, PLANTED_KEY.encode() + b"\n")
+                answered = True
+        elif proc.poll() is not None:
+            break
+    os.close(master)
+    assert proc.wait(timeout=30) == 0, output.decode(errors="replace")
+
+    text = " ".join(output.decode(errors="replace").split())
+    assert (
+        "Environment variable AZURE_STORAGE_ACCOUNT_KEY not set, falling back to CLI prompt" in text
+    )
+    assert "Please provide Azure Storage Account Key for storage account examplestorage:" in text
+    assert PLANTED_KEY not in text
+    assert "Job " in text and " created in experiment spaceflights" in text
+    assert len(aml_standin.find("PUT", r"/datastores/kedro_azureml_temp$")) == 1
+    assert PLANTED_KEY not in _everything_sent(aml_standin)
+
+
+def test_docker_image_flow_uploads_no_code_and_runs_in_the_image(
+    example: Path, aml_standin: AmlStandin, seam: dict[str, str]
+) -> None:
+    _point_at_standin(
+        example,
+        aml_standin,
+        **{'code_directory: "."': "code_directory: ~", "image: ~": 'image: "acr.local/sf:1"'},
+    )
+    aml_standin.add_compute("cpu-cluster")
+    aml_standin.add_compute("cpu-cluster-8")
+
+    kedro(example, "azureml", "run", "-i", "acr.local/sf:2", **seam)
+
+    assert not aml_standin.find(None, "/codes/") and not aml_standin.pending_uploads
+    images = {r.body["properties"]["image"] for r in aml_standin.find("PUT", "/environments/")}
+    assert images == {"acr.local/sf:2"}
+    specs = [r.body["properties"]["componentSpec"] for r in aml_standin.find("PUT", "/components/")]
+    assert specs and all(
+        s["command"].startswith("cd /home/kedro_docker && kedro azureml execute") for s in specs
+    )
+    assert all("code" not in s for s in specs)
+
+
+def test_docker_image_flow_without_an_image_is_refused(
+    example: Path, aml_standin: AmlStandin, seam: dict[str, str]
+) -> None:
+    _point_at_standin(example, aml_standin, **{'code_directory: "."': "code_directory: ~"})
+    _ready(aml_standin)
+
+    message = _fails(kedro(example, "azureml", "run", check=False, **seam))
+
+    assert "the docker image flow (code_directory: ~) needs docker.image" in message
+    assert aml_standin.requests == []
+
+
+@pytest.mark.azure
+def test_live_run_on_a_real_workspace(tmp_path: Path) -> None:
+    """Opt in with `-m azure`: the example on a real workspace (AZURE_SUBSCRIPTION_ID,
+    AZURE_RESOURCE_GROUP, AZURE_WORKSPACE_NAME; clusters cpu-cluster and cpu-cluster-8 and
+    the environment kedro-spaceflights@latest must exist there)."""
+    needed = ("AZURE_SUBSCRIPTION_ID", "AZURE_RESOURCE_GROUP", "AZURE_WORKSPACE_NAME")
+    missing = [name for name in needed if not os.environ.get(name)]
+    if missing:
+        pytest.skip(f"live Azure ML test: set {', '.join(missing)}")
+    project = copy_example(tmp_path)
+    config = project / "conf" / "base" / "azureml.yml"
+    config.write_text(
+        config.read_text()
+        .replace('"example-rg"', json.dumps(os.environ["AZURE_RESOURCE_GROUP"]))
+        .replace('"example-ws"', json.dumps(os.environ["AZURE_WORKSPACE_NAME"]))
+    )
+
+    result = kedro(project, "azureml", "run", "--wait-for-completion", timeout=3600)
+
+    assert "Final status: Completed" in result.stdout
