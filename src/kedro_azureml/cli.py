@@ -387,3 +387,44 @@ def execute(
         params=parse_params(params),
         load_versions=parse_load_versions(load_versions) or None,
     )
+
+
+@azureml.command(name="docker-init")
+@click.option(
+    "--flow",
+    type=click.Choice(["code-upload", "image"]),
+    default="code-upload",
+    show_default=True,
+    help="code-upload: the image holds only the requirements (an Azure ML environment); "
+    "image: the project is copied into the image (code_directory: ~).",
+)
+@click.option(
+    "--base-image",
+    default=None,
+    help="Default of the BASE_IMAGE build argument (default: python:<this Python>-slim).",
+)
+@click.option(
+    "--working-directory",
+    default=None,
+    help="With --flow image: where the project goes in the image; must match "
+    "azure.working_directory (default: /home/kedro_docker).",
+)
+@click.option("--force", is_flag=True, help="Overwrite an existing Dockerfile / .dockerignore.")
+@click.pass_obj
+@_friendly_errors
+def docker_init(
+    metadata: Any, flow: str, base_image: str | None, working_directory: str | None, force: bool
+) -> None:
+    """Write a Dockerfile and .dockerignore for the code upload or docker image flow."""
+    from kedro_azureml.dockerfiles import NEXT_STEPS, write_docker_files
+
+    written = write_docker_files(
+        _project_path(metadata),
+        flow,
+        force=force,
+        base_image=base_image,
+        working_directory=working_directory,
+    )
+    for path in written:
+        click.echo(f"Wrote {path}")
+    click.echo(NEXT_STEPS[flow])

@@ -1,0 +1,101 @@
+"""``kedro azureml docker-init``: a Dockerfile and .dockerignore for either flow, no Docker needed.
+
+* ``code-upload``: the image holds only the project's requirements; Azure ML mounts the
+  uploaded code at run time. Register the image as the environment in azureml.yml.
+* ``image``: the project is copied into the image at ``working_directory``
+  (``/home/kedro_docker``, kedro-docker's layout), where every step ``cd``s.
+"""
+
+from __future__ import annotations
+
+import sys
+from importlib import resources
+from pathlib import Path
+from string import Template
+
+from kedro_azureml.config import DEFAULT_WORKING_DIRECTORY
+from kedro_azureml.errors import KedroAzureMLError
+
+FLOWS = ("code-upload", "image")
+FILES = {"Dockerfile": "Dockerfile.{flow}.tmpl", ".dockerignore": "dockerignore.{flow}.tmpl"}
+
+NEXT_STEPS = {
+    "code-upload": (
+        "Next: docker build -t <registry>.azurecr.io/<image>:<tag> . && docker push ..., then "
+        "`az ml environment create --name <environment-name> --image <that image>` and set "
+        "azure.environment_name: <environment-name>@latest in azureml.yml."
+    ),
+    "image": (
+        "Next: docker build -t <registry>.azurecr.io/<image>:<tag> . && docker push ..., then "
+        "set code_directory: ~ and docker.image: <that image> in azureml.yml "
+        "(rebuild and push after every code change)."
+    ),
+}
+
+
+def default_base_image() -> str:
+    return f"python:{sys.version_info.major}.{sys.version_info.minor}-slim"
+
+
+def requirements_path(project_path: Path) -> str:
+    """Kedro 1.x keeps requirements.txt at the root; older projects in src/."""
+    for candidate in ("requirements.txt", "src/requirements.txt"):
+        if (project_path / candidate).is_file():
+            return candidate
+    raise KedroAzureMLError(
+        f"No requirements.txt or src/requirements.txt in {project_path}: the image installs the "
+        "project's requirements from it (add kedro-azureml to it too)."
+    )
+
+
+def render_docker_files(
+    flow: str,
+    *,
+    requirements: str,
+    base_image: str | None = None,
+    working_directory: str = DEFAULT_WORKING_DIRECTORY,
+) -> dict[str, str]:
+    """``{"Dockerfile": text, ".dockerignore": text}`` for ``flow``."""
+    if flow not in FLOWS:
+        raise KedroAzureMLError(f"Unknown flow '{flow}'; use one of {', '.join(FLOWS)}.")
+    values = {
+        "base_image": base_image or default_base_image(),
+        "requirements": requirements,
+        "working_directory": working_directory,
+    }
+    templates = resources.files("kedro_azureml").joinpath("templates")
+    return {
+        name: Template(templates.joinpath(template.format(flow=flow)).read_text()).substitute(
+            values
+        )
+        for name, template in FILES.items()
+    }
+
+
+def write_docker_files(
+    project_path: Path,
+    flow: str,
+    *,
+    force: bool = False,
+    base_image: str | None = None,
+    working_directory: str | None = None,
+) -> list[Path]:
+    """Write both files, or none: an existing one is kept unless ``force``."""
+    existing = [name for name in FILES if (project_path / name).exists()]
+    if existing and not force:
+        raise KedroAzureMLError(
+            f"{' and '.join(existing)} already exist(s) in {project_path}; pass --force to "
+            "overwrite."
+        )
+    texts = render_docker_files(
+        flow,
+        requirements=requirements_path(project_path),
+        base_image=base_image,
+        working_directory=working_directory or DEFAULT_WORKING_DIRECTORY,
+    )
+    written = []
+    for name, text in texts.items():
+        path = project_path / name
+        path.write_text(text)
+        written.append(path)
+    return written
