@@ -1,0 +1,192 @@
+"""Pure parts of client.py, auth.py and submit.py: the test seam, references, keys, checks."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kedro_azureml.auth import AuthenticationError, is_interactive, verified
+from kedro_azureml.client import (
+    ALLOW_TEST_ENDPOINT_ENV,
+    TEST_ENDPOINT_ENV,
+    LocalTestEndpoint,
+    container_sas,
+    parse_environment_reference,
+)
+from kedro_azureml.config import TemporaryStorageConfig
+from kedro_azureml.errors import KedroAzureMLError
+from kedro_azureml.snapshot import SnapshotManifest
+from kedro_azureml.submit import (
+    SubmitCheckError,
+    check_no_secrets,
+    load_callback,
+    storage_account_key,
+)
+
+LOCAL = {
+    "resource_manager": "https://127.0.0.1:8443/",
+    "active_directory": "https://localhost:8443/",
+    "aml_resource_id": "https://ml.local",
+    "storage_endpoint": "standin.invalid",
+}
+KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+
+
+def _seam_file(tmp_path: Path, metadata: dict[str, str]) -> Path:
+    path = tmp_path / "seam.json"
+    path.write_text(
+        json.dumps(
+            {
+                "cloud_name": "Standin",
+                "cloud_metadata": metadata,
+                "ca_bundle": "/tmp/ca.pem",
+                "credential": "tests.support.credentials:FakeCredential",
+            }
+        )
+    )
+    return path
+
+
+def test_seam_is_off_without_both_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(TEST_ENDPOINT_ENV, raising=False)
+    monkeypatch.delenv(ALLOW_TEST_ENDPOINT_ENV, raising=False)
+    assert LocalTestEndpoint.from_environment() is None
+
+
+@pytest.mark.parametrize("which", [TEST_ENDPOINT_ENV, ALLOW_TEST_ENDPOINT_ENV])
+def test_seam_needs_both_variables(
+    which: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(TEST_ENDPOINT_ENV, raising=False)
+    monkeypatch.delenv(ALLOW_TEST_ENDPOINT_ENV, raising=False)
+    value = str(_seam_file(tmp_path, LOCAL)) if which == TEST_ENDPOINT_ENV else "1"
+    monkeypatch.setenv(which, value)
+    with pytest.raises(KedroAzureMLError, match="go together"):
+        LocalTestEndpoint.from_environment()
+
+
+def test_seam_reads_the_file_and_makes_the_credential(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(TEST_ENDPOINT_ENV, str(_seam_file(tmp_path, LOCAL)))
+    monkeypatch.setenv(ALLOW_TEST_ENDPOINT_ENV, "1")
+    endpoint = LocalTestEndpoint.from_environment()
+    assert endpoint is not None
+    assert (endpoint.cloud_name, endpoint.ca_bundle) == ("Standin", "/tmp/ca.pem")
+    token = endpoint.make_credential().get_token("https://ml.local/.default")
+    assert token.token.count(".") == 2
+
+
+def test_seam_refuses_remote_urls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    remote = {**LOCAL, "resource_manager": "https://management.azure.com/"}
+    monkeypatch.setenv(TEST_ENDPOINT_ENV, str(_seam_file(tmp_path, remote)))
+    monkeypatch.setenv(ALLOW_TEST_ENDPOINT_ENV, "1")
+    with pytest.raises(KedroAzureMLError, match=r"may only point at this machine.*management"):
+        LocalTestEndpoint.from_environment()
+
+
+@pytest.mark.parametrize(
+    ("reference", "expected"),
+    [
+        ("azureml:kedro-env@latest", ("kedro-env", "latest", None)),
+        ("kedro-env@latest", ("kedro-env", "latest", None)),
+        ("azureml:kedro-env:3", ("kedro-env", None, "3")),
+        ("kedro-env:1.2", ("kedro-env", None, "1.2")),
+    ],
+    ids=["prefixed-label", "label", "prefixed-version", "version"],
+)
+def test_parse_environment_reference(reference: str, expected: tuple[Any, ...]) -> None:
+    assert parse_environment_reference(reference) == expected
+
+
+class _Refusing:
+    def get_token(self, *scopes: str, **kwargs: Any) -> Any:
+        from azure.core.exceptions import ClientAuthenticationError
+
+        raise ClientAuthenticationError("EnvironmentCredential: not configured.\nmore detail")
+
+
+def test_failed_sign_in_says_what_to_do() -> None:
+    with pytest.raises(AuthenticationError) as info:
+        verified(_Refusing())
+    message = str(info.value)
+    assert message.startswith("Could not sign in to Azure (EnvironmentCredential: not configured.)")
+    assert "az login" in message and "AZURE_CLIENT_ID" in message and "more detail" not in message
+
+
+def test_ci_is_never_interactive(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CI", "true")
+    assert is_interactive() is False
+
+
+STORAGE = TemporaryStorageConfig(account_name="acct", container="temp", sas_ttl_days=2)
+
+
+class _Console:
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def print(self, text: str, **kwargs: Any) -> None:
+        self.lines.append(text)
+
+
+def test_key_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AZURE_STORAGE_ACCOUNT_KEY", KEY)
+    assert storage_account_key(STORAGE, console=_Console(), interactive=False) == KEY
+
+
+def test_identity_auth_needs_no_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AZURE_STORAGE_ACCOUNT_KEY", raising=False)
+    storage = STORAGE.model_copy(update={"auth": "identity"})
+    assert storage_account_key(storage, console=_Console(), interactive=False) is None
+
+
+def test_key_prompt_at_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AZURE_STORAGE_ACCOUNT_KEY", raising=False)
+    console, asked = _Console(), []
+
+    def prompt(text: str) -> str:
+        asked.append(text)
+        return f" {KEY} "
+
+    assert storage_account_key(STORAGE, console=console, interactive=True, prompt=prompt) == KEY
+    assert console.lines == [
+        "Environment variable AZURE_STORAGE_ACCOUNT_KEY not set, falling back to CLI prompt"
+    ]
+    assert asked == ["Please provide Azure Storage Account Key for storage account acct"]
+
+
+def test_no_key_and_no_terminal_is_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AZURE_STORAGE_ACCOUNT_KEY", raising=False)
+    with pytest.raises(
+        SubmitCheckError, match="no terminal to ask for the key of storage account acct"
+    ):
+        storage_account_key(STORAGE, console=_Console(), interactive=False)
+
+
+def test_container_sas_is_signed_not_the_key() -> None:
+    sas = container_sas(STORAGE, KEY)
+    fields = dict(part.split("=", 1) for part in sas.split("&"))
+    assert fields["sr"] == "c" and fields["sp"] == "racwdl" and "sig" in fields
+    assert KEY not in sas
+
+
+def test_secrets_are_refused_unless_allowed(tmp_path: Path) -> None:
+    manifest = SnapshotManifest(
+        root=tmp_path, files=[".env", "conf/base/catalog.yml", "conf/local/credentials.yml"]
+    )
+    with pytest.raises(
+        SubmitCheckError, match=r"2 file\(s\) .*: \.env, conf/local/credentials\.yml"
+    ):
+        check_no_secrets(manifest, allowed=False)
+    check_no_secrets(manifest, allowed=True)
+
+
+def test_on_job_scheduled_must_import() -> None:
+    assert load_callback("json:dumps") is json.dumps
+    assert load_callback(None) is None
+    with pytest.raises(SubmitCheckError, match="cannot import it"):
+        load_callback("no_such_module_xyz:hook")
