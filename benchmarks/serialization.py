@@ -105,7 +105,7 @@ def _bz2_dump(obj: Any, f: Any) -> None:
 
 METHODS: dict[str, tuple[Callable[[Any, str], None], Callable[[str], Any]]] = {
     "ours (auto)": (
-        lambda obj, folder: print(serialization.save_object(obj, folder), file=sys.stderr),
+        lambda obj, folder: serialization.save_object(obj, folder) and None,
         lambda folder: serialization.load_object(folder),
     ),
     "cloudpickle": (
@@ -137,6 +137,7 @@ def measure(
     writes, reads, size = [], [], 0
     for run in range(repeats + warm_up):  # Run 0 warms up (imports, allocator) and is not counted.
         folder = tempfile.mkdtemp(dir=workdir)
+        os.sync()  # Start clean: no earlier run's dirty pages being flushed during this one.
         start = time.perf_counter()
         write(frame, folder)
         write_s = time.perf_counter() - start
