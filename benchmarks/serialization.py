@@ -105,7 +105,7 @@ def _bz2_dump(obj: Any, f: Any) -> None:
 
 METHODS: dict[str, tuple[Callable[[Any, str], None], Callable[[str], Any]]] = {
     "ours (auto)": (
-        lambda obj, folder: serialization.save_object(obj, folder) and None,
+        lambda obj, folder: None if serialization.save_object(obj, folder) else None,
         lambda folder: serialization.load_object(folder),
     ),
     "cloudpickle": (
