@@ -99,13 +99,17 @@ def _parquet(compression: str) -> tuple[Callable[[Any, str], None], Callable[[st
     return write, read
 
 
+def _save_ours(obj: Any, folder: str) -> None:
+    serialization.save_object(obj, folder)
+
+
 def _bz2_dump(obj: Any, f: Any) -> None:
     f.write(bz2.compress(cloudpickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)))
 
 
 METHODS: dict[str, tuple[Callable[[Any, str], None], Callable[[str], Any]]] = {
     "ours (auto)": (
-        lambda obj, folder: None if serialization.save_object(obj, folder) else None,
+        _save_ours,
         lambda folder: serialization.load_object(folder),
     ),
     "cloudpickle": (
