@@ -168,6 +168,7 @@ def _temporary_blob_folders(project: KedroProject) -> Any:
 
 
 def submit(project_path: Path, options: CompileOptions, **kwargs: Any) -> bool:
-    from kedro_azureml.errors import KedroAzureMLError
+    """Submit to Azure ML (see :mod:`kedro_azureml.submit`); True when it went as asked."""
+    from kedro_azureml.submit import SubmitSettings, submit_project
 
-    raise KedroAzureMLError("Submitting to Azure ML is not available yet; use --local.")
+    return submit_project(project_path, options, SubmitSettings(**kwargs))

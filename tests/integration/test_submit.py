@@ -245,21 +245,26 @@ def test_auth_failure_is_fast_and_says_what_to_do(
     assert aml_standin.requests == []
 
 
-def _children(project: Path) -> dict[str, str]:
-    """The example's steps by display name, the last one failed."""
+def _steps(project: Path) -> dict[str, str]:
+    """The compiled example's steps: display name -> the step's Kedro nodes ("a,b")."""
     result = kedro(project, "azureml", "compile", "-o", "compiled.yaml")
     assert "steps" in result.stdout
     jobs = yaml.safe_load((project / "compiled.yaml").read_text())["jobs"]
-    names = [step["component"]["display_name"] for step in jobs.values()]
-    return {name: "Completed" for name in names[:-1]} | {names[-1]: "Failed"}
+    steps = {}
+    for step in jobs.values():
+        component = step["component"]
+        tags = step.get("tags") or component.get("tags")
+        steps[component["display_name"]] = tags["kedro_nodes"]
+    return steps
 
 
 def test_wait_for_a_failed_job_prints_the_summary_and_exits_1(
     example: Path, aml_standin: AmlStandin, seam: dict[str, str]
 ) -> None:
     _ready(aml_standin)
-    children = _children(example)
-    failed = next(name for name, status in children.items() if status == "Failed")
+    steps = _steps(example)
+    failed = list(steps)[-1]
+    children = {name: "Completed" for name in steps} | {failed: "Failed"}
     aml_standin.script_next_job(
         ["Failed"], error="step evaluate_model_node exited with code 1", children=children
     )
@@ -272,7 +277,7 @@ def test_wait_for_a_failed_job_prints_the_summary_and_exits_1(
     assert "Final status: Failed" in out
     child = aml_standin.child_run_id(_job_put(aml_standin).path.rsplit("/", 1)[1], failed)
     line = next(line for line in out.splitlines() if line.startswith(f"Step {failed} failed"))
-    assert f"(Kedro nodes: {failed}); logs: " in line
+    assert f"(Kedro nodes: {steps[failed].replace(',', ', ')}); logs: " in line
     assert f"/runs/{child}?wsid=" in line
     assert aml_standin.calls()[-1].endswith("/children")
 
@@ -281,7 +286,7 @@ def test_wait_for_a_completed_job_streams_logs_and_exits_0(
     example: Path, aml_standin: AmlStandin, seam: dict[str, str]
 ) -> None:
     _ready(aml_standin)
-    children = {name: "Completed" for name in _children(example)}
+    children = dict.fromkeys(_steps(example), "Completed")
     aml_standin.script_next_job(
         ["Running", "Running", "Completed"],
         logs={"logs/azureml/executionlogs.txt": "[2024-01-01 10:00:00Z] Submitting 2 runs\n"},

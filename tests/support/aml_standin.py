@@ -1008,3 +1008,87 @@ class _RequestHandler(BaseHTTPRequestHandler):
     do_POST = _handle
     do_DELETE = _handle
     do_PATCH = _handle
+
+
+# ---------------------------------------------------------------------- appended: datastore PUT
+# ``ml_client.datastores.create_or_update`` sends ``PUT {ws}/datastores/{name}``; the stand-in
+# answers 200 with the body it got (secrets dropped, as the service does), plus id/name/type.
+# Nothing is stored: tests read the request from ``AmlStandin.requests``. Added by extending
+# the route table after the existing routes, so no existing route changes.
+def _put_datastore(self: AmlStandin, req: RecordedRequest, m: re.Match[str]) -> Response:
+    body = copy.deepcopy(req.body) if isinstance(req.body, dict) else {}
+    props = body.setdefault("properties", {})
+    credentials = props.get("credentials") or {"credentialsType": "None"}
+    props["credentials"] = {"credentialsType": credentials.get("credentialsType", "None")}
+    props.setdefault("endpoint", STORAGE_ENDPOINT)
+    props.setdefault("protocol", "https")
+    props.setdefault("isDefault", False)
+    body.update(
+        {
+            "id": f"{self.ws_path}/datastores/{m['name']}",
+            "name": m["name"],
+            "type": f"{WS_PROVIDER}/workspaces/datastores",
+            "systemData": _system_data(),
+        }
+    )
+    return Response(200, body)
+
+
+_build_routes_before_datastore_put = AmlStandin._build_routes
+
+
+def _build_routes_with_datastore_put(self: AmlStandin) -> None:
+    _build_routes_before_datastore_put(self)
+    ws = r"/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.MachineLearningServices/workspaces/[^/]+"
+    self._routes.append(
+        (
+            "PUT",
+            re.compile(ws + r"/datastores/(?P<name>[^/]+)"),
+            lambda req, m: _put_datastore(self, req, m),
+        )
+    )
+
+
+AmlStandin._build_routes = _build_routes_with_datastore_put  # type: ignore[method-assign]
+
+
+# ------------------------------------------------------------- appended: script the next job
+# A job submitted by a subprocess gets a name the test cannot know in advance, so
+# ``script_next_job(...)`` (same arguments as ``script_job`` minus the name) scripts whichever
+# job is PUT next. ``reset()`` forgets it. Jobs PUT without it behave as before.
+def _script_next_job(
+    self: AmlStandin,
+    statuses: Iterable[str],
+    *,
+    logs: dict[str, str] | None = None,
+    error: JSON | str | None = None,
+    children: dict[str, str] | None = None,
+) -> None:
+    self._next_job_script = {
+        "statuses": list(statuses),
+        "logs": logs,
+        "error": error,
+        "children": children,
+    }
+
+
+_put_job_before_next_script = AmlStandin._put_job
+_reset_before_next_script = AmlStandin.reset
+
+
+def _put_job_with_next_script(self: AmlStandin, req: RecordedRequest, m: re.Match[str]) -> Response:
+    template = getattr(self, "_next_job_script", None)
+    if template is not None and m["name"] not in self.job_scripts:
+        self._next_job_script = None
+        self.script_job(m["name"], **template)
+    return _put_job_before_next_script(self, req, m)
+
+
+def _reset_with_next_script(self: AmlStandin) -> None:
+    _reset_before_next_script(self)
+    self._next_job_script = None
+
+
+AmlStandin.script_next_job = _script_next_job  # type: ignore[attr-defined]
+AmlStandin._put_job = _put_job_with_next_script  # type: ignore[method-assign]
+AmlStandin.reset = _reset_with_next_script  # type: ignore[method-assign]
