@@ -386,6 +386,7 @@ def execute(
         outputs=dict(az_outputs),
         params=parse_params(params),
         load_versions=parse_load_versions(load_versions) or None,
+        bootstrap=metadata is None,
     )
 
 

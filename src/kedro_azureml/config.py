@@ -107,7 +107,10 @@ class AzureConfig(_Model):
         description="Azure ML pipeline data passing (mode A).",
     )
     grouping: Literal["none", "namespace", "tag", "memory"] = Field(
-        default="none", description="How nodes are grouped into Azure ML steps."
+        # Kedro's own deployment grouping: fewer container starts for namespaced pipelines,
+        # and exactly one node per step for pipelines without namespaces.
+        default="namespace",
+        description="How nodes are grouped into Azure ML steps.",
     )
 
     @field_validator("compute")

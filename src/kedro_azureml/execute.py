@@ -26,12 +26,14 @@ def execute_step(
     outputs: dict[str, str],
     params: dict[str, Any] | None = None,
     load_versions: dict[str, str] | None = None,
+    bootstrap: bool = True,
 ) -> None:
     """Run ``node_names`` of ``pipeline_name``, reading and writing the step's folders."""
     from kedro.framework.session import KedroSession
     from kedro.framework.startup import bootstrap_project
 
-    bootstrap_project(project_path)
+    if bootstrap:  # the kedro CLI has already done it when it runs our command
+        bootstrap_project(project_path)
     for folder in outputs.values():
         Path(folder).mkdir(parents=True, exist_ok=True)
     binding = StepBinding(inputs=inputs, outputs=outputs)

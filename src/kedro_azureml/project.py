@@ -60,7 +60,8 @@ def _environment_variables_resolvable() -> Iterator[None]:
     if OmegaConf.has_resolver("oc.env"):
         yield
         return
-    OmegaConf.register_new_resolver("oc.env", oc.env)
+    register = getattr(OmegaConf, "register_resolver", None) or OmegaConf.register_new_resolver
+    register("oc.env", oc.env)
     try:
         yield
     finally:

@@ -55,7 +55,11 @@ def _config(docker: dict[str, Any] | None = None, **azure: Any):
 def _compile(pipe=None, config=None, **options: Any):
     options.setdefault("code", ".")
     return compile_pipeline(
-        pipe or _pipeline(), config or _config(), CompileOptions(**options), CATALOG.get
+        pipe or _pipeline(),
+        config or _config(),
+        CompileOptions(**options),
+        CATALOG.get,
+        grouping="none",
     )
 
 

@@ -152,7 +152,7 @@ def test_group_spanning_computes_is_split_per_compute() -> None:
         grouping="namespace",
     )
     assert [(s.name, s.node_names, s.compute) for s in plan.steps] == [
-        ("ns_2", ("ns.b",), "__default__"),
+        ("ns_b", ("ns.b",), "__default__"),
         ("ns", ("ns.a", "ns.c"), "gpu"),
     ]
     gpu = plan.steps[1]
@@ -168,12 +168,12 @@ def test_distributed_node_runs_alone() -> None:
             node(_f, "raw", "y", name="side", tags=["group.all"]),
         ]
     )
-    assert _steps(group_nodes(pipe, "tag")) == [("all", ["prep", "side"]), ("all_2", ["train"])]
+    assert _steps(group_nodes(pipe, "tag")) == [("all", ["prep", "side"]), ("train", ["train"])]
     plan, _ = compile_pipeline(
         pipe, _config(), CompileOptions(code="."), CATALOG.get, grouping="tag"
     )
     distributed = [s.name for s in plan.steps if s.distribution is not None]
-    assert distributed == ["all_2"]
+    assert distributed == ["train"]
     assert plan.steps[1].distribution.num_nodes == 2
 
 
@@ -190,7 +190,7 @@ def test_group_that_would_wait_for_itself_is_split_into_layers() -> None:
     assert _steps(group_nodes(pipe, "tag")) == [
         ("g", ["a", "d"]),
         ("b", ["b"]),
-        ("g_2", ["c"]),
+        ("c", ["c"]),
     ]
 
 
@@ -212,7 +212,7 @@ def test_cycle_through_two_groups_is_split() -> None:
         for parent in pipe.node_dependencies[n]:
             assert position[step_of[parent.name]] <= position[step_of[n.name]]
     # one group is split (not both), and only where it has to be
-    assert _steps(groups) == [("g1", ["a"]), ("g2", ["c", "b"]), ("g1_2", ["d"]), ("e", ["e"])]
+    assert _steps(groups) == [("a", ["a"]), ("g2", ["c", "b"]), ("d", ["d"]), ("e", ["e"])]
 
 
 def test_split_groups_keeps_valid_groups_as_they_are() -> None:

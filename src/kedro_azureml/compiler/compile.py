@@ -25,7 +25,7 @@ def plan_pipeline(
     return plan_job(
         pipeline,
         pipeline_name=options.pipeline_name,
-        groups=group_nodes(pipeline, grouping or config.azure.grouping),
+        groups=group_nodes(pipeline, grouping or config.azure.grouping, dataset_config),
         dataset_config=dataset_config,
         compute_aliases=set(config.azure.compute),
         distribution_of=distribution_resolver(params or {}),

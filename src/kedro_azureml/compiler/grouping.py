@@ -94,11 +94,18 @@ def split_groups(
 
 
 def _named_parts(name: str, parts: list[list[Any]]) -> list[NodeGroup]:
-    """The first part keeps the group's name; the others are numbered after it."""
-    return [
-        NodeGroup(name if index == 0 else f"{name}_{index + 1}", tuple(nodes))
-        for index, nodes in enumerate(parts)
-    ]
+    """A part of one node takes the node's name (a distributed node stays recognisable);
+    the first larger part keeps the group's name and the others are numbered after it."""
+    if len(parts) == 1:
+        return [NodeGroup(name, tuple(parts[0]))]
+    named, larger = [], 0
+    for nodes in parts:
+        if len(nodes) == 1:
+            named.append(NodeGroup(nodes[0].name, (nodes[0],)))
+            continue
+        larger += 1
+        named.append(NodeGroup(name if larger == 1 else f"{name}_{larger}", tuple(nodes)))
+    return named
 
 
 def _by_namespace(pipeline: Any) -> list[NodeGroup]:
