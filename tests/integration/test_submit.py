@@ -135,22 +135,23 @@ def test_run_submits_the_example_with_code_upload(
     assert props["experimentName"] == "spaceflights"
     assert props["computeId"].endswith("/computes/cpu-cluster")
     steps = props["jobs"]
-    display = {step["display_name"]: step for step in steps.values()}
-    short = {name.rsplit(".", 1)[-1] for name in display}
-    assert short >= CHUNKY_NODES | {"preprocess_shuttles_node", "train_model_node"}
-    for node_name, step in display.items():
-        chunky = node_name.rsplit(".", 1)[-1] in CHUNKY_NODES
-        cluster = "cpu-cluster-8" if chunky else "cpu-cluster"
-        assert step["computeId"].endswith(f"/computes/{cluster}"), node_name
-        assert step["environment_variables"] == {"KEDRO_LOGGING": "quiet"}
     components = {r.path: r.body["properties"] for r in aml_standin.find("PUT", "/components/")}
-    specs = [components[step["componentId"]]["componentSpec"] for step in steps.values()]
+    specs = {name: components[step["componentId"]]["componentSpec"] for name, step in steps.items()}
+    nodes_of = {name: spec["tags"]["kedro_nodes"].split(",") for name, spec in specs.items()}
+    short = {node.rsplit(".", 1)[-1] for nodes in nodes_of.values() for node in nodes}
+    assert short >= CHUNKY_NODES | {"preprocess_shuttles_node", "train_model_node"}
+    for name, step in steps.items():
+        chunky = {node.rsplit(".", 1)[-1] in CHUNKY_NODES for node in nodes_of[name]}
+        assert len(chunky) == 1, f"step {name} mixes computes"
+        cluster = "cpu-cluster-8" if chunky == {True} else "cpu-cluster"
+        assert step["computeId"].endswith(f"/computes/{cluster}"), name
+        assert step["environment_variables"] == {"KEDRO_LOGGING": "quiet"}
+        assert step["display_name"].startswith(nodes_of[name][0])
     environment = f"azureml:{aml_standin.ws_path}/environments/{ENVIRONMENT}/versions/1"
-    assert {spec["environment"] for spec in specs} == {environment}
-    assert all(spec["command"].startswith("kedro azureml execute --env base") for spec in specs)
-    assert {tuple(spec["tags"]["kedro_nodes"].split(",")) for spec in specs} == {
-        (n,) for n in display
-    }
+    assert {spec["environment"] for spec in specs.values()} == {environment}
+    for name, spec in specs.items():
+        assert spec["command"].startswith("kedro azureml execute --env base"), name
+        assert all(f"--node {node}" in spec["command"] for node in nodes_of[name])
 
     # Exactly the manifest landed in Azurite: no secrets, no empty files, no produced data.
     (upload,) = aml_standin.pending_uploads
