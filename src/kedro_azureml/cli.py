@@ -268,7 +268,7 @@ def _compile_request(
     "-s",
     "--subscription-id",
     default=None,
-    help="Azure subscription ID (default: azureml.yml, then $AZURE_SUBSCRIPTION_ID).",
+    help="Azure subscription ID (default: $AZURE_SUBSCRIPTION_ID, then azure.subscription_id in azureml.yml).",
 )
 @click.option(
     "--wait-for-completion", is_flag=True, help="Stream the job's logs and wait for it to finish."

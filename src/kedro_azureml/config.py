@@ -6,6 +6,7 @@ not silently fall back to a default and surface an hour later on a cluster.
 
 from __future__ import annotations
 
+import os
 import re
 from typing import Any, Literal
 
@@ -149,6 +150,15 @@ class AzureMLConfig(_Model):
                 "set azure.environment_name (code upload flow) or docker.image (docker image flow)"
             )
         return self
+
+    def workspace(self) -> dict[str, str]:
+        """The workspace coordinates; the subscription may come from $AZURE_SUBSCRIPTION_ID."""
+        return {
+            "subscription_id": self.azure.subscription_id
+            or os.environ.get("AZURE_SUBSCRIPTION_ID", ""),
+            "resource_group": self.azure.resource_group,
+            "workspace_name": self.azure.workspace_name,
+        }
 
     @property
     def uses_temporary_storage(self) -> bool:

@@ -68,19 +68,13 @@ class AzureMLStepHook:
         context = getattr(self, "_context", None)
         if not names or context is None:
             return
-        import os
         from pathlib import Path
 
         from kedro_azureml.project import load_plugin_config
 
         loader = context.config_loader
         config = load_plugin_config(loader, context.env or "local", Path(loader.conf_source))
-        workspace = {
-            "subscription_id": config.azure.subscription_id
-            or os.environ.get("AZURE_SUBSCRIPTION_ID", ""),
-            "resource_group": config.azure.resource_group,
-            "workspace_name": config.azure.workspace_name,
-        }
+        workspace = config.workspace()
         for name in names:
             catalog[name] = catalog.get(name).with_workspace(workspace)
 

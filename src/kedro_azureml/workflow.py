@@ -47,8 +47,13 @@ def compile_project(
     started = time.perf_counter()
     # Steps always name their env: conf/local (Kedro's default run env) is never uploaded.
     options = replace(options, env=options.env or project.env)
+    yaml_code = options.code
     if options.code is None and project.config.azure.code_directory is not None:
-        options = replace(options, code=code_path_for(project, yaml_dir))
+        # The SDK resolves the code folder against the current directory: give it the real
+        # folder, and write the path relative to the YAML file into the YAML.
+        code_directory = (project.path / project.config.azure.code_directory).resolve()
+        options = replace(options, code=str(code_directory))
+        yaml_code = code_path_for(project, yaml_dir)
     plan, job = compile_pipeline(
         project.pipeline(options.pipeline_name),
         project.config,
@@ -57,7 +62,8 @@ def compile_project(
         grouping=grouping,
         params=project.params,
     )
-    return CompiledJob(plan, job, job_yaml(job, options), time.perf_counter() - started)
+    yaml_text = job_yaml(job, replace(options, code=yaml_code))
+    return CompiledJob(plan, job, yaml_text, time.perf_counter() - started)
 
 
 def write_text_atomically(path: Path, text: str) -> None:
@@ -140,9 +146,14 @@ def run_local(
     if any(step.output_uris for step in steps):
         project = project or open_project(project_path, options.env, options.params)
         blob_folders = _temporary_blob_folders(project)
+    asset_workspace = None
+    if any(step.asset_inputs for step in steps):
+        project = project or open_project(project_path, options.env, options.params)
+        asset_workspace = project.config.workspace()
     runner = LocalJobRunner(
         steps,
         blob_folders=blob_folders,
+        asset_workspace=asset_workspace,
         run_dir=run_dir,
         project_dir=project_path,
         max_workers=max_workers,

@@ -14,8 +14,18 @@ from tests.support.kedro_projects import kedro
 pytestmark = pytest.mark.slow
 
 # The quickstart's form (temporary storage), and the form without storage (data passing).
-QUICKSTART_INIT = "azureml init rg ws exp cpu-cluster acct container kedro-env@latest".split()
-INIT = "azureml init rg ws exp cpu-cluster kedro-env@latest".split()
+QUICKSTART_INIT = [
+    "azureml",
+    "init",
+    "rg",
+    "ws",
+    "exp",
+    "cpu-cluster",
+    "acct",
+    "container",
+    "kedro-env@latest",
+]
+INIT = ["azureml", "init", "rg", "ws", "exp", "cpu-cluster", "kedro-env@latest"]
 
 
 def _run_dir(project: Path) -> Path:
@@ -153,3 +163,18 @@ def test_cli_module_does_not_import_the_sdk() -> None:
     code = "import sys, kedro_azureml.cli, kedro_azureml.hooks; print(sorted(m for m in sys.modules if m.startswith('azure')))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert json.loads(out.stdout.strip().replace("'", '"')) == []
+
+
+def test_compile_to_another_folder_keeps_code_relative(small_project: Path, tmp_path: Path) -> None:
+    from azure.ai.ml import load_job
+
+    kedro(small_project, *INIT)
+    out = tmp_path / "elsewhere" / "job.yaml"
+    kedro(small_project, "azureml", "compile", "-o", str(out))
+    compiled = yaml.safe_load(out.read_text())
+    assert {job["component"]["code"] for job in compiled["jobs"].values()} == {"../demo"}
+    assert load_job(out)._validate().passed
+    # ...and that file runs as it is, from wherever it lies.
+    kedro(small_project, "azureml", "run", "--local", "--from-yaml", str(out))
+    report = load_object(str(_run_dir(small_project) / "outputs" / "report"))
+    assert report["total"] == 165

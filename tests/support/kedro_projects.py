@@ -16,6 +16,8 @@ EXAMPLE = REPO / "examples" / "spaceflights"
 
 def quiet_env(**extra: str) -> dict[str, str]:
     env = dict(os.environ)
+    # MLClient records its cloud process-wide; a subprocess must start from a clean slate.
+    env.pop("AZUREML_CURRENT_CLOUD", None)
     env.update(
         KEDRO_DISABLE_TELEMETRY="true", DO_NOT_TRACK="1", PYTHONWARNINGS="ignore", COLUMNS="200"
     )

@@ -29,6 +29,7 @@ def plan_pipeline(
         dataset_config=dataset_config,
         compute_aliases=set(config.azure.compute),
         distribution_of=distribution_resolver(params or {}),
+        asset_versions=options.load_versions,
     )
 
 

@@ -6,13 +6,14 @@ planning stays linear in the number of nodes and datasets.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from kedro_azureml.compiler.grouping import NodeGroup, cannot_travel, split_groups
 from kedro_azureml.compiler.naming import unique_names
 from kedro_azureml.config import DEFAULT_COMPUTE
+from kedro_azureml.datasets.assets import AssetSpec, asset_spec
 from kedro_azureml.errors import CompileError
 from kedro_azureml.routing import DatasetRoute, Route, route_dataset
 
@@ -45,6 +46,7 @@ class JobPlan:
     steps: list[StepPlan]
     job_outputs: dict[str, str]  # Kedro dataset -> Azure ML job output name
     datasets: dict[str, DatasetDecision] = field(default_factory=dict)
+    assets: dict[str, AssetSpec] = field(default_factory=dict)  # Azure ML data assets
 
     def producer_of(self) -> dict[str, str]:
         return {dataset: step.name for step in self.steps for dataset in step.outputs}
@@ -68,6 +70,7 @@ def plan_job(
     dataset_config: Callable[[str], dict[str, Any] | None],
     compute_aliases: set[str],
     distribution_of: Callable[[Any], Any] = lambda node: None,
+    asset_versions: Mapping[str, str] | None = None,
 ) -> JobPlan:
     """Turn node groups (each one future step) into steps wired by the datasets they share.
 
@@ -91,12 +94,24 @@ def plan_job(
     decisions: dict[str, DatasetDecision] = {}
     crossing: set[str] = set()
     job_outputs: set[str] = set()
+    assets: dict[str, AssetSpec] = {}
+    asset_ports: set[str] = set()  # asset inputs of the job, and asset versions it registers
     for dataset in sorted(set(producer) | set(consumers)):
         config = dataset_config(dataset)
         route = route_dataset(dataset, config)
         source = producer.get(dataset)
         readers = consumers.get(dataset, set())
         decision = _decide(dataset, route, source, readers)
+        if route.route is Route.ASSET and config is not None:
+            spec = asset_spec(config, (asset_versions or {}).get(dataset))
+            assets[dataset] = spec
+            asset_ports.add(dataset)
+            decision = (
+                f"Azure ML data asset, mounted as {spec.input_path}"
+                if source is None
+                else f"registered as a new version of data asset {spec.name}"
+                + ("; mounted by the steps that read it" if readers - {source} else "")
+            )
         if source is not None and readers - {source} and cannot_travel(config):
             decision += " (declared copy_mode: assign: group its nodes with --group-by memory)"
         if source is not None and readers - {source}:
@@ -107,7 +122,7 @@ def plan_job(
             dataset, route, decision, source, tuple(sorted(readers))
         )
 
-    ports = unique_names(crossing | job_outputs, "dataset")
+    ports = unique_names(crossing | job_outputs | asset_ports, "dataset")
     steps = []
     for group in groups:
         name = step_names[group.name]
@@ -118,8 +133,10 @@ def plan_job(
             StepPlan(
                 name=name,
                 node_names=tuple(node.name for node in group.nodes),
-                inputs={d: ports[d] for d in sorted(read & crossing)},
-                outputs={d: ports[d] for d in sorted(made & (crossing | job_outputs))},
+                inputs={d: ports[d] for d in sorted(read & (crossing | asset_ports))},
+                outputs={
+                    d: ports[d] for d in sorted(made & (crossing | job_outputs | asset_ports))
+                },
                 compute=compute_alias(group.nodes[0], aliases),  # the same for the group
                 deterministic=all(DETERMINISTIC_TAG in node.tags for node in group.nodes),
                 distribution=next((d for d in distributions if d is not None), None),
@@ -130,6 +147,7 @@ def plan_job(
         steps=steps,
         job_outputs={d: ports[d] for d in sorted(job_outputs)},
         datasets=decisions,
+        assets=assets,
     )
 
 

@@ -105,7 +105,7 @@ def _compute_kwargs(compute: ComputeConfig) -> dict[str, Any]:
 
 def render_job(plan: JobPlan, config: AzureMLConfig, options: CompileOptions) -> Any:
     """Build the PipelineJob for ``plan``; validated by the SDK and by our own binding check."""
-    from azure.ai.ml import Input, Output, command
+    from azure.ai.ml import Output, command
     from azure.ai.ml.entities import PipelineJob
 
     environment = _environment(config, options)
@@ -132,15 +132,14 @@ def render_job(plan: JobPlan, config: AzureMLConfig, options: CompileOptions) ->
             environment=environment,
             code=options.code,
             inputs={
-                port: Input(
-                    type="uri_folder",
-                    path=f"${{{{parent.jobs.{producer[dataset]}.outputs.{port}}}}}",
-                )
+                port: _step_input(plan, dataset, port, producer.get(dataset))
                 for dataset, port in step.inputs.items()
             },
             outputs={
-                port: _step_output(port, temporary and port not in job_ports)
-                for port in step.outputs.values()
+                port: Output(type=plan.assets[dataset].type, name=plan.assets[dataset].name)
+                if dataset in plan.assets
+                else _step_output(port, temporary and port not in job_ports)
+                for dataset, port in step.outputs.items()
             },
             environment_variables=dict(sorted(options.env_vars.items())) or None,
             is_deterministic=step.deterministic,
@@ -165,6 +164,18 @@ def render_job(plan: JobPlan, config: AzureMLConfig, options: CompileOptions) ->
     )
     validate_job(job, plan)
     return job
+
+
+def _step_input(plan: JobPlan, dataset: str, port: str, producer: str | None) -> Any:
+    from azure.ai.ml import Input
+
+    asset = plan.assets.get(dataset)
+    if producer is None:
+        if asset is None:
+            raise CompileError(f"Input '{dataset}' has no producing step.")
+        return Input(type=asset.type, path=asset.input_path)
+    binding = f"${{{{parent.jobs.{producer}.outputs.{port}}}}}"
+    return Input(type=asset.type if asset else "uri_folder", path=binding)
 
 
 def _step_output(port: str, temporary: bool) -> Any:
@@ -223,6 +234,8 @@ def _check_steps(job: Any, plan: JobPlan) -> None:
             if port not in declared[kind]:
                 raise CompileError(f"Step '{name}' uses ${{{{{kind}.{port}}}}} undeclared.")
         for port, value in node.inputs.items():
+            if _binding(value).startswith("azureml:"):
+                continue  # a registered data asset, mounted by Azure ML
             match = _STEP_OUTPUT.match(_binding(value))
             if not match or match.group(2) not in getattr(jobs.get(match.group(1)), "outputs", {}):
                 raise CompileError(f"Step '{name}' input '{port}' is bound to no step output.")

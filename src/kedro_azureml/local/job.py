@@ -30,6 +30,7 @@ class LocalStep:
     outputs: dict[str, str | None]  # port -> job output name, or None for a step-only output
     code: Path | None
     output_uris: dict[str, str] = field(default_factory=dict)  # port -> datastore URI (mode B)
+    asset_inputs: dict[str, tuple[str, str]] = field(default_factory=dict)  # port -> (type, path)
     instance_count: int = 1
     distribution: dict[str, Any] = field(default_factory=dict)
     tags: dict[str, str] = field(default_factory=dict)
@@ -59,7 +60,12 @@ def read_steps(job: dict[str, Any], yaml_dir: Path) -> list[LocalStep]:
         if not isinstance(component, dict) or "command" not in component:
             raise KedroAzureMLError(f"Step '{name}' has no inline command component to run.")
         inputs = {}
+        asset_inputs = {}
         for port, value in (node.get("inputs") or {}).items():
+            if (_binding(value) or "").startswith("azureml:"):
+                kind = value.get("type", "uri_folder") if isinstance(value, dict) else "uri_folder"
+                asset_inputs[port] = (str(kind), str(_binding(value)))
+                continue
             match = _STEP_OUTPUT.match(_binding(value) or "")
             if not match:
                 raise KedroAzureMLError(
@@ -87,6 +93,7 @@ def read_steps(job: dict[str, Any], yaml_dir: Path) -> list[LocalStep]:
                 inputs=inputs,
                 outputs=outputs,
                 output_uris=output_uris,
+                asset_inputs=asset_inputs,
                 code=(yaml_dir / code).resolve() if code else None,
                 instance_count=_resources(node),
                 distribution=dict(node.get("distribution") or component.get("distribution") or {}),

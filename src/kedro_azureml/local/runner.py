@@ -109,6 +109,7 @@ class LocalJobRunner:
         on_change: Callable[[StepResult], None] | None = None,
         extra_env: dict[str, str] | None = None,
         blob_folders: BlobFolders | None = None,
+        asset_workspace: dict[str, str] | None = None,
     ) -> None:
         self.steps = {step.name: step for step in steps}
         self.run_dir = run_dir
@@ -117,6 +118,8 @@ class LocalJobRunner:
         self.on_change = on_change or (lambda result: None)
         self.extra_env = extra_env or {}
         self.blob_folders = blob_folders
+        self.asset_workspace = asset_workspace
+        self._asset_paths: dict[tuple[str, str], Path] = {}
         self.result = RunResult(run_dir=run_dir)
         for step in steps:
             self.result.steps[step.name] = StepResult(step.name, step.display_name)
@@ -137,7 +140,9 @@ class LocalJobRunner:
     def bound_command(self, step: LocalStep) -> str:
         def replace(match: re.Match[str]) -> str:
             kind, port = match.groups()
-            if kind == "inputs":
+            if kind == "inputs" and port in step.asset_inputs:
+                folder = self._asset_paths[(step.name, port)]
+            elif kind == "inputs":
                 folder = self.input_folder(step, port)
             else:
                 folder = self.output_folder(step.name, port)
@@ -169,10 +174,25 @@ class LocalJobRunner:
         return self.blob_folders.remote_path(uri, self.run_dir.name)
 
     def _mount_inputs(self, step: LocalStep) -> None:
+        for port, (kind, path) in step.asset_inputs.items():
+            self._asset_paths[(step.name, port)] = self._fetch_asset(step, port, kind, path)
         for port, (producer, producer_port) in step.inputs.items():
             uri = self.steps[producer].output_uris.get(producer_port)
             if uri and self.blob_folders:
                 self.blob_folders.download(self._remote(uri), self.input_folder(step, port))
+
+    def _fetch_asset(self, step: LocalStep, port: str, kind: str, path: str) -> Path:
+        """Download a data asset input, as Azure ML would mount it (versions resolved here)."""
+        from kedro_azureml.datasets.assets import AssetSpec, fetch_asset, normalize_version
+
+        if self.asset_workspace is None:
+            raise KedroAzureMLError(f"Step '{step.name}' reads data asset {path}: no workspace.")
+        reference = path.removeprefix("azureml:")
+        name, _, version = reference.partition("@" if "@" in reference else ":")
+        spec = AssetSpec(name, kind, normalize_version(version))
+        destination = self.run_dir / "assets" / step.name / port
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        return fetch_asset(self.asset_workspace, spec, destination)
 
     def _unmount_outputs(self, step: LocalStep) -> None:
         for port, uri in step.output_uris.items():
@@ -194,11 +214,11 @@ class LocalJobRunner:
             self.output_folder(step.name, port).mkdir(parents=True, exist_ok=True)
         started = time.perf_counter()
         with result.log_path.open("w") as log:
-            command = self.bound_command(step)
-            log.write(f"$ {command}\n")
-            log.flush()
             try:
                 self._mount_inputs(step)
+                command = self.bound_command(step)
+                log.write(f"$ {command}\n")
+                log.flush()
                 cwd = self.working_dir(step)
                 launches = rank_launches(step, command, self._environment(step))
                 processes = [

@@ -1,0 +1,119 @@
+"""run --local of a job whose input is a registered Azure ML data asset (azureml:name:version).
+
+The local runner downloads the asset version through the real SDK from the REST stand-in and
+Azurite, and the step reads the folder as it would read Azure ML's mount.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from azure.storage.blob import BlobServiceClient
+
+from kedro_azureml.serialization import load_object
+from tests.support.kedro_projects import REPO, kedro
+
+pytestmark = pytest.mark.slow
+
+PIPELINE = """
+from kedro.pipeline import Pipeline, node, pipeline
+
+
+def count(companies):
+    return {"rows": int(len(companies)), "total": float(companies["rating"].sum())}
+
+
+def register_pipelines() -> dict[str, Pipeline]:
+    return {"__default__": pipeline([node(count, "companies", "summary", name="count")])}
+"""
+CATALOG = """
+companies:
+  type: kedro_azureml.datasets.AzureMLAssetDataset
+  azureml_dataset: companies
+  azureml_type: uri_folder
+  dataset:
+    type: pandas.CSVDataset
+    filepath: companies.csv
+"""
+
+
+@pytest.fixture
+def asset_project(small_project: Path, aml_standin: Any, azurite: Any, ml_client: Any) -> Path:
+    from azure.ai.ml.entities import Data
+
+    service = BlobServiceClient.from_connection_string(azurite.connection_string)
+    container = service.get_container_client(f"azureml-blobstore-{aml_standin.workspace_guid}")
+    if not container.exists():
+        container.create_container()
+    container.upload_blob(
+        "assets/companies/v3/companies.csv",
+        b"company,rating\na,0.5\nb,0.25\nc,1.0\n",
+        overwrite=True,
+    )
+    ml_client.data.create_or_update(
+        Data(
+            name="companies",
+            version="3",
+            type="uri_folder",
+            path="azureml://datastores/workspaceblobstore/paths/assets/companies/v3/",
+        )
+    )
+    (small_project / "src" / "demo" / "pipeline_registry.py").write_text(PIPELINE)
+    (small_project / "conf" / "base" / "catalog.yml").write_text(CATALOG)
+    kedro(
+        small_project,
+        "azureml",
+        "init",
+        "-s",
+        aml_standin.subscription_id,
+        aml_standin.resource_group,
+        aml_standin.workspace_name,
+        "exp",
+        "cpu",
+        "env@latest",
+    )
+    return small_project
+
+
+def test_run_local_mounts_a_data_asset_version(
+    asset_project: Path, aml_standin: Any, azurite: Any
+) -> None:
+    seam = json.dumps(
+        {
+            "cloud_name": aml_standin.cloud_name,
+            "cloud_metadata": aml_standin.cloud_metadata,
+            "ca_bundle": str(aml_standin.ca_cert_path),
+            "credential": "tests.support.credentials:FakeCredential",
+            "blob_endpoints": {azurite.account_name: azurite.blob_endpoint},
+        }
+    )
+    explained = kedro(
+        asset_project, "azureml", "compile", "--explain", "--load-versions", "companies:3"
+    )
+    assert "companies: Azure ML data asset, mounted as azureml:companies:3" in explained.stdout
+    compiled = yaml.safe_load((asset_project / "pipeline.yaml").read_text())
+    assert compiled["jobs"]["count"]["inputs"]["companies"] == {
+        "type": "uri_folder",
+        "path": "azureml:companies:3",
+    }
+
+    kedro(
+        asset_project,
+        "azureml",
+        "run",
+        "--local",
+        "--from-yaml",
+        "pipeline.yaml",
+        KEDRO_AZUREML_TEST_CLOUD=seam,
+        PYTHONPATH=str(REPO),
+    )
+    run_dir = sorted((asset_project / ".kedro-azureml" / "runs").iterdir())[-1]
+    assert load_object(str(run_dir / "outputs" / "summary")) == {"rows": 3, "total": 1.75}
+    mounted = run_dir / "assets" / "count" / "companies" / "companies.csv"
+    assert mounted.read_text().splitlines()[0] == "company,rating"
+    calls = [r.call for r in aml_standin.requests]
+    assert "GET {ws}/data/companies/versions/3" in calls
