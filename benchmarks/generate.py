@@ -12,13 +12,15 @@ something to group. ``kedro azureml init`` with five arguments configures pipeli
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
-BIN = Path(sys.executable).parent
+# The benchmarks drive projects exactly as the tests do: one helper for `kedro new` and `kedro`.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.support import kedro_projects
+from tests.support.kedro_projects import BIN, kedro, quiet_env  # noqa: F401
+
 PACKAGE = "bench"
 WIDTH = 10  # nodes per layer
 LAYERS_PER_BLOCK = 10
@@ -77,45 +79,10 @@ raw_right:
 """
 
 
-def quiet_env() -> dict[str, str]:
-    env = dict(os.environ, KEDRO_DISABLE_TELEMETRY="true", DO_NOT_TRACK="1")
-    env["PYTHONWARNINGS"] = "ignore"
-    env["PATH"] = os.pathsep.join([str(BIN), env.get("PATH", "")])
-    return env
-
-
-def kedro(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(BIN / "kedro"), *args],
-        cwd=project,
-        env=quiet_env(),
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-
-
 def new_project(parent: Path) -> Path:
     """A blank `kedro new` project with the plugin configured; no pipeline yet."""
     parent.mkdir(parents=True, exist_ok=True)
-    subprocess.run(
-        [
-            str(BIN / "kedro"),
-            "new",
-            f"--name={PACKAGE}",
-            "--tools=none",
-            "--example=n",
-            "--telemetry=no",
-        ],
-        cwd=parent,
-        env=quiet_env(),
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    project = parent / PACKAGE
+    project = kedro_projects.new_project(parent, PACKAGE)
     kedro(project, *INIT_ARGS)
     raw = project / "data" / "01_raw"
     raw.mkdir(parents=True, exist_ok=True)

@@ -44,7 +44,37 @@ def _project_path(metadata: Any) -> Path:
 
 
 def compile_options(func: F) -> F:
-    """Options shared by `compile` and `run`, named as in `kedro run`."""
+    """Options shared by `compile` and `run`, named as in `kedro run`.
+
+    The command receives them parsed, as one ``request`` (CompileOptions) and ``group_by``.
+    """
+
+    @functools.wraps(func)
+    def wrapper(
+        *args: Any,
+        env: str | None,
+        pipeline: str,
+        params: str | None,
+        env_vars: tuple[str, ...],
+        aml_env: str | None,
+        image: str | None,
+        load_versions: tuple[str, ...],
+        **kwargs: Any,
+    ) -> Any:
+        from kedro_azureml.compiler.render import CompileOptions
+        from kedro_azureml.options import parse_env_vars, parse_load_versions, parse_params
+
+        kwargs["request"] = CompileOptions(
+            pipeline_name=pipeline,
+            env=_env(click.get_current_context(), env),
+            params=parse_params(params),
+            env_vars=parse_env_vars(env_vars),
+            aml_env=aml_env,
+            image=image,
+            load_versions=parse_load_versions(load_versions),
+        )
+        return func(*args, **kwargs)
+
     decorators = [
         click.option("-e", "--env", default=None, help=ENV_HELP),
         click.option(
@@ -84,9 +114,10 @@ def compile_options(func: F) -> F:
             help="How nodes are grouped into steps; overrides azure.grouping.",
         ),
     ]
+    command: Any = wrapper
     for decorator in reversed(decorators):
-        func = decorator(func)
-    return func
+        command = decorator(command)
+    return command  # type: ignore[no-any-return]
 
 
 @click.group(name="Azure ML")
@@ -212,13 +243,7 @@ def _init_settings(
 def compile_(
     ctx: click.Context,
     metadata: Any,
-    env: str | None,
-    pipeline: str,
-    params: str | None,
-    env_vars: tuple[str, ...],
-    aml_env: str | None,
-    image: str | None,
-    load_versions: tuple[str, ...],
+    request: Any,
     group_by: str | None,
     output: Path,
     explain: bool,
@@ -229,7 +254,7 @@ def compile_(
     compiled = compile_to_file(
         _project_path(metadata),
         output.resolve(),
-        _compile_request(_env(ctx, env), pipeline, params, env_vars, aml_env, image, load_versions),
+        request,
         grouping=group_by,
     )
     if explain:
@@ -237,29 +262,6 @@ def compile_(
 
         click.echo(explain_plan(compiled.plan))
     click.echo(f"Wrote {output} ({len(compiled.plan.steps)} steps) in {compiled.seconds:.2f}s")
-
-
-def _compile_request(
-    env: str | None,
-    pipeline: str,
-    params: str | None,
-    env_vars: tuple[str, ...],
-    aml_env: str | None,
-    image: str | None,
-    load_versions: tuple[str, ...],
-) -> Any:
-    from kedro_azureml.compiler.render import CompileOptions
-    from kedro_azureml.options import parse_env_vars, parse_load_versions, parse_params
-
-    return CompileOptions(
-        pipeline_name=pipeline,
-        env=env,
-        params=parse_params(params),
-        env_vars=parse_env_vars(env_vars),
-        aml_env=aml_env,
-        image=image,
-        load_versions=parse_load_versions(load_versions),
-    )
 
 
 @azureml.command()
@@ -307,13 +309,7 @@ def _compile_request(
 def run(
     ctx: click.Context,
     metadata: Any,
-    env: str | None,
-    pipeline: str,
-    params: str | None,
-    env_vars: tuple[str, ...],
-    aml_env: str | None,
-    image: str | None,
-    load_versions: tuple[str, ...],
+    request: Any,
     group_by: str | None,
     subscription_id: str | None,
     wait_for_completion: bool,
@@ -324,9 +320,6 @@ def run(
     max_workers: int | None,
 ) -> None:
     """Submit the pipeline to Azure ML, or run it here with --local."""
-    request = _compile_request(
-        _env(ctx, env), pipeline, params, env_vars, aml_env, image, load_versions
-    )
     project_path = _project_path(metadata)
     if local:
         from kedro_azureml.workflow import run_local
