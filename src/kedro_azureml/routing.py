@@ -58,7 +58,7 @@ def resolve_dataset_config(catalog: Any, name: str) -> dict[str, Any] | None:
     """The catalog entry of a dataset, explicit or resolved from a dataset factory."""
     resolver = catalog.config_resolver
     config = resolver.config.get(name)
-    if config is None and name in catalog:
+    if config is None and resolver.match_dataset_pattern(name) is None and name in catalog:
         # Replaced by an object (e.g. by a hook): its init arguments are its config.
         init_config = getattr(catalog.get(name), "_init_config", None)
         config = init_config() if callable(init_config) else None
