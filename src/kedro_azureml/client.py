@@ -6,21 +6,25 @@ imported inside functions: it costs about two seconds, and Kedro imports our CLI
 command.
 
 Test seam (for this project's tests only): when ``KEDRO_AZUREML_ALLOW_TEST_ENDPOINT=1`` AND
-``KEDRO_AZUREML_TEST_ENDPOINT`` names a JSON file, :func:`connect` points the client at a
-local stand-in of the Azure ML REST API instead of Azure::
+``KEDRO_AZUREML_TEST_ENDPOINT`` names a JSON file, :func:`connect_workspace` (and so
+:func:`connect` and the datasets' downloads) points the client at a local stand-in of the
+Azure ML REST API instead of Azure::
 
     {
       "cloud_name": "KedroAzureMLStandin8443",
       "cloud_metadata": {"resource_manager": "https://127.0.0.1:8443/", ...},
       "ca_bundle": "/tmp/standin-ca.pem",
-      "credential": "tests.support.credentials:FakeCredential"
+      "credential": "tests.support.credentials:FakeCredential",
+      "blob_endpoints": {"devstoreaccount1": "http://127.0.0.1:10000/devstoreaccount1"}
     }
 
 ``credential`` names a zero-argument callable (``module:attribute``) returning a credential;
 it is imported from the caller's ``sys.path`` (the tests put the repository root on
-``PYTHONPATH``), so no fake credential ships with the plugin. Every URL must point at
-127.0.0.1, ::1 or localhost, and a warning is printed on every use. One variable alone is an
-error, so a stray setting never silently redirects a real submission.
+``PYTHONPATH``), so no fake credential ships with the plugin. ``blob_endpoints`` (optional)
+maps storage account names to their blob service URL (Azurite), as the SDK can only build
+``https://<account>.blob.<suffix>``. Every URL must point at 127.0.0.1, ::1 or localhost, and
+a warning is printed on every use. One variable alone is an error, so a stray setting never
+silently redirects a real submission.
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ import os
 import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -62,6 +66,20 @@ class WorkspaceRef:
     workspace_name: str
 
 
+@dataclass
+class WorkspaceConnection:
+    """An ``MLClient`` for one workspace, plus what reading the workspace's storage needs."""
+
+    ml_client: Any
+    credential: Any
+    blob_endpoints: dict[str, str] = field(default_factory=dict)
+
+    def blob_account_url(self, account_name: str, endpoint: str, protocol: str) -> str:
+        """The blob service URL of ``account_name``; the test seam may override it."""
+        override = self.blob_endpoints.get(account_name)
+        return override or f"{protocol}://{account_name}.blob.{endpoint}"
+
+
 @dataclass(frozen=True)
 class LocalTestEndpoint:
     """A local stand-in of Azure ML, named by the test seam (see the module docstring)."""
@@ -71,6 +89,7 @@ class LocalTestEndpoint:
     cloud_metadata: dict[str, str]
     ca_bundle: str
     credential: str
+    blob_endpoints: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_environment(cls) -> LocalTestEndpoint | None:
@@ -91,10 +110,12 @@ class LocalTestEndpoint:
                 cloud_metadata={str(k): str(v) for k, v in data["cloud_metadata"].items()},
                 ca_bundle=str(data["ca_bundle"]),
                 credential=str(data["credential"]),
+                blob_endpoints={str(k): str(v) for k, v in data.get("blob_endpoints", {}).items()},
             )
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
             raise KedroAzureMLError(f"{TEST_ENDPOINT_ENV}={path} is not usable: {exc}") from exc
         urls = [v for k, v in endpoint.cloud_metadata.items() if k not in _NOT_CALLED]
+        urls += list(endpoint.blob_endpoints.values())
         remote = [url for url in urls if urlsplit(url).hostname not in _LOOPBACK_HOSTS]
         if remote or not urls:
             raise KedroAzureMLError(
@@ -124,6 +145,17 @@ def _quiet_sdk() -> Iterator[None]:
 
 def connect(workspace: WorkspaceRef, *, interactive: bool | None = None) -> Any:
     """An ``MLClient`` for ``workspace`` with a credential that has just got a token."""
+    return connect_workspace(workspace, interactive=interactive).ml_client
+
+
+def connect_workspace(
+    workspace: WorkspaceRef, *, interactive: bool | None = None
+) -> WorkspaceConnection:
+    """An ``MLClient`` for ``workspace``, its signed-in credential, and blob URL overrides.
+
+    ``interactive`` allows a browser sign-in when no login is found (default: only for a
+    person at a terminal); the datasets pass ``False``, as a pipeline run must not wait.
+    """
     from kedro_azureml.auth import default_credential, verified
 
     endpoint = LocalTestEndpoint.from_environment()  # validated before the slow SDK import
@@ -136,7 +168,8 @@ def connect(workspace: WorkspaceRef, *, interactive: bool | None = None) -> Any:
     }
     if endpoint is None:
         credential = default_credential(interactive=interactive)
-        return MLClient(credential, **names, show_progress=bool(interactive))
+        client = MLClient(credential, **names, show_progress=bool(interactive))
+        return WorkspaceConnection(client, credential)
     import click
 
     click.secho(
@@ -147,7 +180,7 @@ def connect(workspace: WorkspaceRef, *, interactive: bool | None = None) -> Any:
         bold=True,
     )
     credential = verified(endpoint.make_credential())
-    return MLClient(
+    client = MLClient(
         credential,
         **names,
         cloud=endpoint.cloud_name,
@@ -157,6 +190,7 @@ def connect(workspace: WorkspaceRef, *, interactive: bool | None = None) -> Any:
         show_progress=False,
         retry_total=0,
     )
+    return WorkspaceConnection(client, credential, dict(endpoint.blob_endpoints))
 
 
 def _reason(exc: Exception) -> str:

@@ -1,7 +1,8 @@
 """AzureMLAssetDataset's local download path against the Azure ML REST stand-in and Azurite.
 
-The dataset builds its own real ``MLClient``, pointed at the stand-in through the documented
-``KEDRO_AZUREML_TEST_CLOUD`` seam; the asset's blobs live in Azurite, in the container of the
+The dataset gets a real ``MLClient`` from ``kedro_azureml.client``, pointed at the stand-in
+through its test-only seam (``KEDRO_AZUREML_TEST_ENDPOINT`` + ``KEDRO_AZUREML_ALLOW_TEST_ENDPOINT``,
+with ``blob_endpoints`` for Azurite); the asset's blobs live in Azurite, in the container of the
 stand-in's ``workspaceblobstore`` datastore.
 """
 
@@ -17,8 +18,8 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 import pytest
 
+from kedro_azureml.client import ALLOW_TEST_ENDPOINT_ENV, TEST_ENDPOINT_ENV
 from kedro_azureml.datasets import AzureMLAssetDataset, resolve_asset_versions
-from kedro_azureml.datasets._workspace import TEST_CLOUD_ENV
 from kedro_azureml.datasets.assets import AssetSpec, fetch_asset
 
 if TYPE_CHECKING:
@@ -60,11 +61,14 @@ def blobstore(aml_standin: AmlStandin, azurite: AzuriteBlob) -> Iterator[Any]:
 
 
 @pytest.fixture
-def test_cloud(
-    aml_standin: AmlStandin, azurite: AzuriteBlob, monkeypatch: pytest.MonkeyPatch
+def test_seam(
+    aml_standin: AmlStandin,
+    azurite: AzuriteBlob,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
-    monkeypatch.setenv(
-        TEST_CLOUD_ENV,
+    seam = tmp_path_factory.mktemp("seam") / "standin.json"
+    seam.write_text(
         json.dumps(
             {
                 "cloud_name": aml_standin.cloud_name,
@@ -73,13 +77,15 @@ def test_cloud(
                 "credential": "tests.support.credentials:FakeCredential",
                 "blob_endpoints": {azurite.account_name: azurite.blob_endpoint},
             }
-        ),
+        )
     )
+    monkeypatch.setenv(TEST_ENDPOINT_ENV, str(seam))
+    monkeypatch.setenv(ALLOW_TEST_ENDPOINT_ENV, "1")
 
 
 @pytest.fixture
 def companies(
-    aml_standin: AmlStandin, ml_client: MLClient, blobstore: Any, test_cloud: None
+    aml_standin: AmlStandin, ml_client: MLClient, blobstore: Any, test_seam: None
 ) -> AmlStandin:
     """Asset ``companies``: version 1 and (latest) version 2, each a folder of two blobs."""
     from azure.ai.ml.entities import Data

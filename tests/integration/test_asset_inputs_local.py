@@ -14,6 +14,7 @@ import pytest
 import yaml
 from azure.storage.blob import BlobServiceClient
 
+from kedro_azureml.client import ALLOW_TEST_ENDPOINT_ENV, TEST_ENDPOINT_ENV
 from kedro_azureml.serialization import load_object
 from tests.support.kedro_projects import REPO, kedro
 
@@ -80,16 +81,19 @@ def asset_project(small_project: Path, aml_standin: Any, azurite: Any, ml_client
 
 
 def test_run_local_mounts_a_data_asset_version(
-    asset_project: Path, aml_standin: Any, azurite: Any
+    asset_project: Path, aml_standin: Any, azurite: Any, tmp_path: Path
 ) -> None:
-    seam = json.dumps(
-        {
-            "cloud_name": aml_standin.cloud_name,
-            "cloud_metadata": aml_standin.cloud_metadata,
-            "ca_bundle": str(aml_standin.ca_cert_path),
-            "credential": "tests.support.credentials:FakeCredential",
-            "blob_endpoints": {azurite.account_name: azurite.blob_endpoint},
-        }
+    seam = tmp_path / "standin.json"
+    seam.write_text(
+        json.dumps(
+            {
+                "cloud_name": aml_standin.cloud_name,
+                "cloud_metadata": aml_standin.cloud_metadata,
+                "ca_bundle": str(aml_standin.ca_cert_path),
+                "credential": "tests.support.credentials:FakeCredential",
+                "blob_endpoints": {azurite.account_name: azurite.blob_endpoint},
+            }
+        )
     )
     explained = kedro(
         asset_project, "azureml", "compile", "--explain", "--load-versions", "companies:3"
@@ -101,16 +105,17 @@ def test_run_local_mounts_a_data_asset_version(
         "path": "azureml:companies:3",
     }
 
-    kedro(
+    run = kedro(
         asset_project,
         "azureml",
         "run",
         "--local",
         "--from-yaml",
         "pipeline.yaml",
-        KEDRO_AZUREML_TEST_CLOUD=seam,
         PYTHONPATH=str(REPO),
+        **{TEST_ENDPOINT_ENV: str(seam), ALLOW_TEST_ENDPOINT_ENV: "1"},
     )
+    assert "TEST SEAM ACTIVE" in run.stderr
     run_dir = sorted((asset_project / ".kedro-azureml" / "runs").iterdir())[-1]
     assert load_object(str(run_dir / "outputs" / "summary")) == {"rows": 3, "total": 1.75}
     mounted = run_dir / "assets" / "count" / "companies" / "companies.csv"

@@ -13,6 +13,7 @@ from kedro_azureml.client import (
     ALLOW_TEST_ENDPOINT_ENV,
     TEST_ENDPOINT_ENV,
     LocalTestEndpoint,
+    WorkspaceConnection,
     container_sas,
     parse_environment_reference,
 )
@@ -35,18 +36,19 @@ LOCAL = {
 KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 
 
-def _seam_file(tmp_path: Path, metadata: dict[str, str]) -> Path:
+def _seam_file(
+    tmp_path: Path, metadata: dict[str, str], blob_endpoints: dict[str, str] | None = None
+) -> Path:
     path = tmp_path / "seam.json"
-    path.write_text(
-        json.dumps(
-            {
-                "cloud_name": "Standin",
-                "cloud_metadata": metadata,
-                "ca_bundle": "/tmp/ca.pem",
-                "credential": "tests.support.credentials:FakeCredential",
-            }
-        )
-    )
+    seam: dict[str, Any] = {
+        "cloud_name": "Standin",
+        "cloud_metadata": metadata,
+        "ca_bundle": "/tmp/ca.pem",
+        "credential": "tests.support.credentials:FakeCredential",
+    }
+    if blob_endpoints is not None:
+        seam["blob_endpoints"] = blob_endpoints
+    path.write_text(json.dumps(seam))
     return path
 
 
@@ -80,12 +82,43 @@ def test_seam_reads_the_file_and_makes_the_credential(
     assert token.token.count(".") == 2
 
 
-def test_seam_refuses_remote_urls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    remote = {**LOCAL, "resource_manager": "https://management.azure.com/"}
-    monkeypatch.setenv(TEST_ENDPOINT_ENV, str(_seam_file(tmp_path, remote)))
+@pytest.mark.parametrize(
+    ("metadata", "blobs", "named"),
+    [
+        ({**LOCAL, "resource_manager": "https://management.azure.com/"}, None, "management"),
+        (LOCAL, {"acct": "https://acct.blob.core.windows.net"}, "acct.blob.core"),
+    ],
+    ids=["remote-cloud", "remote-blob"],
+)
+def test_seam_refuses_remote_urls(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    metadata: dict[str, str],
+    blobs: dict[str, str] | None,
+    named: str,
+) -> None:
+    monkeypatch.setenv(TEST_ENDPOINT_ENV, str(_seam_file(tmp_path, metadata, blobs)))
     monkeypatch.setenv(ALLOW_TEST_ENDPOINT_ENV, "1")
-    with pytest.raises(KedroAzureMLError, match=r"may only point at this machine.*management"):
+    with pytest.raises(KedroAzureMLError, match=rf"may only point at this machine.*{named}"):
         LocalTestEndpoint.from_environment()
+
+
+def test_seam_blob_endpoints_override_the_account_url(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    azurite = "http://127.0.0.1:10000/devstoreaccount1"
+    monkeypatch.setenv(
+        TEST_ENDPOINT_ENV, str(_seam_file(tmp_path, LOCAL, {"devstoreaccount1": azurite}))
+    )
+    monkeypatch.setenv(ALLOW_TEST_ENDPOINT_ENV, "1")
+    endpoint = LocalTestEndpoint.from_environment()
+    assert endpoint is not None
+    connection = WorkspaceConnection(None, None, endpoint.blob_endpoints)
+    assert connection.blob_account_url("devstoreaccount1", "core.windows.net", "https") == azurite
+    assert (
+        connection.blob_account_url("other", "core.windows.net", "https")
+        == "https://other.blob.core.windows.net"
+    )
 
 
 @pytest.mark.parametrize(

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from kedro.io import DataCatalog, DatasetError, Version
 
+from kedro_azureml.client import ALLOW_TEST_ENDPOINT_ENV, TEST_ENDPOINT_ENV
 from kedro_azureml.datasets import (
     AzureMLAssetDataset,
     _workspace,
@@ -200,6 +201,13 @@ def test_describe(tmp_path: Path) -> None:
     }
 
 
+def _seam(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str) -> None:
+    seam = tmp_path / "seam.json"
+    seam.write_text(text)
+    monkeypatch.setenv(TEST_ENDPOINT_ENV, str(seam))
+    monkeypatch.setenv(ALLOW_TEST_ENDPOINT_ENV, "1")
+
+
 @pytest.mark.parametrize(
     "seam",
     [
@@ -208,35 +216,42 @@ def test_describe(tmp_path: Path) -> None:
     ],
     ids=["remote-cloud", "remote-blob"],
 )
-def test_test_cloud_seam_refuses_anything_but_this_machine(
+def test_test_seam_refuses_anything_but_this_machine(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, seam: dict[str, str]
 ) -> None:
     blob = seam.pop("blob", None)
-    monkeypatch.setenv(
-        _workspace.TEST_CLOUD_ENV,
-        json.dumps(
-            {
-                "cloud_name": "Nope",
-                "cloud_metadata": {**seam, "aml_resource_id": "https://ml.azure.com"},
-                "ca_bundle": "ca.pem",
-                "credential": "tests.support.credentials:FakeCredential",
-                "blob_endpoints": {"acct": blob} if blob else {},
-            }
-        ),
+    text = json.dumps(
+        {
+            "cloud_name": "Nope",
+            "cloud_metadata": {**seam, "aml_resource_id": "https://ml.azure.com"},
+            "ca_bundle": "ca.pem",
+            "credential": "tests.support.credentials:FakeCredential",
+            "blob_endpoints": {"acct": blob} if blob else {},
+        }
     )
-    dataset = _dataset(tmp_path, workspace=WORKSPACE)
+    _seam(tmp_path, monkeypatch, text)
+    dataset = _dataset(tmp_path / "data", workspace=WORKSPACE)
 
-    with pytest.raises(DatasetError, match="may only point at this machine"):
+    with pytest.raises(DatasetError, match="may only point at this machine") as info:
         dataset.load()
+    assert (blob or seam["resource_manager"]) in str(info.value)
 
 
-def test_test_cloud_seam_must_be_valid_json(
+def test_test_seam_must_be_valid_json(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _seam(tmp_path, monkeypatch, "{not json")
+
+    with pytest.raises(DatasetError, match=r"KEDRO_AZUREML_TEST_ENDPOINT=.* is not usable"):
+        _dataset(tmp_path / "data", workspace=WORKSPACE).load()
+
+
+def test_test_seam_needs_its_allow_variable(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv(_workspace.TEST_CLOUD_ENV, "{not json")
+    _seam(tmp_path, monkeypatch, "{}")
+    monkeypatch.delenv(ALLOW_TEST_ENDPOINT_ENV)
 
-    with pytest.raises(DatasetError, match="is not a valid test cloud"):
-        _dataset(tmp_path, workspace=WORKSPACE).load()
+    with pytest.raises(DatasetError, match="go together"):
+        _dataset(tmp_path / "data", workspace=WORKSPACE).load()
 
 
 def test_docstring_example_runs(tmp_path: Path) -> None:

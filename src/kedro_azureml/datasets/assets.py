@@ -2,7 +2,7 @@
 
 Pure parts (``AssetSpec``, ``asset_spec``) import nothing from Azure, so the compiler and the
 step executor can use them for free. ``download_asset`` talks to the workspace through a
-:class:`~kedro_azureml.datasets._workspace.WorkspaceConnection`.
+:class:`~kedro_azureml.client.WorkspaceConnection` (see :mod:`kedro_azureml.datasets._workspace`).
 """
 
 from __future__ import annotations
@@ -15,11 +15,12 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kedro.io import DatasetError
 
-from kedro_azureml.datasets._workspace import WorkspaceConnection
+if TYPE_CHECKING:
+    from kedro_azureml.client import WorkspaceConnection
 
 logger = logging.getLogger(__name__)
 
