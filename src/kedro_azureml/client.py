@@ -33,6 +33,7 @@ import importlib
 import json
 import logging
 import os
+import re
 import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -53,6 +54,7 @@ ALLOW_TEST_ENDPOINT_ENV = "KEDRO_AZUREML_ALLOW_TEST_ENDPOINT"
 _LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
 # Cloud metadata keys that are resource identifiers or host suffixes, not URLs to call.
 _NOT_CALLED = ("aml_resource_id", "storage_endpoint")
+_ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
 
 
 class AzureMLError(KedroAzureMLError):
@@ -193,9 +195,18 @@ def connect_workspace(
     return WorkspaceConnection(client, credential, dict(endpoint.blob_endpoints))
 
 
-def _reason(exc: Exception) -> str:
-    text = str(getattr(exc, "message", None) or exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+def error_reason(exc: Exception) -> str:
+    """One line saying what went wrong, from an SDK error.
+
+    The SDK formats some errors for a terminal (colours, "1) Resource was not found." and the
+    cause on a line starting "(x) "): those give their "(x)" lines.
+    """
+    text = _ANSI_ESCAPE.sub("", str(getattr(exc, "message", None) or exc))
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    details = [line.removeprefix("(x) ") for line in lines if line.startswith("(x) ")]
+    if details:
+        return " ".join(details)
+    return lines[0] if lines else type(exc).__name__
 
 
 def missing_computes(ml_client: Any, clusters: Mapping[str, list[str]]) -> list[str]:
@@ -214,7 +225,7 @@ def missing_computes(ml_client: Any, clusters: Mapping[str, list[str]]) -> list[
             )
         except HttpResponseError as exc:
             problems.append(
-                f"Compute cluster '{cluster}' ({where}) could not be read: {_reason(exc)}"
+                f"Compute cluster '{cluster}' ({where}) could not be read: {error_reason(exc)}"
             )
     return problems
 
@@ -248,7 +259,7 @@ def missing_environment(ml_client: Any, reference: str) -> str | None:
             "--image <image>`), or fix azure.environment_name / --aml-env."
         )
     except HttpResponseError as exc:
-        return f"Environment '{reference}' could not be read: {_reason(exc)}"
+        return f"Environment '{reference}' could not be read: {error_reason(exc)}"
     return None
 
 
@@ -303,7 +314,7 @@ def ensure_temporary_datastore(
     except HttpResponseError as exc:
         raise AzureMLError(
             f"Could not register datastore '{TEMP_DATASTORE}' for container "
-            f"'{storage.container}' of '{storage.account_name}': {_reason(exc)}"
+            f"'{storage.container}' of '{storage.account_name}': {error_reason(exc)}"
         ) from exc
     return TEMP_DATASTORE
 
@@ -337,7 +348,7 @@ def create_job(ml_client: Any, job: Any, experiment_name: str) -> Any:
         with _quiet_sdk():
             return ml_client.jobs.create_or_update(job, experiment_name=experiment_name)
     except (HttpResponseError, MlException) as exc:
-        raise AzureMLError(f"Azure ML did not accept the job: {_reason(exc)}") from exc
+        raise AzureMLError(f"Azure ML did not accept the job: {error_reason(exc)}") from exc
 
 
 def stream_job(ml_client: Any, name: str) -> None:

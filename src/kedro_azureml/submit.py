@@ -1,9 +1,11 @@
 """``kedro azureml run``: compile, check, upload, create the Azure ML job, and maybe watch it.
 
 Every check that can fail runs before anything is created in Azure ML, in this order: local
-ones (secrets in the code snapshot, an empty conf folder, the docker image, the
-``--on-job-scheduled`` callback, the storage key), then sign-in, then the workspace (compute
-clusters, environments). Only then is the temporary datastore registered and the job created.
+ones (the ``--on-job-scheduled`` callback, secrets in the code snapshot, an empty conf folder,
+the storage key), then sign-in, then the data asset versions (each unpinned asset input is
+resolved to its latest version once, so every step reads the same one), then compiling and
+the docker image, then the workspace (compute clusters, environments). Only then is the
+temporary datastore registered and the job created.
 
 The code upload flow uploads a staged copy of exactly the files of the snapshot manifest
 (``.amlignore`` rules, no empty files), so what Azure ML receives is what we printed.
@@ -72,13 +74,14 @@ def submit_project(
             code = Path(staging) / manifest.root.name
             copy_snapshot(manifest, code)
             options = replace(options, code=str(code))
+        account_key = _temporary_storage_key(config, console, interactive)
+        ml_client = _connect(workspace, interactive)
+        options = pin_asset_versions(ml_client, project, options, console)
         compiled = compile_project(
             project, options, yaml_dir=project.path, grouping=settings.grouping
         )
         if manifest is None:
             check_docker_image(compiled.job)
-        account_key = _temporary_storage_key(config, console, interactive)
-        ml_client = _connect(workspace, interactive)
         check_workspace(ml_client, config, compiled)
         if manifest is not None:
             console.print(
@@ -120,6 +123,60 @@ def _connect(workspace: Any, interactive: bool) -> Any:
     from kedro_azureml.client import connect
 
     return connect(workspace, interactive=interactive)
+
+
+def unpinned_assets(project: KedroProject, options: CompileOptions) -> dict[str, Any]:
+    """``{dataset: AssetSpec}`` of the data asset inputs of the pipeline with no version pinned
+    (neither ``azureml_version`` in the catalog nor ``--load-versions``).
+
+    Only inputs count: an asset the job writes is registered as a new version, not read.
+    """
+    from kedro_azureml.datasets.assets import asset_spec
+    from kedro_azureml.routing import Route, route_dataset
+
+    specs = {}
+    for name in sorted(project.pipeline(options.pipeline_name).inputs()):
+        config = project.dataset_config(name)
+        if config is None or route_dataset(name, config).route is not Route.ASSET:
+            continue
+        spec = asset_spec(config, options.load_versions.get(name))
+        if spec.version is None:
+            specs[name] = spec
+    return specs
+
+
+def pin_asset_versions(
+    ml_client: Any, project: KedroProject, options: CompileOptions, console: Any
+) -> CompileOptions:
+    """``options`` with every unpinned asset input resolved once, as ``--load-versions``.
+
+    The compiler then mounts ``azureml:<name>:<version>`` and passes the same versions to every
+    step as ``--load-versions``, so every step reads the version printed here.
+    """
+    specs = unpinned_assets(project, options)
+    if not specs:
+        return options
+    from azure.ai.ml.exceptions import MlException
+    from azure.core.exceptions import HttpResponseError
+
+    from kedro_azureml.client import error_reason
+    from kedro_azureml.datasets import resolve_asset_versions
+
+    try:
+        versions = resolve_asset_versions(ml_client, specs)
+    except (HttpResponseError, MlException) as exc:
+        assets = ", ".join(sorted({spec.name for spec in specs.values()}))
+        reason = error_reason(exc).rstrip(".")
+        raise SubmitCheckError(
+            f"Could not find the latest version of data asset(s) {assets} in workspace "
+            f"'{ml_client.workspace_name}': {reason}. Register the asset, or pin a version "
+            "(azureml_version in the catalog, or --load-versions <dataset>:<version>)."
+        ) from exc
+    console.print(
+        "Data asset versions: " + ", ".join(f"{name} -> {v}" for name, v in versions.items()),
+        highlight=False,
+    )
+    return replace(options, load_versions={**options.load_versions, **versions})
 
 
 def load_callback(reference: str | None) -> Callable[[Any], Any] | None:

@@ -466,3 +466,114 @@ def test_live_run_on_a_real_workspace(tmp_path: Path) -> None:
     result = kedro(project, "azureml", "run", "--wait-for-completion", timeout=3600)
 
     assert "Final status: Completed" in result.stdout
+
+
+ASSET_PIPELINE = """
+from kedro.pipeline import Pipeline, node, pipeline
+
+
+def count(companies):
+    return {"rows": int(len(companies))}
+
+
+def describe(companies, summary):
+    return {**summary, "columns": list(companies.columns)}
+
+
+def register_pipelines() -> dict[str, Pipeline]:
+    return {
+        "__default__": pipeline(
+            [
+                node(count, "companies", "summary", name="count"),
+                node(describe, ["companies", "summary"], "described", name="describe"),
+            ]
+        )
+    }
+"""
+ASSET_CATALOG = """
+companies:
+  type: kedro_azureml.datasets.AzureMLAssetDataset
+  azureml_dataset: companies
+  dataset:
+    type: pandas.CSVDataset
+    filepath: companies.csv
+"""
+
+
+@pytest.fixture
+def asset_project(small_project: Path, aml_standin: AmlStandin, ml_client: Any) -> Path:
+    """A project reading data asset ``companies`` (versions 1..3) with no version pinned."""
+    from azure.ai.ml.entities import Data
+
+    for version in ("1", "2", "3"):
+        ml_client.data.create_or_update(
+            Data(
+                name="companies",
+                version=version,
+                type="uri_folder",
+                path=f"azureml://datastores/workspaceblobstore/paths/companies/v{version}/",
+            )
+        )
+    (small_project / "src" / "demo" / "pipeline_registry.py").write_text(ASSET_PIPELINE)
+    (small_project / "conf" / "base" / "catalog.yml").write_text(ASSET_CATALOG)
+    kedro(
+        small_project,
+        *("azureml", "init", "-s", aml_standin.subscription_id, aml_standin.resource_group),
+        *(aml_standin.workspace_name, "exp", "cpu", "env@latest"),
+    )
+    aml_standin.add_compute("cpu")
+    aml_standin.add_environment("env", "1")
+    aml_standin.requests.clear()
+    return small_project
+
+
+@pytest.mark.parametrize(
+    ("args", "version", "printed"),
+    [
+        ((), "3", "Data asset versions: companies -> 3"),
+        (("--load-versions", "companies:2"), "2", None),
+    ],
+    ids=["latest-resolved-once", "pinned-by-user"],
+)
+def test_run_binds_one_asset_version_for_every_step(
+    asset_project: Path,
+    aml_standin: AmlStandin,
+    seam: dict[str, str],
+    args: tuple[str, ...],
+    version: str,
+    printed: str | None,
+) -> None:
+    result = kedro(asset_project, "azureml", "run", *args, **seam)
+
+    assert (printed in result.stdout) if printed else "Data asset versions" not in result.stdout
+    # Looked up at most once, before anything else; the job then names the version, which the
+    # SDK turns into its ARM id without asking again (``@latest`` would be looked up again).
+    calls = aml_standin.calls()
+    lookups = ["GET {ws}/data/companies", "GET {ws}/data/companies/versions/3"] if printed else []
+    assert [c for c in calls if "/data/" in c] == calls[: len(lookups)] == lookups
+    steps = _job_put(aml_standin).body["properties"]["jobs"]
+    assert len(steps) == 2
+    components = {r.path: r.body["properties"] for r in aml_standin.find("PUT", "/components/")}
+    for name, step in steps.items():
+        assert step["inputs"]["companies"]["uri"] == (
+            f"{aml_standin.ws_path}/data/companies/versions/{version}"
+        ), name
+        command = components[step["componentId"]]["componentSpec"]["command"]
+        assert f"--load-versions companies:{version}" in command, name
+
+
+def test_unknown_asset_stops_before_anything_is_created(
+    asset_project: Path, aml_standin: AmlStandin, seam: dict[str, str]
+) -> None:
+    catalog = asset_project / "conf" / "base" / "catalog.yml"
+    catalog.write_text(catalog.read_text().replace(": companies\n", ": companeis\n"))
+
+    message = _fails(kedro(asset_project, "azureml", "run", check=False, **seam))
+
+    assert (
+        "Could not find the latest version of data asset(s) companeis in workspace "
+        f"'{aml_standin.workspace_name}': Asset companeis does not exist" in message
+    )
+    assert "--load-versions <dataset>:<version>" in message
+    assert "Traceback" not in message
+    assert _created_nothing(aml_standin)

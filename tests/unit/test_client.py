@@ -15,6 +15,7 @@ from kedro_azureml.client import (
     LocalTestEndpoint,
     WorkspaceConnection,
     container_sas,
+    error_reason,
     parse_environment_reference,
 )
 from kedro_azureml.config import TemporaryStorageConfig
@@ -133,6 +134,30 @@ def test_seam_blob_endpoints_override_the_account_url(
 )
 def test_parse_environment_reference(reference: str, expected: tuple[Any, ...]) -> None:
     assert parse_environment_reference(reference) == expected
+
+
+class _SdkError(Exception):
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+@pytest.mark.parametrize(
+    ("message", "reason"),
+    [
+        ("Conflict: the job exists\nmore detail", "Conflict: the job exists"),
+        (
+            "\n\x1b[37m\n\x1b[30m\n1) Resource was not found.\n\x1b[39m\x1b[39m\n\nDetails: \n\n"
+            "\x1b[31m(x) Asset companeis does not exist in workspace ws.\x1b[39m\n\n"
+            "Resolutions: \n1) Double-check that the resource has been specified correctly",
+            "Asset companeis does not exist in workspace ws.",
+        ),
+        ("  \n", "_SdkError"),
+    ],
+    ids=["first-line", "sdk-formatted", "empty"],
+)
+def test_error_reason_is_one_readable_line(message: str, reason: str) -> None:
+    assert error_reason(_SdkError(message)) == reason
 
 
 class _Refusing:
