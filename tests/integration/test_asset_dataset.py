@@ -9,7 +9,6 @@ stand-in's ``workspaceblobstore`` datastore.
 from __future__ import annotations
 
 import io
-import json
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,9 +17,9 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 import pytest
 
-from kedro_azureml.client import ALLOW_TEST_ENDPOINT_ENV, TEST_ENDPOINT_ENV
 from kedro_azureml.datasets import AzureMLAssetDataset, resolve_asset_versions
 from kedro_azureml.datasets.assets import AssetSpec, fetch_asset
+from tests.support.seam import write_seam
 
 if TYPE_CHECKING:
     from azure.ai.ml import MLClient
@@ -68,19 +67,8 @@ def test_seam(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
     seam = tmp_path_factory.mktemp("seam") / "standin.json"
-    seam.write_text(
-        json.dumps(
-            {
-                "cloud_name": aml_standin.cloud_name,
-                "cloud_metadata": aml_standin.cloud_metadata,
-                "ca_bundle": str(aml_standin.ca_cert_path),
-                "credential": "tests.support.credentials:FakeCredential",
-                "blob_endpoints": {azurite.account_name: azurite.blob_endpoint},
-            }
-        )
-    )
-    monkeypatch.setenv(TEST_ENDPOINT_ENV, str(seam))
-    monkeypatch.setenv(ALLOW_TEST_ENDPOINT_ENV, "1")
+    for name, value in write_seam(seam, aml_standin, azurite=azurite).items():
+        monkeypatch.setenv(name, value)
 
 
 @pytest.fixture

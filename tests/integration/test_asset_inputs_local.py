@@ -6,7 +6,6 @@ Azurite, and the step reads the folder as it would read Azure ML's mount.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -14,9 +13,9 @@ import pytest
 import yaml
 from azure.storage.blob import BlobServiceClient
 
-from kedro_azureml.client import ALLOW_TEST_ENDPOINT_ENV, TEST_ENDPOINT_ENV
 from kedro_azureml.serialization import load_object
 from tests.support.kedro_projects import REPO, kedro
+from tests.support.seam import write_seam
 
 pytestmark = pytest.mark.slow
 
@@ -83,18 +82,7 @@ def asset_project(small_project: Path, aml_standin: Any, azurite: Any, ml_client
 def test_run_local_mounts_a_data_asset_version(
     asset_project: Path, aml_standin: Any, azurite: Any, tmp_path: Path
 ) -> None:
-    seam = tmp_path / "standin.json"
-    seam.write_text(
-        json.dumps(
-            {
-                "cloud_name": aml_standin.cloud_name,
-                "cloud_metadata": aml_standin.cloud_metadata,
-                "ca_bundle": str(aml_standin.ca_cert_path),
-                "credential": "tests.support.credentials:FakeCredential",
-                "blob_endpoints": {azurite.account_name: azurite.blob_endpoint},
-            }
-        )
-    )
+    seam = write_seam(tmp_path / "standin.json", aml_standin, azurite=azurite)
     explained = kedro(
         asset_project, "azureml", "compile", "--explain", "--load-versions", "companies:3"
     )
@@ -113,7 +101,7 @@ def test_run_local_mounts_a_data_asset_version(
         "--from-yaml",
         "pipeline.yaml",
         PYTHONPATH=str(REPO),
-        **{TEST_ENDPOINT_ENV: str(seam), ALLOW_TEST_ENDPOINT_ENV: "1"},
+        **seam,
     )
     assert "TEST SEAM ACTIVE" in run.stderr
     run_dir = sorted((asset_project / ".kedro-azureml" / "runs").iterdir())[-1]

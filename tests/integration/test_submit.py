@@ -21,9 +21,9 @@ from typing import TYPE_CHECKING, Any
 import pytest
 import yaml
 
-from kedro_azureml.client import ALLOW_TEST_ENDPOINT_ENV, TEST_ENDPOINT_ENV
 from kedro_azureml.snapshot import scan_code_directory
 from tests.support.kedro_projects import BIN, REPO, copy_example, kedro, quiet_env
+from tests.support.seam import write_seam
 
 if TYPE_CHECKING:
     from tests.support.aml_standin import AmlStandin, RecordedRequest
@@ -47,20 +47,8 @@ class RefusingCredential:
 
 
 def _seam(standin: AmlStandin, tmp_path: Path, credential: str) -> dict[str, str]:
-    seam = tmp_path / "standin.json"
-    seam.write_text(
-        json.dumps(
-            {
-                "cloud_name": standin.cloud_name,
-                "cloud_metadata": standin.cloud_metadata,
-                "ca_bundle": str(standin.ca_cert_path),
-                "credential": credential,
-            }
-        )
-    )
     return {
-        TEST_ENDPOINT_ENV: str(seam),
-        ALLOW_TEST_ENDPOINT_ENV: "1",
+        **write_seam(tmp_path / "standin.json", standin, credential=credential),
         "PYTHONPATH": str(REPO),
         "AZURE_SUBSCRIPTION_ID": standin.subscription_id,
         "AZURE_STORAGE_ACCOUNT_KEY": "",
