@@ -13,6 +13,7 @@ from importlib import resources
 from pathlib import Path
 from string import Template
 
+from kedro_azureml.atomic import write_text_atomically
 from kedro_azureml.config import DEFAULT_WORKING_DIRECTORY
 from kedro_azureml.errors import KedroAzureMLError
 
@@ -93,9 +94,4 @@ def write_docker_files(
         base_image=base_image,
         working_directory=working_directory or DEFAULT_WORKING_DIRECTORY,
     )
-    written = []
-    for name, text in texts.items():
-        path = project_path / name
-        path.write_text(text)
-        written.append(path)
-    return written
+    return [write_text_atomically(project_path / name, text) for name, text in texts.items()]

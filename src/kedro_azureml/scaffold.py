@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from kedro_azureml.atomic import write_text_atomically
 from kedro_azureml.config import CONFIG_FILE, parse_config
 from kedro_azureml.errors import ConfigError
 
@@ -77,16 +78,8 @@ def write_init_files(
         raise ConfigError(f"{config_path} already exists. Use --force to overwrite it.")
     text = render_config(settings)
     parse_config(yaml.safe_load(text), source=str(config_path))
-    written = [_write(config_path, text)]
+    written = [write_text_atomically(config_path, text)]
     amlignore = project_path / ".amlignore"
     if force or not amlignore.exists() or not amlignore.read_text().strip():
-        written.append(_write(amlignore, amlignore_text()))
+        written.append(write_text_atomically(amlignore, amlignore_text()))
     return written
-
-
-def _write(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.partial")
-    partial.write_text(text)
-    partial.replace(path)
-    return path

@@ -17,6 +17,7 @@ from typing import Any
 
 from kedro.io import AbstractDataset
 
+from kedro_azureml.atomic import write_text_atomically
 from kedro_azureml.distributed.ranks import is_distributed_master_node
 from kedro_azureml.errors import StepDataError
 from kedro_azureml.routing import PATH_KEYS
@@ -29,11 +30,7 @@ RANK_WAIT_SECONDS = 600.0
 
 def write_marker(folder: Path, payload: dict[str, Any]) -> None:
     """Write the completion marker last and atomically: its presence means "complete"."""
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / METADATA_FILE
-    partial = path.with_name(f".{path.name}.{uuid.uuid4().hex}.partial")
-    partial.write_text(json.dumps(payload, indent=2, sort_keys=True))
-    os.replace(partial, path)
+    write_text_atomically(folder / METADATA_FILE, json.dumps(payload, indent=2, sort_keys=True))
 
 
 class StepFolderDataset(AbstractDataset[Any, Any]):

@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from kedro_azureml.atomic import write_text_atomically
 from kedro_azureml.compiler.render import CompileOptions
 from kedro_azureml.project import KedroProject
 
@@ -64,13 +65,6 @@ def compile_project(
     )
     yaml_text = job_yaml(job, replace(options, code=yaml_code))
     return CompiledJob(plan, job, yaml_text, time.perf_counter() - started)
-
-
-def write_text_atomically(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.partial")
-    partial.write_text(text)
-    partial.replace(path)
 
 
 def new_run_dir(project_path: Path, pipeline_name: str) -> Path:
