@@ -11,7 +11,7 @@ import yaml
 from azure.storage.blob import BlobServiceClient
 
 from kedro_azureml.serialization import load_object
-from tests.support.kedro_projects import kedro
+from tests.support.kedro_projects import copy_example, kedro
 
 pytestmark = pytest.mark.slow
 
@@ -97,3 +97,33 @@ def test_mode_b_without_credentials_is_a_clear_error(mode_b_project: Path) -> No
     assert result.returncode == 1
     assert "AZURE_STORAGE_ACCOUNT_KEY" in result.stderr
     assert "pipeline_data_passing" in result.stderr
+
+
+def test_example_project_runs_in_mode_b(tmp_path: Path, azurite) -> None:
+    project = copy_example(tmp_path)
+    container = f"kedro-temp-{uuid.uuid4().hex[:12]}"
+    BlobServiceClient.from_connection_string(azurite.connection_string).create_container(container)
+    config_path = project / "conf" / "base" / "azureml.yml"
+    config = yaml.safe_load(config_path.read_text())
+    config["azure"]["temporary_storage"] = {
+        "account_name": azurite.account_name,
+        "container": container,
+    }
+    config["azure"]["pipeline_data_passing"]["enabled"] = False
+    config_path.write_text(yaml.safe_dump(config))
+
+    kedro(
+        project,
+        "azureml",
+        "run",
+        "--local",
+        AZURE_STORAGE_CONNECTION_STRING=azurite.connection_string,
+    )
+    run_dir = sorted((project / ".kedro-azureml" / "runs").iterdir())[-1]
+    metrics = load_object(
+        str(run_dir / "outputs" / "data_science_active_modelling_pipeline_metrics")
+    )
+    assert 0.5 <= metrics["r2_score"] <= 1.0
+    service = BlobServiceClient.from_connection_string(azurite.connection_string)
+    blobs = {b.name for b in service.get_container_client(container).list_blobs()}
+    assert f"kedro-azureml-temp/{run_dir.name}/model_input_table/_kedro_azureml.json" in blobs
