@@ -8,7 +8,8 @@ from kedro.pipeline import node, pipeline
 
 from kedro_azureml.compiler.compile import compile_pipeline, job_yaml
 from kedro_azureml.compiler.grouping import group_nodes, split_groups
-from kedro_azureml.compiler.render import CompileOptions, dump_yaml
+from kedro_azureml.compiler.render import CompileOptions
+from kedro_azureml.compiler.yaml_out import dump_yaml
 from kedro_azureml.config import parse_config
 from kedro_azureml.distributed import Framework, distributed_job
 from kedro_azureml.errors import CompileError

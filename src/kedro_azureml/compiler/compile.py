@@ -7,7 +7,8 @@ from typing import Any
 
 from kedro_azureml.compiler.grouping import group_nodes
 from kedro_azureml.compiler.plan import JobPlan, plan_job
-from kedro_azureml.compiler.render import CompileOptions, dump_yaml, job_to_dict, render_job
+from kedro_azureml.compiler.render import CompileOptions, render_job
+from kedro_azureml.compiler.yaml_out import dump_yaml, job_to_dict
 from kedro_azureml.config import AzureMLConfig
 
 
