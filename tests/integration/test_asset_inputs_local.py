@@ -110,3 +110,15 @@ def test_run_local_mounts_a_data_asset_version(
     assert mounted.read_text().splitlines()[0] == "company,rating"
     calls = [r.call for r in aml_standin.requests]
     assert "GET {ws}/data/companies/versions/3" in calls
+
+
+def test_plain_kedro_run_downloads_from_the_configured_workspace(
+    asset_project: Path, aml_standin: Any, azurite: Any, tmp_path: Path
+) -> None:
+    # The catalog entry names no workspace: the plugin's hook gives it azureml.yml's.
+    seam = write_seam(tmp_path / "standin.json", aml_standin, azurite=azurite)
+    result = kedro(asset_project, "run", **seam, PYTHONPATH=str(REPO))
+    assert "Pipeline execution completed successfully" in result.stdout + result.stderr
+    cached = asset_project / "data" / "companies" / "3" / "companies.csv"
+    assert cached.read_text().splitlines()[1:] == ["a,0.5", "b,0.25", "c,1.0"]
+    assert "GET {ws}/data/companies" in [r.call for r in aml_standin.requests]
