@@ -359,6 +359,12 @@ def stream_job(ml_client: Any, name: str) -> None:
         with _quiet_sdk():
             ml_client.jobs.stream(name)
     except JobException as exc:
+        # The SDK turns Ctrl-C into a JobException; give the caller its Ctrl-C back, so it can
+        # offer to cancel the job instead of reporting a job that is still running.
+        if isinstance(
+            exc.__context__, KeyboardInterrupt
+        ) or "streaming for the run interrupted" in str(exc):
+            raise KeyboardInterrupt from exc
         logger.debug("Job %s ended with: %s", name, exc)
 
 

@@ -565,3 +565,53 @@ def test_unknown_asset_stops_before_anything_is_created(
     assert "--load-versions <dataset>:<version>" in message
     assert "Traceback" not in message
     assert _created_nothing(aml_standin)
+
+
+def test_ctrl_c_while_waiting_offers_to_cancel_the_job(
+    example: Path, aml_standin: AmlStandin, seam: dict[str, str]
+) -> None:
+    """At a terminal, Ctrl-C stops watching and, when confirmed, cancels the job in Azure ML."""
+    import signal
+
+    from kedro_azureml.auth import CI_ENV_VARS
+
+    _ready(aml_standin)
+    aml_standin.script_next_job(
+        ["Running"] * 500,
+        logs={"logs/azureml/executionlogs.txt": "[2024-01-01 10:00:00Z] Submitting 2 runs\n"},
+    )
+    env = quiet_env(**seam, **dict.fromkeys(CI_ENV_VARS, ""))
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(
+        [str(BIN / "kedro"), "azureml", "run", "--wait-for-completion"],
+        cwd=example,
+        env=env,
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        close_fds=True,
+    )
+    os.close(slave)
+    output, interrupted, answered = b"", False, False
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([master], [], [], 0.5)
+        if ready:
+            try:
+                output += os.read(master, 4096)
+            except OSError:
+                break
+            if not interrupted and b"Submitting 2 runs" in output:
+                os.kill(proc.pid, signal.SIGINT)
+                interrupted = True
+            if interrupted and not answered and b"in Azure ML? [y/N]" in output:
+                os.write(master, b"y\n")
+                answered = True
+        elif proc.poll() is not None:
+            break
+    os.close(master)
+    text = " ".join(output.decode(errors="replace").split())
+    assert proc.wait(timeout=30) == 1, text
+    assert "Stopped watching job" in text
+    assert "Cancel requested for job" in text
+    assert len(aml_standin.find("POST", r"/jobs/[^/]+/cancel$")) == 1
