@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from kedro_azureml.config import CONFIG_FILE, AzureMLConfig, parse_config
 from kedro_azureml.errors import ConfigError
-from kedro_azureml.routing import resolve_dataset_config
+from kedro_azureml.routing import dataset_path, resolve_dataset_config
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +44,13 @@ class KedroProject:
         return pipelines[name]
 
     def dataset_config(self, name: str) -> dict[str, Any] | None:
-        return resolve_dataset_config(self._catalog, name)
+        config = resolve_dataset_config(self._catalog, name)
+        # Kedro makes local paths absolute; show them as the user wrote them, project-relative.
+        located = dataset_path(config) if config else None
+        if config and located and Path(located[1]).is_absolute():
+            with suppress(ValueError):
+                config[located[0]] = Path(located[1]).relative_to(self.path).as_posix()
+        return config
 
     @property
     def env_conf_dir(self) -> Path:

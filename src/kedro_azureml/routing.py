@@ -58,13 +58,15 @@ def resolve_dataset_config(catalog: Any, name: str) -> dict[str, Any] | None:
     """The catalog entry of a dataset, explicit or resolved from a dataset factory."""
     resolver = catalog.config_resolver
     config = resolver.config.get(name)
-    if config is None and resolver.match_dataset_pattern(name) is None and name in catalog:
+    if config is not None:
+        return dict(config)
+    if resolver.match_dataset_pattern(name) or resolver.match_user_catch_all_pattern(name):
+        return dict(resolver.resolve_pattern(name)) or None
+    if name in catalog:
         # Replaced by an object (e.g. by a hook): its init arguments are its config.
         init_config = getattr(catalog.get(name), "_init_config", None)
-        config = init_config() if callable(init_config) else None
-    if config is None:
-        config = resolver.resolve_pattern(name) or None
-    return dict(config) if config else None
+        return dict(init_config()) if callable(init_config) else None
+    return None  # Kedro's runtime default: an undeclared in-memory dataset
 
 
 def route_dataset(name: str, config: dict[str, Any] | None) -> DatasetRoute:
