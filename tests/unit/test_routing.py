@@ -133,3 +133,8 @@ def test_factory_resolution_keeps_the_type_and_path(plan) -> None:
     assert plan.datasets["made_factory"].route.reason == (
         "local path data/04_feature/made.csv: travels as pandas.CSVDataset"
     )
+
+
+def test_undeclared_and_declared_memory_are_told_apart(plan) -> None:
+    assert plan.datasets["undeclared"].route.reason == "not in the catalog: an in-memory object"
+    assert plan.datasets["declared_memory"].route.reason == "declared as MemoryDataset"
