@@ -13,8 +13,10 @@ import json
 import os
 import pty
 import select
+import signal
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -290,6 +292,45 @@ def test_wait_for_a_completed_job_streams_logs_and_exits_0(
     assert result.stdout.count("Completed") >= len(children)
 
 
+Reaction = tuple[bytes, "Callable[[subprocess.Popen[bytes], int], Any]"]
+
+
+def _type(answer: str) -> Callable[[subprocess.Popen[bytes], int], Any]:
+    return lambda _, terminal: os.write(terminal, answer.encode() + b"\n")
+
+
+def _at_terminal(
+    args: list[str], cwd: Path, env: dict[str, str], reactions: list[Reaction]
+) -> tuple[int, str]:
+    """Run `kedro ARGS` on a pseudo-terminal; each reaction fires once, when its text shows."""
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(
+        [str(BIN / "kedro"), *args],
+        cwd=cwd,
+        env=env,
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        close_fds=True,
+    )
+    os.close(slave)
+    output, pending = b"", list(reactions)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([master], [], [], 0.5)
+        if ready:
+            try:
+                output += os.read(master, 4096)
+            except OSError:  # the child closed the terminal
+                break
+            if pending and pending[0][0] in output:
+                pending.pop(0)[1](proc, master)
+        elif proc.poll() is not None:
+            break
+    os.close(master)
+    return proc.wait(timeout=30), " ".join(output.decode(errors="replace").split())
+
+
 MODE_B = {"enabled: true": "enabled: false"}
 # Base64, as real account keys are, so a SAS can be signed with it.
 PLANTED_KEY = base64.b64encode(b"planted-storage-key-" + bytes(range(24))).decode()
@@ -358,37 +399,13 @@ def test_mode_b_asks_for_the_key_at_a_terminal(
     """Quickstart step 10, verbatim, through a pseudo-terminal; the key is not echoed."""
     from kedro_azureml.auth import CI_ENV_VARS
 
-    env = quiet_env(**seam, **dict.fromkeys(CI_ENV_VARS, ""))
-    master, slave = pty.openpty()
-    proc = subprocess.Popen(
-        [str(BIN / "kedro"), "azureml", "run"],
-        cwd=mode_b,
-        env=env,
-        stdin=slave,
-        stdout=slave,
-        stderr=slave,
-        close_fds=True,
+    returncode, text = _at_terminal(
+        ["azureml", "run"],
+        mode_b,
+        quiet_env(**seam, **dict.fromkeys(CI_ENV_VARS, "")),
+        [(b"storage account examplestorage:", _type(PLANTED_KEY))],
     )
-    os.close(slave)
-    output, answered = b"", False
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([master], [], [], 0.5)
-        if ready:
-            try:
-                chunk = os.read(master, 4096)
-            except OSError:  # the child closed the terminal
-                break
-            output += chunk
-            if not answered and b"storage account examplestorage:" in output:
-                os.write(master, PLANTED_KEY.encode() + b"\n")
-                answered = True
-        elif proc.poll() is not None:
-            break
-    os.close(master)
-    assert proc.wait(timeout=30) == 0, output.decode(errors="replace")
-
-    text = " ".join(output.decode(errors="replace").split())
+    assert returncode == 0, text
     assert (
         "Environment variable AZURE_STORAGE_ACCOUNT_KEY not set, falling back to CLI prompt" in text
     )
@@ -571,8 +588,6 @@ def test_ctrl_c_while_waiting_offers_to_cancel_the_job(
     example: Path, aml_standin: AmlStandin, seam: dict[str, str]
 ) -> None:
     """At a terminal, Ctrl-C stops watching and, when confirmed, cancels the job in Azure ML."""
-    import signal
-
     from kedro_azureml.auth import CI_ENV_VARS
 
     _ready(aml_standin)
@@ -580,38 +595,16 @@ def test_ctrl_c_while_waiting_offers_to_cancel_the_job(
         ["Running"] * 500,
         logs={"logs/azureml/executionlogs.txt": "[2024-01-01 10:00:00Z] Submitting 2 runs\n"},
     )
-    env = quiet_env(**seam, **dict.fromkeys(CI_ENV_VARS, ""))
-    master, slave = pty.openpty()
-    proc = subprocess.Popen(
-        [str(BIN / "kedro"), "azureml", "run", "--wait-for-completion"],
-        cwd=example,
-        env=env,
-        stdin=slave,
-        stdout=slave,
-        stderr=slave,
-        close_fds=True,
+    returncode, text = _at_terminal(
+        ["azureml", "run", "--wait-for-completion"],
+        example,
+        quiet_env(**seam, **dict.fromkeys(CI_ENV_VARS, "")),
+        [
+            (b"Submitting 2 runs", lambda proc, _: os.kill(proc.pid, signal.SIGINT)),
+            (b"in Azure ML? [y/N]", _type("y")),
+        ],
     )
-    os.close(slave)
-    output, interrupted, answered = b"", False, False
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([master], [], [], 0.5)
-        if ready:
-            try:
-                output += os.read(master, 4096)
-            except OSError:
-                break
-            if not interrupted and b"Submitting 2 runs" in output:
-                os.kill(proc.pid, signal.SIGINT)
-                interrupted = True
-            if interrupted and not answered and b"in Azure ML? [y/N]" in output:
-                os.write(master, b"y\n")
-                answered = True
-        elif proc.poll() is not None:
-            break
-    os.close(master)
-    text = " ".join(output.decode(errors="replace").split())
-    assert proc.wait(timeout=30) == 1, text
+    assert returncode == 1, text
     assert "Stopped watching job" in text
     assert "Cancel requested for job" in text
     assert len(aml_standin.find("POST", r"/jobs/[^/]+/cancel$")) == 1
