@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from kedro_azureml.bindings import job_output, step_io, step_output
 from kedro_azureml.compiler.plan import JobPlan, StepPlan
 from kedro_azureml.compiler.validate import validate_job
 from kedro_azureml.config import DEFAULT_COMPUTE, AzureMLConfig, ComputeConfig
@@ -27,7 +28,7 @@ class Placeholder:
     port: str
 
     def __str__(self) -> str:
-        return f"${{{{{self.kind}.{self.port}}}}}"
+        return step_io(self.kind, self.port)
 
 
 @dataclass(frozen=True)
@@ -146,7 +147,7 @@ def render_job(plan: JobPlan, config: AzureMLConfig, options: CompileOptions) ->
         node.name = step.name
         nodes[step.name] = node
     for dataset, port in plan.job_outputs.items():
-        nodes[producer[dataset]].outputs[port] = f"${{{{parent.outputs.{port}}}}}"
+        nodes[producer[dataset]].outputs[port] = job_output(port)
     default = config.azure.compute[DEFAULT_COMPUTE]
     job = PipelineJob(
         jobs=nodes,
@@ -171,8 +172,7 @@ def _step_input(plan: JobPlan, dataset: str, port: str, producer: str | None) ->
         if asset is None:
             raise CompileError(f"Input '{dataset}' has no producing step.")
         return Input(type=asset.type, path=asset.input_path)
-    binding = f"${{{{parent.jobs.{producer}.outputs.{port}}}}}"
-    return Input(type=asset.type if asset else "uri_folder", path=binding)
+    return Input(type=asset.type if asset else "uri_folder", path=step_output(producer, port))
 
 
 def _step_output(port: str, temporary: bool) -> Any:

@@ -5,10 +5,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from kedro_azureml.bindings import JOB_OUTPUT, STEP_IO, STEP_OUTPUT, step_io
 from kedro_azureml.compiler.plan import JobPlan
 from kedro_azureml.errors import CompileError
-
-_BINDING = re.compile(r"\$\{\{\s*(inputs|outputs)\.([A-Za-z0-9_]+)\s*\}\}")
 
 
 def validate_job(job: Any, plan: JobPlan) -> None:
@@ -30,8 +29,6 @@ def validate_job(job: Any, plan: JobPlan) -> None:
 
 
 _NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
-_STEP_OUTPUT = re.compile(r"^\$\{\{parent\.jobs\.([a-z0-9_]+)\.outputs\.([a-z0-9_]+)\}\}$")
-_PARENT_OUTPUT = re.compile(r"^\$\{\{parent\.outputs\.([a-z0-9_]+)\}\}$")
 
 
 def _binding(port: Any) -> str:
@@ -48,17 +45,17 @@ def _check_steps(job: Any, plan: JobPlan) -> None:
         for port in (name, *declared["inputs"], *declared["outputs"]):
             if not _NAME.match(port):
                 raise CompileError(f"Step '{name}': '{port}' is not a valid Azure ML name.")
-        for kind, port in _BINDING.findall(node.command):
+        for kind, port in STEP_IO.findall(node.command):
             if port not in declared[kind]:
-                raise CompileError(f"Step '{name}' uses ${{{{{kind}.{port}}}}} undeclared.")
+                raise CompileError(f"Step '{name}' uses {step_io(kind, port)} undeclared.")
         for port, value in node.inputs.items():
             if _binding(value).startswith("azureml:"):
                 continue  # a registered data asset, mounted by Azure ML
-            match = _STEP_OUTPUT.match(_binding(value))
+            match = STEP_OUTPUT.match(_binding(value))
             if not match or match.group(2) not in getattr(jobs.get(match.group(1)), "outputs", {}):
                 raise CompileError(f"Step '{name}' input '{port}' is bound to no step output.")
         for port, value in node.outputs.items():
-            parent = _PARENT_OUTPUT.match(_binding(value))
+            parent = JOB_OUTPUT.match(_binding(value))
             if parent and parent.group(1) not in job.outputs:
                 raise CompileError(f"Step '{name}' output '{port}' binds an undeclared job output.")
         if not (node.compute or job.compute):
@@ -67,9 +64,7 @@ def _check_steps(job: Any, plan: JobPlan) -> None:
 
 def _shape(node: Any) -> tuple[Any, ...]:
     """What the SDK's schema validation of a step depends on, besides names and the command."""
-    bound = tuple(
-        sorted(_PARENT_OUTPUT.match(_binding(v)) is not None for v in node.outputs.values())
-    )
+    bound = tuple(sorted(JOB_OUTPUT.match(_binding(v)) is not None for v in node.outputs.values()))
     return (
         node.compute,
         repr(node.resources),
@@ -94,7 +89,7 @@ def _probe_job(job: Any, names: list[str]) -> Any:
         parent.group(1): Output(type="uri_folder")
         for node in jobs.values()
         for value in node.outputs.values()
-        if (parent := _PARENT_OUTPUT.match(_binding(value)))
+        if (parent := JOB_OUTPUT.match(_binding(value)))
     }
     return PipelineJob(
         jobs=jobs,

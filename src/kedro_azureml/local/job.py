@@ -6,18 +6,13 @@ Works on the plain YAML dict, not on SDK objects: the local runner must run exac
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kedro_azureml.bindings import JOB_OUTPUT, STEP_OUTPUT
 from kedro_azureml.errors import KedroAzureMLError
 from kedro_azureml.temp_storage import is_datastore_uri
-
-_PARENT_OUTPUT = re.compile(r"^\$\{\{\s*parent\.outputs\.([A-Za-z0-9_]+)\s*\}\}$")
-_STEP_OUTPUT = re.compile(
-    r"^\$\{\{\s*parent\.jobs\.([A-Za-z0-9_]+)\.outputs\.([A-Za-z0-9_]+)\s*\}\}$"
-)
 
 
 @dataclass
@@ -66,7 +61,7 @@ def read_steps(job: dict[str, Any], yaml_dir: Path) -> list[LocalStep]:
                 kind = value.get("type", "uri_folder") if isinstance(value, dict) else "uri_folder"
                 asset_inputs[port] = (str(kind), str(_binding(value)))
                 continue
-            match = _STEP_OUTPUT.match(_binding(value) or "")
+            match = STEP_OUTPUT.match(_binding(value) or "")
             if not match:
                 raise KedroAzureMLError(
                     f"Step '{name}' input '{port}' is bound to {value!r}; run --local only "
@@ -77,7 +72,7 @@ def read_steps(job: dict[str, Any], yaml_dir: Path) -> list[LocalStep]:
         output_uris: dict[str, str] = {}
         for port in component.get("outputs") or {}:
             binding = _binding((node.get("outputs") or {}).get(port)) or ""
-            parent = _PARENT_OUTPUT.match(binding)
+            parent = JOB_OUTPUT.match(binding)
             outputs[port] = parent.group(1) if parent else None
             if is_datastore_uri(binding):
                 output_uris[port] = binding

@@ -19,12 +19,12 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kedro_azureml.bindings import STEP_IO
 from kedro_azureml.errors import KedroAzureMLError
 from kedro_azureml.local.job import LocalStep
 from kedro_azureml.local.ranks import rank_launches
 from kedro_azureml.temp_storage import BlobFolders, without_secrets
 
-_PLACEHOLDER = re.compile(r"\$\{\{\s*(inputs|outputs)\.([A-Za-z0-9_]+)\s*\}\}")
 _CD_PREFIX = re.compile(r"^\s*cd\s+(\S+)\s+&&\s+")
 
 PENDING, RUNNING, SUCCEEDED, FAILED, SKIPPED = (
@@ -148,7 +148,7 @@ class LocalJobRunner:
                 folder = self.output_folder(step.name, port)
             return shlex.quote(str(folder))
 
-        command = _PLACEHOLDER.sub(replace, step.command)
+        command = STEP_IO.sub(replace, step.command)
         if step.code is None:
             # Docker image flow: the image's working directory is this project here.
             command = _CD_PREFIX.sub("", command, count=1)
