@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
-from kedro.pipeline import Pipeline, node, pipeline
+from kedro.pipeline import Node, Pipeline, node, pipeline
 
 from .nodes import evaluate_model, split_data, train_model
+
+
+def split_data_node() -> Node:
+    """The train/test split, shared with the distributed pipeline."""
+    return node(
+        func=split_data,
+        inputs=["model_input_table", "params:model_options"],
+        outputs=["X_train", "X_test", "y_train", "y_test"],
+        name="split_data_node",
+    )
 
 
 def create_pipeline(**kwargs: object) -> Pipeline:
@@ -16,12 +26,7 @@ def create_pipeline(**kwargs: object) -> Pipeline:
     """
     base = pipeline(
         [
-            node(
-                func=split_data,
-                inputs=["model_input_table", "params:model_options"],
-                outputs=["X_train", "X_test", "y_train", "y_test"],
-                name="split_data_node",
-            ),
+            split_data_node(),
             node(
                 func=train_model,
                 inputs=["X_train", "y_train"],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from kedro.pipeline import Pipeline, node, pipeline
 
-from spaceflights.pipelines.data_science.nodes import split_data
+from spaceflights.pipelines.data_science.pipeline import split_data_node
 
 from .nodes import train_distributed_model
 
@@ -17,12 +17,7 @@ def create_pipeline(**kwargs: object) -> Pipeline:
     """
     base = pipeline(
         [
-            node(
-                func=split_data,
-                inputs=["model_input_table", "params:model_options"],
-                outputs=["X_train", "X_test", "y_train", "y_test"],
-                name="split_data_node",
-            ),
+            split_data_node(),
             node(
                 func=train_distributed_model,
                 inputs=["X_train", "y_train"],
