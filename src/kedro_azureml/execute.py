@@ -9,6 +9,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from kedro_azureml.distributed.teardown import release_process_group
 from kedro_azureml.errors import KedroAzureMLError
 from kedro_azureml.hooks import StepBinding, step_hook
 from kedro_azureml.step_data import write_marker
@@ -46,6 +47,7 @@ def execute_step(
         session.run(  # type: ignore[call-arg]
             pipeline_name=pipeline_name, node_names=node_names, load_versions=load_versions
         )
+    release_process_group()
     for name in binding.in_place:
         if name in outputs:
             write_marker(Path(outputs[name]), {"format": "in-place", "dataset": name})

@@ -554,3 +554,17 @@ def test_mpi_without_mpirun_fails_the_step_clearly(
     log = result.log_path.read_text()
     assert "Step 'train' is an MPI job and needs `mpirun` to run locally" in log
     assert "apt-get install openmpi-bin" in log
+
+
+def test_a_process_group_left_open_by_a_node_is_closed_once(tmp_path: Path) -> None:
+    """A live gloo group at interpreter exit can abort the rank: the step closes it."""
+    import torch.distributed as dist
+
+    from kedro_azureml.distributed.teardown import release_process_group
+
+    store = dist.FileStore(str(tmp_path / "store"), 1)
+    dist.init_process_group("gloo", store=store, rank=0, world_size=1)
+    assert dist.is_initialized()
+    assert release_process_group() is True
+    assert not dist.is_initialized()
+    assert release_process_group() is False
