@@ -303,6 +303,13 @@ def compile_(
     default=None,
     help="With --local: steps run at once (default: number of CPUs).",
 )
+@click.option(
+    "--mlflow/--no-mlflow",
+    default=True,
+    show_default=True,
+    help="With --local: give each step an MLflow run, as Azure ML does (when MLflow is "
+    "installed; store: $MLFLOW_TRACKING_URI or .kedro-azureml/mlflow.db).",
+)
 @click.pass_obj
 @click.pass_context
 @_friendly_errors
@@ -318,6 +325,7 @@ def run(
     local: bool,
     from_yaml: Path | None,
     max_workers: int | None,
+    mlflow: bool,
 ) -> None:
     """Submit the pipeline to Azure ML, or run it here with --local."""
     project_path = _project_path(metadata)
@@ -325,7 +333,12 @@ def run(
         from kedro_azureml.workflow import run_local
 
         ok = run_local(
-            project_path, request, grouping=group_by, from_yaml=from_yaml, max_workers=max_workers
+            project_path,
+            request,
+            grouping=group_by,
+            from_yaml=from_yaml,
+            max_workers=max_workers,
+            mlflow=mlflow,
         )
         ctx.exit(0 if ok else 1)
     if from_yaml:

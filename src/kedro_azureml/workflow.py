@@ -14,6 +14,7 @@ from typing import Any
 
 from kedro_azureml.atomic import write_text_atomically
 from kedro_azureml.compiler.render import CompileOptions
+from kedro_azureml.errors import KedroAzureMLError
 from kedro_azureml.project import KedroProject
 
 RUNS_DIR = ".kedro-azureml/runs"
@@ -110,6 +111,7 @@ def run_local(
     grouping: str | None = None,
     from_yaml: Path | None = None,
     max_workers: int | None = None,
+    mlflow: bool = True,
     console: Any = None,
 ) -> bool:
     """Compile (unless given a YAML) and run the job's steps here; True when all succeeded."""
@@ -135,7 +137,8 @@ def run_local(
         )
     else:
         yaml_path = from_yaml.resolve()
-    steps = read_steps(read_job_yaml(yaml_path), yaml_path.parent)
+    job = read_job_yaml(yaml_path)
+    steps = read_steps(job, yaml_path.parent)
     blob_folders = None
     if any(step.output_uris for step in steps):
         project = project or open_project(project_path, options.env, options.params)
@@ -144,8 +147,10 @@ def run_local(
     if any(step.asset_inputs for step in steps):
         project = project or open_project(project_path, options.env, options.params)
         asset_workspace = project.config.workspace()
+    tracking = _local_tracking(job, project_path, run_dir, console) if mlflow else None
     runner = LocalJobRunner(
         steps,
+        tracking=tracking,
         blob_folders=blob_folders,
         asset_workspace=asset_workspace,
         run_dir=run_dir,
@@ -157,6 +162,24 @@ def run_local(
     print_report(console, result)
     write_text_atomically(run_dir / "summary.json", result.to_json())
     return result.succeeded
+
+
+def _local_tracking(job: dict[str, Any], project_path: Path, run_dir: Path, console: Any) -> Any:
+    from kedro_azureml.local.tracking import start_local_tracking
+
+    try:
+        tracking = start_local_tracking(
+            job, runs_root=(project_path / RUNS_DIR).parent, run_dir=run_dir
+        )
+    except KedroAzureMLError as exc:
+        console.print(f"[yellow]MLflow tracking is off for this run:[/] {exc}", highlight=False)
+        return None
+    if tracking:
+        console.print(
+            f"MLflow: run {tracking.run_id} (one child run per step) in {tracking.tracking_uri}",
+            highlight=False,
+        )
+    return tracking
 
 
 def _temporary_blob_folders(project: KedroProject) -> Any:

@@ -23,6 +23,7 @@ from kedro_azureml.bindings import STEP_IO
 from kedro_azureml.errors import KedroAzureMLError
 from kedro_azureml.local.job import LocalStep
 from kedro_azureml.local.ranks import rank_launches
+from kedro_azureml.local.tracking import LocalTracking
 from kedro_azureml.temp_storage import BlobFolders, without_secrets
 
 _CD_PREFIX = re.compile(r"^\s*cd\s+(\S+)\s+&&\s+")
@@ -52,6 +53,7 @@ class RunResult:
     run_dir: Path
     steps: dict[str, StepResult] = field(default_factory=dict)
     job_outputs: dict[str, Path] = field(default_factory=dict)
+    tracking: LocalTracking | None = None
 
     @property
     def succeeded(self) -> bool:
@@ -73,6 +75,7 @@ class RunResult:
                     for name, step in self.steps.items()
                 },
                 "job_outputs": {name: str(path) for name, path in self.job_outputs.items()},
+                "mlflow": self.tracking.to_dict() if self.tracking else None,
             },
             indent=2,
         )
@@ -110,6 +113,7 @@ class LocalJobRunner:
         extra_env: dict[str, str] | None = None,
         blob_folders: BlobFolders | None = None,
         asset_workspace: dict[str, str] | None = None,
+        tracking: LocalTracking | None = None,
     ) -> None:
         self.steps = {step.name: step for step in steps}
         self.run_dir = run_dir
@@ -120,7 +124,8 @@ class LocalJobRunner:
         self.blob_folders = blob_folders
         self.asset_workspace = asset_workspace
         self._asset_paths: dict[tuple[str, str], Path] = {}
-        self.result = RunResult(run_dir=run_dir)
+        self.tracking = tracking
+        self.result = RunResult(run_dir=run_dir, tracking=tracking)
         for step in steps:
             self.result.steps[step.name] = StepResult(step.name, step.display_name)
 
@@ -203,6 +208,8 @@ class LocalJobRunner:
         env = without_secrets(dict(os.environ))
         env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
         env.update(self.extra_env)
+        if self.tracking:
+            env.update(self.tracking.step_environment(step.name, step.display_name))
         env.update(step.environment_variables)
         return env
 
@@ -241,6 +248,8 @@ class LocalJobRunner:
         result.duration = time.perf_counter() - started
         result.returncode = next((code for code in codes if code), 0)
         result.status = SUCCEEDED if result.returncode == 0 else FAILED
+        if self.tracking:
+            self.tracking.end_step(step.name, result.status == SUCCEEDED)
         return result
 
     def run(self) -> RunResult:
@@ -274,6 +283,8 @@ class LocalJobRunner:
             for port, job_output in step.outputs.items():
                 if job_output:
                     self.result.job_outputs[job_output] = self.output_folder(step.name, port)
+        if self.tracking:
+            self.tracking.end(self.result.succeeded)
         return self.result
 
     def _finish_skipped(

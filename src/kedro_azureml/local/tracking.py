@@ -1,0 +1,100 @@
+"""MLflow in ``run --local`` steps, laid out as Azure ML lays it out.
+
+On Azure ML a pipeline job is an MLflow run of the job's experiment, each step a child run
+of it, and every step process finds ``MLFLOW_TRACKING_URI``, ``MLFLOW_EXPERIMENT_ID`` and
+``MLFLOW_RUN_ID`` set, so ``mlflow.log_metric(...)`` in a node needs no set-up. The local
+runner creates the same runs, in the tracking store the user points ``MLFLOW_TRACKING_URI``
+at or else in a SQLite file beside the local runs (MLflow 3 refuses plain ``mlruns`` folders
+by default), and gives each step the same variables.
+
+Used only when ``mlflow`` is importable: it is not a dependency of the plugin.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kedro_azureml.errors import KedroAzureMLError
+
+STORE_FILE = "mlflow.db"
+
+
+@dataclass
+class LocalTracking:
+    """The job's parent run and one child run per step, created as steps start."""
+
+    client: Any
+    tracking_uri: str
+    experiment_id: str
+    run_id: str
+    step_runs: dict[str, str] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def step_environment(self, step_name: str, display_name: str) -> dict[str, str]:
+        with self._lock:
+            run = self.client.create_run(
+                self.experiment_id,
+                run_name=display_name,
+                tags={"mlflow.parentRunId": self.run_id, "kedro_azureml.step": step_name},
+            )
+            self.step_runs[step_name] = run.info.run_id
+        return {
+            "MLFLOW_TRACKING_URI": self.tracking_uri,
+            "MLFLOW_EXPERIMENT_ID": self.experiment_id,
+            "MLFLOW_RUN_ID": run.info.run_id,
+        }
+
+    def end_step(self, step_name: str, succeeded: bool) -> None:
+        run_id = self.step_runs.get(step_name)
+        if run_id:  # The runner's verdict wins over whatever the step's own atexit recorded.
+            with self._lock:
+                self.client.set_terminated(run_id, "FINISHED" if succeeded else "FAILED")
+
+    def end(self, succeeded: bool) -> None:
+        with self._lock:
+            self.client.set_terminated(self.run_id, "FINISHED" if succeeded else "FAILED")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "tracking_uri": self.tracking_uri,
+            "experiment_id": self.experiment_id,
+            "run_id": self.run_id,
+            "step_runs": dict(self.step_runs),
+        }
+
+
+def default_tracking_uri(runs_root: Path) -> str:
+    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{runs_root / STORE_FILE}"
+
+
+def start_local_tracking(
+    job: dict[str, Any], *, runs_root: Path, run_dir: Path
+) -> LocalTracking | None:
+    """The job's parent run, or None when MLflow is not installed.
+
+    Raises ``KedroAzureMLError`` when the store is unusable; the caller warns and runs on
+    without tracking, since steps that log nothing don't care.
+    """
+    if importlib.util.find_spec("mlflow") is None:
+        return None
+    uri = default_tracking_uri(runs_root)
+    try:
+        from mlflow.tracking import MlflowClient
+
+        client = MlflowClient(tracking_uri=uri)
+        name = str(job.get("experiment_name") or "Default")
+        experiment = client.get_experiment_by_name(name)
+        experiment_id = experiment.experiment_id if experiment else client.create_experiment(name)
+        tags = {str(key): str(value) for key, value in (job.get("tags") or {}).items()}
+        tags["kedro_azureml.run_dir"] = str(run_dir)
+        parent = client.create_run(
+            experiment_id, run_name=str(job.get("display_name") or run_dir.name), tags=tags
+        )
+    except Exception as exc:  # any store failure means the same thing to the user
+        raise KedroAzureMLError(f"MLflow store {uri} is not usable: {exc}") from exc
+    return LocalTracking(client, uri, experiment_id, parent.info.run_id)
