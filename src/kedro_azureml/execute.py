@@ -9,6 +9,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from kedro_azureml.distributed.ranks import is_distributed_master_node
 from kedro_azureml.distributed.teardown import release_process_group
 from kedro_azureml.errors import KedroAzureMLError
 from kedro_azureml.hooks import StepBinding, step_hook
@@ -38,6 +39,11 @@ def execute_step(
     for folder in outputs.values():
         Path(folder).mkdir(parents=True, exist_ok=True)
     binding = StepBinding(inputs=inputs, outputs=outputs)
+    if not is_distributed_master_node():
+        from kedro.framework.project import pipelines
+
+        step_pipeline = pipelines[pipeline_name].only_nodes(*node_names)
+        binding.master_saves = set(step_pipeline.outputs())
     with (
         step_hook.armed(binding),
         KedroSession.create(

@@ -22,6 +22,8 @@ class StepBinding:
     outputs: dict[str, str]
     applied: list[str] = field(default_factory=list)
     in_place: list[str] = field(default_factory=list)  # read and written where they live
+    # On the non-master ranks of a distributed step: the step's outputs, which rank 0 saves.
+    master_saves: set[str] = field(default_factory=set)
 
 
 class AzureMLStepHook:
@@ -55,6 +57,16 @@ class AzureMLStepHook:
             catalog[name] = StepFolderDataset(
                 name=name, folder=folder, catalog_config=catalog_config
             )
+        self._leave_saving_to_master(catalog)
+
+    def _leave_saving_to_master(self, catalog: Any) -> None:
+        from kedro_azureml.step_data import MasterSavesDataset, StepFolderDataset
+
+        assert self.binding is not None
+        for name in sorted(self.binding.master_saves):
+            dataset = catalog.get(name) if name in catalog else None
+            if dataset is not None and not isinstance(dataset, StepFolderDataset):
+                catalog[name] = MasterSavesDataset(dataset, name)
 
     def _give_assets_a_workspace(self, catalog: Any) -> None:
         """Outside a step (plain `kedro run`), data assets download from azureml.yml's workspace."""

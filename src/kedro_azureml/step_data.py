@@ -33,6 +33,27 @@ def write_marker(folder: Path, payload: dict[str, Any]) -> None:
     write_text_atomically(folder / METADATA_FILE, json.dumps(payload, indent=2, sort_keys=True))
 
 
+class MasterSavesDataset(AbstractDataset[Any, Any]):
+    """Wraps a step output on the non-master ranks of a distributed step: loads, never saves.
+
+    Every rank computes the same result; written once by rank 0, a remote table or a data
+    asset gets one copy instead of one per rank racing each other.
+    """
+
+    def __init__(self, dataset: AbstractDataset, name: str) -> None:
+        self._dataset = dataset
+        self._name = name
+
+    def _describe(self) -> dict[str, Any]:
+        return {"name": self._name, "saved_by": "rank 0 only"}
+
+    def load(self) -> Any:
+        return self._dataset.load()
+
+    def save(self, data: Any) -> None:
+        return None
+
+
 class StepFolderDataset(AbstractDataset[Any, Any]):
     """A dataset that crosses a step boundary, kept in one Azure ML ``uri_folder``.
 

@@ -55,9 +55,12 @@ def print_report(console: Console, result: RunResult) -> None:
     for step in result.steps.values():
         if step.status == FAILED and step.log_path and step.log_path.exists():
             lines = step.log_path.read_text(errors="replace").splitlines()[-LOG_TAIL_LINES:]
-            console.rule(f"[bold red]{step.name} failed (exit {step.returncode}): log tail")
+            how = f"exit {step.returncode}" if step.returncode is not None else "not run"
+            console.rule(f"[bold red]{step.name} failed ({how}): log tail")
             console.print("\n".join(lines), markup=False, highlight=False)
     for name, folder in sorted(result.job_outputs.items()):
+        if not folder.is_dir() or not any(folder.iterdir()):
+            continue  # its step failed or never ran
         console.print(f"[bold]job output[/] {name}: {folder}", highlight=False)
         preview = _json_preview(folder)
         if preview is not None:

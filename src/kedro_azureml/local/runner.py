@@ -81,21 +81,25 @@ class RunResult:
         )
 
 
-def wait_all_or_fail_fast(processes: list[subprocess.Popen[bytes]]) -> list[int]:
+def wait_all_or_fail_fast(processes: list[subprocess.Popen[bytes]]) -> int:
     """Wait for every rank; when one fails, stop the others instead of letting them hang.
 
     A rank that dies leaves its peers blocked in a collective until the backend's timeout
-    (minutes); Azure ML likewise fails the whole step when one process fails.
+    (minutes); Azure ML likewise fails the whole step when one process fails. Returns the
+    exit code of the first rank that failed (not of the peers stopped because of it), or 0.
     """
     while True:
         codes = [process.poll() for process in processes]
-        if all(code is not None for code in codes):
-            return [int(code) for code in codes if code is not None]
-        if any(code for code in codes):
+        failed = next((code for code in codes if code), None)
+        if failed is not None:
             for process in processes:
                 if process.poll() is None:
                     process.terminate()
-            return [process.wait() for process in processes]
+            for process in processes:
+                process.wait()
+            return int(failed)
+        if all(code is not None for code in codes):
+            return 0
         time.sleep(0.05)
 
 
@@ -239,15 +243,16 @@ class LocalJobRunner:
                     )
                     for argv, env in launches
                 ]
-                codes = wait_all_or_fail_fast(processes)
-                if not any(codes):
+                returncode = wait_all_or_fail_fast(processes)
+                if not returncode:
                     self._unmount_outputs(step)
             except Exception as exc:  # A step that cannot start or finish fails like any other.
                 log.write(f"\nkedro-azureml: {type(exc).__name__}: {exc}\n")
-                codes = [127]
+                result.reason = f"{type(exc).__name__}: {exc}"[:200]
+                returncode = None
         result.duration = time.perf_counter() - started
-        result.returncode = next((code for code in codes if code), 0)
-        result.status = SUCCEEDED if result.returncode == 0 else FAILED
+        result.returncode = returncode
+        result.status = SUCCEEDED if returncode == 0 else FAILED
         if self.tracking:
             self.tracking.end_step(step.name, result.status == SUCCEEDED)
         return result
