@@ -35,7 +35,7 @@ lint: setup
 test: setup node lint
 	$(BIN)/pytest -n 2 --dist loadgroup -q
 
-bench: setup node
+bench: setup
 	$(BIN)/python benchmarks/run_all.py
 
 clean:

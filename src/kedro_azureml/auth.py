@@ -59,6 +59,11 @@ def verified(credential: Any, scope: str = MANAGEMENT_SCOPE) -> Any:
     """``credential`` if it gets a token for ``scope``, else one error that says what to do."""
     from azure.core.exceptions import ClientAuthenticationError
 
+    # azure.identity logs every credential it tried as a long WARNING; our one error says
+    # the same in a line, with what to do.
+    identity_logger = logging.getLogger("azure.identity")
+    level = identity_logger.level
+    identity_logger.setLevel(logging.ERROR)
     try:
         credential.get_token(scope)
     except ClientAuthenticationError as exc:
@@ -66,6 +71,8 @@ def verified(credential: Any, scope: str = MANAGEMENT_SCOPE) -> Any:
         raise AuthenticationError(
             f"Could not sign in to Azure ({reason}). {SIGN_IN_HELP}"
         ) from None
+    finally:
+        identity_logger.setLevel(level)
     return credential
 
 

@@ -23,6 +23,11 @@ GROUPING_STRATEGIES = ("none", "namespace", "tag", "memory")
 _ENV_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*(@latest|:[A-Za-z0-9_.\-]+)$")
 
 
+def is_environment_reference(value: str) -> bool:
+    """``name@latest`` or ``name:version``, optionally ``azureml:``-prefixed."""
+    return bool(_ENV_NAME.match(value.removeprefix("azureml:")))
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_default=True)
 
@@ -124,7 +129,7 @@ class AzureConfig(_Model):
     @field_validator("environment_name")
     @classmethod
     def _env_syntax(cls, value: str | None) -> str | None:
-        if value and not _ENV_NAME.match(value.removeprefix("azureml:")):
+        if value and not is_environment_reference(value):
             raise ValueError(
                 f"'{value}' is not a valid environment reference: use name@latest or name:version"
             )

@@ -19,7 +19,27 @@ import pathspec
 IGNORE_FILES = (".amlignore", ".gitignore")
 # Our own run folders never belong in a snapshot, whatever the ignore file says.
 ALWAYS_EXCLUDED = (".kedro-azureml/",)
-SECRET_PATTERNS = ("conf/local/*", "*credentials*", ".env", "*.env", ".env.*")
+# Matched case-insensitively: file names anywhere in the tree, and paths from the root.
+SECRET_NAMES = (
+    "*credentials*",
+    ".env",
+    "*.env",
+    ".env.*",
+    "*.pem",
+    "*.pfx",
+    "*.p12",
+    "id_rsa*",
+    "id_ed25519*",
+)
+SECRET_PATHS = ("conf/local/*",)
+
+
+def looks_like_secret(path: str) -> bool:
+    lowered = path.lower()
+    name = lowered.rsplit("/", 1)[-1]
+    return any(fnmatch.fnmatchcase(name, pattern) for pattern in SECRET_NAMES) or any(
+        fnmatch.fnmatchcase(lowered, pattern) for pattern in SECRET_PATHS
+    )
 
 
 @dataclass
@@ -31,8 +51,8 @@ class SnapshotManifest:
 
     @property
     def suspicious(self) -> list[str]:
-        """Files that look like secrets (credentials, conf/local, .env)."""
-        return [f for f in self.files if any(fnmatch.fnmatch(f, p) for p in SECRET_PATTERNS)]
+        """Files that look like secrets (credentials, conf/local, .env, private keys)."""
+        return [f for f in self.files if looks_like_secret(f)]
 
 
 def _ignore_spec(root: Path) -> tuple[pathspec.PathSpec, str | None]:

@@ -165,6 +165,37 @@ def test_cli_module_does_not_import_the_sdk() -> None:
     assert json.loads(out.stdout.strip().replace("'", '"')) == []
 
 
+def test_a_step_process_imports_no_azure_sdk(small_project: Path, tmp_path: Path) -> None:
+    """The step's own command, as compiled, run under ``-X importtime``."""
+    import re
+    import shlex
+    import subprocess
+    import sys
+
+    from tests.support.kedro_projects import quiet_env
+
+    kedro(small_project, *INIT)
+    kedro(small_project, "azureml", "compile", "-o", "pipeline.yaml")
+    job = yaml.safe_load((small_project / "pipeline.yaml").read_text())
+    command = job["jobs"]["scale"]["component"]["command"]
+    argv = shlex.split(re.sub(r"\$\{\{outputs\.(\w+)\}\}", str(tmp_path / r"\1"), command))
+    assert argv[:3] == ["kedro", "azureml", "execute"]
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "kedro", *argv[1:]],
+        cwd=small_project,
+        env=quiet_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    imported = [
+        line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines() if "|" in line
+    ]
+    assert "kedro_azureml.execute" in imported  # the probe sees our modules...
+    assert [name for name in imported if name.split(".")[0] == "azure"] == []  # ...and no SDK
+
+
 def test_compile_to_another_folder_keeps_code_relative(small_project: Path, tmp_path: Path) -> None:
     from azure.ai.ml import load_job
 

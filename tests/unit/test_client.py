@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import logging
+import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from kedro_azureml.auth import AuthenticationError, is_interactive, verified
+from kedro_azureml.auth import AuthenticationError, default_credential, is_interactive, verified
 from kedro_azureml.client import (
     ALLOW_TEST_ENDPOINT_ENV,
     TEST_ENDPOINT_ENV,
@@ -20,7 +22,7 @@ from kedro_azureml.client import (
 )
 from kedro_azureml.config import TemporaryStorageConfig
 from kedro_azureml.errors import KedroAzureMLError
-from kedro_azureml.snapshot import SnapshotManifest
+from kedro_azureml.snapshot import SnapshotManifest, looks_like_secret
 from kedro_azureml.submit import (
     SubmitCheckError,
     check_no_secrets,
@@ -175,6 +177,20 @@ def test_failed_sign_in_says_what_to_do() -> None:
     assert "az login" in message and "AZURE_CLIENT_ID" in message and "more detail" not in message
 
 
+def test_no_login_at_all_is_one_quiet_error(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The real DefaultAzureCredential, with nothing to sign in with: no browser, no noise."""
+    for name in list(os.environ):
+        if name.startswith(("AZURE_", "IDENTITY_", "MSI_")):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("AZURE_CONFIG_DIR", str(tmp_path))  # no `az login` state
+    monkeypatch.setenv("PATH", str(tmp_path))  # and no az, azd or pwsh to ask
+    with caplog.at_level(logging.WARNING), pytest.raises(AuthenticationError, match="az login"):
+        default_credential(interactive=False)
+    assert [r for r in caplog.records if r.name.startswith("azure.identity")] == []
+
+
 def test_ci_is_never_interactive(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CI", "true")
     assert is_interactive() is False
@@ -241,6 +257,25 @@ def test_secrets_are_refused_unless_allowed(tmp_path: Path) -> None:
     ):
         check_no_secrets(manifest, allowed=False)
     check_no_secrets(manifest, allowed=True)
+
+
+@pytest.mark.parametrize(
+    ("path", "secret"),
+    [
+        ("conf/base/Credentials.yml", True),
+        ("CREDENTIALS.json", True),
+        ("src/.env.local", True),
+        ("deploy/prod.env", True),
+        ("keys/server.PEM", True),
+        ("home/.ssh/id_rsa", True),
+        ("Conf/Local/parameters.yml", True),
+        ("conf/base/parameters.yml", False),
+        ("src/demo/environment.py", False),
+        ("docs/envelope.md", False),
+    ],
+)
+def test_secret_lookalikes_whatever_their_case_or_folder(path: str, secret: bool) -> None:
+    assert looks_like_secret(path) is secret
 
 
 def test_on_job_scheduled_must_import() -> None:

@@ -144,6 +144,12 @@ def test_aml_env_override_is_a_registered_environment() -> None:
     assert job.jobs["make_a"].environment == "azureml:other:7"
 
 
+@pytest.mark.parametrize("value", ["other", "other@prod", "other:"])
+def test_aml_env_override_without_version_is_a_compile_error(value: str) -> None:
+    with pytest.raises(CompileError, match=f"--aml-env '{value}'.*name@latest or name:version"):
+        _compile(aml_env=value)
+
+
 def test_name_clash_is_a_compile_error() -> None:
     pipe = pipeline([node(_f, "raw", "x.y", name="a.b"), node(_f, "x.y", "z", name="a_b")])
     with pytest.raises(CompileError, match=r"'a\.b' and 'a_b' both become 'a_b'"):

@@ -15,7 +15,12 @@ from typing import Any
 from kedro_azureml.bindings import job_output, step_io, step_output
 from kedro_azureml.compiler.plan import JobPlan, StepPlan
 from kedro_azureml.compiler.validate import validate_job
-from kedro_azureml.config import DEFAULT_COMPUTE, AzureMLConfig, ComputeConfig
+from kedro_azureml.config import (
+    DEFAULT_COMPUTE,
+    AzureMLConfig,
+    ComputeConfig,
+    is_environment_reference,
+)
 from kedro_azureml.errors import CompileError
 from kedro_azureml.temp_storage import datastore_output_path
 
@@ -74,6 +79,11 @@ def _environment(config: AzureMLConfig, options: CompileOptions) -> Any:
 
     if options.aml_env and options.image:
         raise CompileError("Give either --aml-env or --image, not both.")
+    if options.aml_env and not is_environment_reference(options.aml_env):
+        raise CompileError(
+            f"--aml-env '{options.aml_env}' is not a valid environment reference: use "
+            "name@latest or name:version."
+        )
     image = options.image or (None if options.aml_env else config.docker.image)
     if options.image or (config.azure.code_directory is None and image):
         return Environment(image=image)
