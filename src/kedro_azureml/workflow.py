@@ -44,9 +44,12 @@ def compile_project(
     yaml_dir: Path,
     grouping: str | None = None,
 ) -> CompiledJob:
+    from kedro_azureml.catalog_check import check_dataset_types
     from kedro_azureml.compiler.compile import compile_pipeline, job_yaml
 
     started = time.perf_counter()
+    pipeline = project.pipeline(options.pipeline_name)
+    check_dataset_types(pipeline.datasets(), project.dataset_config, project.env)
     # Steps always name their env: conf/local (Kedro's default run env) is never uploaded.
     options = replace(options, env=options.env or project.env)
     yaml_code = options.code
@@ -57,7 +60,7 @@ def compile_project(
         options = replace(options, code=str(code_directory))
         yaml_code = code_path_for(project, yaml_dir)
     plan, job = compile_pipeline(
-        project.pipeline(options.pipeline_name),
+        pipeline,
         project.config,
         options,
         project.dataset_config,
