@@ -160,7 +160,11 @@ def _env(ctx: click.Context, env: str | None) -> str | None:
     is_flag=True,
     help="Pass data between steps through Azure ML job outputs instead of a temporary Blob container.",
 )
-@click.option("--force", is_flag=True, help="Overwrite an existing conf/base/azureml.yml.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Overwrite an existing conf/base/azureml.yml (a non-empty .amlignore is always kept).",
+)
 @click.pass_obj
 @_friendly_errors
 def init(

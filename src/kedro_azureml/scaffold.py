@@ -80,6 +80,7 @@ def write_init_files(
     parse_config(yaml.safe_load(text), source=str(config_path))
     written = [write_text_atomically(config_path, text)]
     amlignore = project_path / ".amlignore"
-    if force or not amlignore.exists() or not amlignore.read_text().strip():
+    # Never replace rules a user wrote, not even with --force; an empty file uploads everything.
+    if not amlignore.exists() or not amlignore.read_text().strip():
         written.append(write_text_atomically(amlignore, amlignore_text()))
     return written

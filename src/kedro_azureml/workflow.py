@@ -14,7 +14,7 @@ from typing import Any
 
 from kedro_azureml.atomic import write_text_atomically
 from kedro_azureml.compiler.render import CompileOptions
-from kedro_azureml.errors import KedroAzureMLError
+from kedro_azureml.errors import CompileError, KedroAzureMLError
 from kedro_azureml.project import KedroProject
 
 RUNS_DIR = ".kedro-azureml/runs"
@@ -49,6 +49,11 @@ def compile_project(
 
     started = time.perf_counter()
     pipeline = project.pipeline(options.pipeline_name)
+    if not pipeline.nodes:
+        raise CompileError(
+            f"Pipeline '{options.pipeline_name}' has no nodes: there is no job to compile. "
+            "Add nodes to it in pipeline_registry.py, or pick another with -p."
+        )
     check_dataset_types(pipeline.datasets(), project.dataset_config, project.env)
     # Steps always name their env: conf/local (Kedro's default run env) is never uploaded.
     options = replace(options, env=options.env or project.env)

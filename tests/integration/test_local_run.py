@@ -50,6 +50,9 @@ def test_init_writes_config_and_safe_amlignore(blank_project: Path) -> None:
     again = kedro(blank_project, *QUICKSTART_INIT, check=False)
     assert again.returncode != 0
     assert "--force" in again.stdout + again.stderr
+    (blank_project / ".amlignore").write_text("my-own-rule/\n")
+    kedro(blank_project, *QUICKSTART_INIT, "--force")
+    assert (blank_project / ".amlignore").read_text() == "my-own-rule/\n"
 
 
 def test_compile_then_run_local_gives_right_values(small_project: Path) -> None:
@@ -114,6 +117,14 @@ def test_run_local_fails_like_azure_when_raw_data_is_ignored(small_project: Path
     result = kedro(small_project, "azureml", "run", "--local", check=False)
     assert result.returncode == 1
     assert "numbers.csv" in result.stdout
+
+
+def test_an_empty_pipeline_is_an_error_not_an_empty_job(blank_project: Path) -> None:
+    kedro(blank_project, *INIT)  # `kedro new` without the example: __default__ has no nodes
+    result = kedro(blank_project, "azureml", "compile", "-o", "pipeline.yaml", check=False)
+    assert result.returncode != 0
+    assert "Pipeline '__default__' has no nodes" in result.stdout + result.stderr
+    assert not (blank_project / "pipeline.yaml").exists()
 
 
 def test_missing_config_says_run_init(small_project: Path) -> None:
