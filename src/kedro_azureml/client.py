@@ -45,7 +45,7 @@ from urllib.parse import urlsplit
 
 from kedro_azureml.config import TemporaryStorageConfig
 from kedro_azureml.errors import KedroAzureMLError
-from kedro_azureml.temp_storage import TEMP_DATASTORE
+from kedro_azureml.temp_storage import temp_datastore_name
 
 logger = logging.getLogger(__name__)
 
@@ -283,7 +283,7 @@ def container_sas(storage: TemporaryStorageConfig, account_key: str) -> str:
 def ensure_temporary_datastore(
     ml_client: Any, temporary_storage_config: TemporaryStorageConfig, account_key: str | None
 ) -> str:
-    """Register the temporary container as datastore ``kedro_azureml_temp``; return its name.
+    """Register the temporary container as datastore ``kedro_azureml_temp_<hash>``; return its name.
 
     With ``auth: sas`` the datastore holds a container SAS made here from the key, so the key
     itself never leaves this machine. With ``auth: identity`` it holds no credentials and the
@@ -294,6 +294,7 @@ def ensure_temporary_datastore(
     from azure.core.exceptions import HttpResponseError
 
     storage = temporary_storage_config
+    name = temp_datastore_name(storage.account_name, storage.container)
     credentials = None
     if storage.auth == "sas":
         if not account_key:
@@ -303,7 +304,7 @@ def ensure_temporary_datastore(
             )
         credentials = SasTokenConfiguration(sas_token=container_sas(storage, account_key))
     datastore = AzureBlobDatastore(
-        name=TEMP_DATASTORE,
+        name=name,
         description="kedro-azureml: data passed between steps (temporary_storage)",
         account_name=storage.account_name,
         container_name=storage.container,
@@ -313,10 +314,10 @@ def ensure_temporary_datastore(
         ml_client.datastores.create_or_update(datastore)
     except HttpResponseError as exc:
         raise AzureMLError(
-            f"Could not register datastore '{TEMP_DATASTORE}' for container "
+            f"Could not register datastore '{name}' for container "
             f"'{storage.container}' of '{storage.account_name}': {error_reason(exc)}"
         ) from exc
-    return TEMP_DATASTORE
+    return name
 
 
 def _resolvable_environments(job: Any) -> None:

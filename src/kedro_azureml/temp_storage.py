@@ -1,9 +1,11 @@
 """Mode B: data between steps goes through the user's temporary Blob container.
 
-On Azure, the container is registered as the Azure ML datastore ``kedro_azureml_temp`` at
-submit time (with a SAS made from the account key on the submitting machine, or with the
+On Azure, the container is registered as the Azure ML datastore ``kedro_azureml_temp_<hash>``
+at submit time (with a SAS made from the account key on the submitting machine, or with the
 compute's identity), and steps' outputs are mounted from
-``azureml://datastores/kedro_azureml_temp/paths/kedro-azureml-temp/<job name>/<port>/``. So the
+``azureml://datastores/kedro_azureml_temp_<hash>/paths/kedro-azureml-temp/<job name>/<port>/``.
+The hash names the account and container, so projects of one workspace that use different
+containers never re-register each other's datastore under running jobs. So the
 steps see plain folders and no secret ever reaches a step, the YAML, the logs or the snapshot.
 
 ``run --local`` emulates those mounts with adlfs: a producing step's folder is uploaded after
@@ -12,6 +14,7 @@ it succeeds, and a consuming step's folder is downloaded before it starts.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from dataclasses import dataclass
@@ -34,8 +37,13 @@ SECRET_ENV_VARS = (
 _DATASTORE_URI = re.compile(r"^azureml://datastores/([^/]+)/paths/(.*)$")
 
 
-def datastore_output_path(port: str) -> str:
-    return f"azureml://datastores/{TEMP_DATASTORE}/paths/{TEMP_PREFIX}/${{{{name}}}}/{port}/"
+def temp_datastore_name(account_name: str, container: str) -> str:
+    digest = hashlib.sha256(f"{account_name}/{container}".encode()).hexdigest()[:8]
+    return f"{TEMP_DATASTORE}_{digest}"
+
+
+def datastore_output_path(port: str, datastore: str) -> str:
+    return f"azureml://datastores/{datastore}/paths/{TEMP_PREFIX}/${{{{name}}}}/{port}/"
 
 
 def is_datastore_uri(value: Any) -> bool:
@@ -48,7 +56,7 @@ class BlobFolders:
 
     fs: Any  # an adlfs AzureBlobFileSystem
     container: str
-    datastore: str = TEMP_DATASTORE
+    datastore: str
 
     def remote_path(self, uri: str, job_name: str) -> str:
         match = _DATASTORE_URI.match(uri)
@@ -93,7 +101,15 @@ def blob_folders_from_environment(account_name: str, container: str) -> BlobFold
             "pipeline_data_passing.enabled: true in azureml.yml."
         )
     fs.invalidate_cache()
-    return BlobFolders(fs=fs, container=container)
+    if not fs.exists(container):
+        raise KedroAzureMLError(
+            f"The temporary Blob container '{container}' does not exist in storage account "
+            f"'{fs.account_name}'. Create it (az storage container create --name {container} "
+            f"--account-name {fs.account_name}), or fix temporary_storage.container."
+        )
+    return BlobFolders(
+        fs=fs, container=container, datastore=temp_datastore_name(account_name, container)
+    )
 
 
 def without_secrets(env: dict[str, str]) -> dict[str, str]:

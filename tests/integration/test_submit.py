@@ -17,13 +17,16 @@ import signal
 import subprocess
 import time
 from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
 
 import pytest
 import yaml
 
 from kedro_azureml.snapshot import scan_code_directory
+from kedro_azureml.temp_storage import temp_datastore_name
 from tests.support.kedro_projects import BIN, REPO, copy_example, kedro, quiet_env
 from tests.support.seam import write_seam
 
@@ -366,7 +369,8 @@ def test_mode_b_registers_a_sas_datastore_and_the_key_never_leaves(
 ) -> None:
     result = kedro(mode_b, "azureml", "run", **{**seam, "AZURE_STORAGE_ACCOUNT_KEY": PLANTED_KEY})
 
-    (datastore,) = aml_standin.find("PUT", r"^\{ws\}/datastores/kedro_azureml_temp$")
+    name = temp_datastore_name("examplestorage", "kedro-azureml-temp")
+    (datastore,) = aml_standin.find("PUT", rf"^\{{ws\}}/datastores/{name}$")
     props = datastore.body["properties"]
     assert (props["accountName"], props["containerName"]) == (
         "examplestorage",
@@ -375,6 +379,10 @@ def test_mode_b_registers_a_sas_datastore_and_the_key_never_leaves(
     assert props["credentials"]["credentialsType"] == "Sas"
     sas = props["credentials"]["secrets"]["sasToken"]
     assert "sig=" in sas and "se=" in sas and "sr=c" in sas
+    fields = dict(part.split("=", 1) for part in sas.split("&"))
+    expiry = datetime.fromisoformat(unquote(fields["se"]).replace("Z", "+00:00"))
+    lifetime = expiry - datetime.now(timezone.utc)
+    assert timedelta(days=6, hours=23) < lifetime <= timedelta(days=7)  # the default 7 days
     # The datastore is registered before the job that mounts it.
     calls = aml_standin.calls()
     assert calls.index(datastore.call) < calls.index(_job_put(aml_standin).call)
@@ -385,12 +393,32 @@ def test_mode_b_registers_a_sas_datastore_and_the_key_never_leaves(
         if "uri" in out
     ]
     assert outputs and all(
-        o["uri"].startswith("azureml://datastores/kedro_azureml_temp/paths/kedro-azureml-temp/")
+        o["uri"].startswith(f"azureml://datastores/{name}/paths/kedro-azureml-temp/")
         for o in outputs
     )
     for text in (_everything_sent(aml_standin), result.stdout, result.stderr):
         assert PLANTED_KEY not in text
         assert PLANTED_KEY[:16] not in text
+
+
+def test_mode_b_with_identity_registers_a_datastore_without_credentials(
+    example: Path, aml_standin: AmlStandin, seam: dict[str, str]
+) -> None:
+    _point_at_standin(
+        example,
+        aml_standin,
+        **MODE_B,
+        **{
+            'container: "kedro-azureml-temp"': 'container: "kedro-azureml-temp"\n    auth: identity'
+        },
+    )
+    _ready(aml_standin)
+    kedro(example, "azureml", "run", **seam)  # no AZURE_STORAGE_ACCOUNT_KEY, no terminal
+
+    (datastore,) = aml_standin.find("PUT", r"^\{ws\}/datastores/kedro_azureml_temp_[0-9a-f]{8}$")
+    credentials = datastore.body["properties"]["credentials"]
+    assert credentials["credentialsType"] == "None"
+    assert "secrets" not in credentials
 
 
 def test_mode_b_asks_for_the_key_at_a_terminal(
@@ -412,7 +440,7 @@ def test_mode_b_asks_for_the_key_at_a_terminal(
     assert "Please provide Azure Storage Account Key for storage account examplestorage:" in text
     assert PLANTED_KEY not in text
     assert "Job " in text and " created in experiment spaceflights" in text
-    assert len(aml_standin.find("PUT", r"/datastores/kedro_azureml_temp$")) == 1
+    assert len(aml_standin.find("PUT", r"/datastores/kedro_azureml_temp_[0-9a-f]{8}$")) == 1
     assert PLANTED_KEY not in _everything_sent(aml_standin)
 
 

@@ -11,6 +11,7 @@ import yaml
 from azure.storage.blob import BlobServiceClient
 
 from kedro_azureml.serialization import load_object
+from kedro_azureml.temp_storage import temp_datastore_name
 from tests.support.kedro_projects import copy_example, kedro
 
 pytestmark = pytest.mark.slow
@@ -51,8 +52,10 @@ def test_mode_b_moves_data_through_blob_and_leaks_no_key(mode_b_project: Path, a
 
     compiled = kedro(mode_b_project, "azureml", "compile", "-p", "env")
     pipeline_yaml = (mode_b_project / "pipeline.yaml").read_text()
+    datastore = temp_datastore_name(azurite.account_name, container)
+    assert datastore.startswith("kedro_azureml_temp_")
     assert (
-        "azureml://datastores/kedro_azureml_temp/paths/kedro-azureml-temp/${{name}}/scaled/"
+        f"azureml://datastores/{datastore}/paths/kedro-azureml-temp/${{{{name}}}}/scaled/"
         in pipeline_yaml
     )
 

@@ -550,7 +550,8 @@ def test_mpi_without_mpirun_fails_the_step_clearly(
     with pytest.raises(KedroAzureMLError, match="Step 'train' is an MPI job and needs `mpirun`"):
         rank_launches(step, "true", {"PATH": str(empty)})
     result, reports = _run_step(step, tmp_path)
-    assert (result.status, result.returncode, reports) == ("failed", 127, {})
+    assert (result.status, result.returncode, reports) == ("failed", None, {})  # never started
+    assert "needs `mpirun`" in result.reason
     log = result.log_path.read_text()
     assert "Step 'train' is an MPI job and needs `mpirun` to run locally" in log
     assert "apt-get install openmpi-bin" in log

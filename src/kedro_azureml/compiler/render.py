@@ -22,7 +22,7 @@ from kedro_azureml.config import (
     is_environment_reference,
 )
 from kedro_azureml.errors import CompileError
-from kedro_azureml.temp_storage import datastore_output_path
+from kedro_azureml.temp_storage import datastore_output_path, temp_datastore_name
 
 
 @dataclass(frozen=True)
@@ -118,7 +118,12 @@ def render_job(plan: JobPlan, config: AzureMLConfig, options: CompileOptions) ->
 
     environment = _environment(config, options)
     docker_flow = options.code is None
-    temporary = config.uses_temporary_storage
+    storage = config.azure.temporary_storage
+    datastore = (
+        temp_datastore_name(storage.account_name, storage.container)
+        if storage is not None and config.uses_temporary_storage
+        else None
+    )
     job_ports = set(plan.job_outputs.values())
     producer = plan.producer_of()
     nodes: dict[str, Any] = {}
@@ -146,7 +151,7 @@ def render_job(plan: JobPlan, config: AzureMLConfig, options: CompileOptions) ->
             outputs={
                 port: Output(type=plan.assets[dataset].type, name=plan.assets[dataset].name)
                 if dataset in plan.assets
-                else _step_output(port, temporary and port not in job_ports)
+                else _step_output(port, datastore if port not in job_ports else None)
                 for dataset, port in step.outputs.items()
             },
             environment_variables=dict(sorted(options.env_vars.items())) or None,
@@ -185,13 +190,13 @@ def _step_input(plan: JobPlan, dataset: str, port: str, producer: str | None) ->
     return Input(type=asset.type if asset else "uri_folder", path=step_output(producer, port))
 
 
-def _step_output(port: str, temporary: bool) -> Any:
+def _step_output(port: str, datastore: str | None) -> Any:
     """A uri_folder output; in mode B mounted from the temporary container's datastore."""
     from azure.ai.ml import Output
 
-    if not temporary:
+    if datastore is None:
         return Output(type="uri_folder")
-    return Output(type="uri_folder", path=datastore_output_path(port), mode="rw_mount")
+    return Output(type="uri_folder", path=datastore_output_path(port, datastore), mode="rw_mount")
 
 
 def _display_name(step: StepPlan) -> str:
