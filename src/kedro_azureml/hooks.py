@@ -39,7 +39,12 @@ class AzureMLStepHook:
         if self.binding is None:
             self._give_assets_a_workspace(catalog)
             return
-        from kedro_azureml.routing import Route, resolve_dataset_config, route_dataset
+        from kedro_azureml.routing import (
+            Route,
+            resolve_dataset_config,
+            route_dataset,
+            travelling_config,
+        )
         from kedro_azureml.step_data import StepFolderDataset
 
         folders = {**self.binding.inputs, **self.binding.outputs}
@@ -53,7 +58,8 @@ class AzureMLStepHook:
             if not route.can_travel:
                 self.binding.in_place.append(name)  # its folder only orders the steps
                 continue
-            catalog_config = config if route.route is Route.LOCAL_FILE else None
+            local = route.route is Route.LOCAL_FILE and config is not None
+            catalog_config = travelling_config(config) if local and config else None
             catalog[name] = StepFolderDataset(
                 name=name, folder=folder, catalog_config=catalog_config
             )

@@ -6,7 +6,7 @@ import json
 import logging
 import re
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
 import click
 
@@ -16,25 +16,26 @@ _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 RESERVED_ENV_PREFIXES = ("AZUREML_", "AZURE_")
 
 
-def _convert(value: str) -> Any:
-    """Kedro's `--params` typing: numbers become numbers, everything else stays a string."""
-    for cast in (int, float):
-        try:
-            return cast(value)
-        except ValueError:
-            continue
-    return value
+def _parse_dotlist(items: list[str]) -> dict[str, Any]:
+    """Type and nest ``key=value`` items exactly as ``kedro run --params`` does.
 
+    Kedro 1.x hands the items to ``OmegaConf.from_dotlist``: values are read as YAML scalars
+    (``true`` -> True, ``null`` or nothing -> None, ``0x10`` -> 16, ``nan`` stays a string) and
+    dotted keys nest. Kedro's own callback (``_split_params``) is private and needs a click
+    context, so the same rule is applied here. Imported lazily: the CLI loads this module at
+    start-up.
+    """
+    import yaml
+    from omegaconf import OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
 
-def _set_dotted(target: dict[str, Any], dotted: str, value: Any) -> None:
-    *parents, leaf = dotted.split(".")
-    node = target
-    for part in parents:
-        child = node.setdefault(part, {})
-        if not isinstance(child, dict):
-            child = node[part] = {}
-        node = child
-    node[leaf] = value
+    try:
+        container = OmegaConf.to_container(OmegaConf.from_dotlist(items))
+    except (OmegaConfBaseException, yaml.YAMLError) as exc:
+        message = " ".join(str(exc).split())
+        raise click.BadParameter(f"cannot be read: {message}", param_hint="--params") from None
+    # A dotlist always builds a mapping with string keys.
+    return cast("dict[str, Any]", container)
 
 
 def parse_params(text: str | None) -> dict[str, Any]:
@@ -50,9 +51,9 @@ def parse_params(text: str | None) -> dict[str, Any]:
         if not isinstance(value, dict):
             raise click.BadParameter("JSON must be an object", param_hint="--params")
         return value
-    result: dict[str, Any] = {}
-    for item in stripped.split(","):
-        if not item.strip():
+    items: list[str] = []
+    for item in (part.strip() for part in stripped.split(",")):
+        if not item:
             continue
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
@@ -60,8 +61,8 @@ def parse_params(text: str | None) -> dict[str, Any]:
                 f"'{item}' is not key=value (use a.b=1,c=x or a JSON object)",
                 param_hint="--params",
             )
-        _set_dotted(result, key.strip(), _convert(value.strip()))
-    return result
+        items.append(f"{key.strip()}={value}")
+    return _parse_dotlist(items)
 
 
 def parse_env_vars(items: Iterable[str]) -> dict[str, str]:

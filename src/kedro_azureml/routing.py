@@ -92,9 +92,31 @@ def route_dataset(name: str, config: dict[str, Any] | None) -> DatasetRoute:
     if short_type in _MEMORY_TYPES:
         return DatasetRoute(Route.MEMORY, f"declared as {type_name}")
     located = dataset_path(config)
+    inner = config.get("dataset")
+    if located is None and isinstance(inner, dict) and dataset_path(inner):
+        # A wrapper such as CachedDataset: the wrapped dataset's file is what must travel.
+        key, path = dataset_path(inner)  # type: ignore[misc]
+        if not is_remote(path):
+            return DatasetRoute(
+                Route.LOCAL_FILE,
+                f"{type_name} wrapping local path {path}: travels as {inner.get('type')}",
+                key,
+            )
     if located is None:
         return DatasetRoute(Route.IN_PLACE, f"{type_name} has no file path: read in place")
     key, path = located
     if is_remote(path):
         return DatasetRoute(Route.IN_PLACE, f"remote storage ({path.split('://', 1)[0]}://)")
     return DatasetRoute(Route.LOCAL_FILE, f"local path {path}: travels as {type_name}", key)
+
+
+def travelling_config(config: dict[str, Any]) -> dict[str, Any]:
+    """The catalog entry a LOCAL_FILE dataset is rebuilt from inside a step's folder.
+
+    A wrapper without a path of its own (CachedDataset) travels as the dataset it wraps: the
+    file is what the next step needs, and a cache is only worth having within one process.
+    """
+    inner = config.get("dataset")
+    if dataset_path(config) is None and isinstance(inner, dict) and dataset_path(inner):
+        return dict(inner)
+    return config

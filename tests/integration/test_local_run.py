@@ -76,6 +76,24 @@ def test_compile_then_run_local_gives_right_values(small_project: Path) -> None:
     assert (run_dir / "logs" / "scale.log").read_text().startswith("$ kedro azureml execute")
 
 
+def test_a_cached_local_csv_travels_to_the_next_step(small_project: Path) -> None:
+    """A wrapper with no path of its own (CachedDataset) still carries its file across."""
+    catalog = small_project / "conf" / "base" / "catalog.yml"
+    catalog.write_text(
+        catalog.read_text().replace(
+            "scaled_csv:\n  type: pandas.CSVDataset\n  filepath: data/02_intermediate/scaled.csv",
+            "scaled_csv:\n  type: CachedDataset\n  dataset:\n    type: pandas.CSVDataset\n"
+            "    filepath: data/02_intermediate/scaled.csv",
+        )
+    )
+    assert "CachedDataset" in catalog.read_text()
+    kedro(small_project, *INIT)
+    kedro(small_project, "azureml", "run", "--local", "--no-mlflow")
+    run_dir = _run_dir(small_project)
+    assert load_object(str(run_dir / "outputs" / "report"))["total"] == 165
+    assert (run_dir / "data" / "to_csv" / "scaled_csv" / "scaled.csv").is_file()
+
+
 def test_params_override_reaches_steps(small_project: Path) -> None:
     kedro(small_project, *INIT)
     kedro(small_project, "azureml", "run", "--local", "--params", "factor=2")

@@ -569,3 +569,124 @@ def test_a_process_group_left_open_by_a_node_is_closed_once(tmp_path: Path) -> N
     assert release_process_group() is True
     assert not dist.is_initialized()
     assert release_process_group() is False
+
+
+# --- which parameter a node's ``params:`` count names ------------------------------------
+
+
+@distributed_job(Framework.PyTorch, num_nodes="params:num_nodes")
+def train_with_count(data: Any, num_nodes: int, learning_rate: float) -> Any:
+    return data
+
+
+COUNT_AND_RATE = ["raw", "params:num_nodes", "params:learning_rate"]
+MAPPED_GLOBALS = {"global_nodes": 3, "global_rate": 5}
+EVERY_OTHER_COUNT = {"num_nodes": 9, "ns": {"num_nodes": 7}, "outer": {"num_nodes": 6}}
+
+
+def _mapped(func: Any, inputs: Any, parameters: Any, *, outer: str | None = None) -> list[Any]:
+    """A ``train`` node in namespace ``ns`` (inside ``outer``) with a ``parameters=`` mapping."""
+    mapped = pipeline(
+        [node(func, inputs, "model", name="train")],
+        namespace="ns",
+        inputs="raw",
+        parameters=parameters,
+    )
+    return list((pipeline(mapped, namespace=outer, inputs="raw") if outer else mapped).nodes)
+
+
+def _instance_count(nodes: list[Any], params: dict[str, Any], name: str) -> int:
+    data = _compile(nodes, params=params)
+    return int(data["jobs"][name.replace(".", "_")]["resources"]["instance_count"])
+
+
+def test_params_count_without_namespace_ignores_other_models_inputs() -> None:
+    """A plain node's ``params:num_nodes`` is the top-level one, whatever else it takes."""
+    trainer = _trainer(Framework.PyTorch, "params:num_nodes")
+    nodes = [node(trainer, ["raw", "params:other_model.num_nodes"], "model", name="train")]
+    params = {"num_nodes": 3, "other_model": {"num_nodes": 8}}
+    assert _instance_count(nodes, params, "train") == 3
+
+
+@pytest.mark.parametrize(
+    ("nodes", "params", "name"),
+    [
+        (
+            _mapped(
+                _trainer(Framework.PyTorch, "params:num_nodes"),
+                ["raw", "params:num_nodes"],
+                {"params:num_nodes": "params:global_nodes"},
+            ),
+            {"global_nodes": 3},
+            "ns.train",
+        ),
+        (
+            _mapped(
+                train_with_count,
+                COUNT_AND_RATE,
+                {"num_nodes": "global_nodes", "learning_rate": "global_rate"},
+            ),
+            {**MAPPED_GLOBALS, **EVERY_OTHER_COUNT},
+            "ns.train",
+        ),
+        (
+            _mapped(
+                train_with_count,
+                {
+                    "data": "raw",
+                    "learning_rate": "params:learning_rate",
+                    "num_nodes": "params:num_nodes",
+                },
+                {"num_nodes": "global_nodes", "learning_rate": "global_rate"},
+            ),
+            {**MAPPED_GLOBALS, **EVERY_OTHER_COUNT},
+            "ns.train",
+        ),
+        (
+            _mapped(train_with_count, COUNT_AND_RATE, {"num_nodes": "global_nodes"}, outer="outer"),
+            {"outer": {"global_nodes": 3, "num_nodes": 6}, "num_nodes": 9},
+            "outer.ns.train",
+        ),
+        (
+            _mapped(
+                _trainer(Framework.PyTorch, "params:num_nodes"),
+                ["raw", "params:num_nodes"],
+                {"num_nodes"},
+            ),
+            {"num_nodes": 3, "ns": {"num_nodes": 7}},
+            "ns.train",
+        ),
+    ],
+    ids=["sole-mapped-input", "mapped-argument", "mapped-dict-inputs", "nested", "kept-as-is"],
+)
+def test_params_count_follows_a_parameters_mapping(
+    nodes: list[Any], params: dict[str, Any], name: str
+) -> None:
+    assert _instance_count(nodes, params, name) == 3
+
+
+def test_an_unrelated_mapped_parameter_does_not_become_the_count() -> None:
+    trainer = _trainer(Framework.PyTorch, "params:num_nodes")
+    nodes = _mapped(trainer, ["raw", "params:epochs"], {"epochs": "global_epochs"})
+    assert nodes[0].inputs == ["raw", "params:global_epochs"]
+    assert _instance_count(nodes, {"global_epochs": 10, "ns": {"num_nodes": 2}}, "ns.train") == 2
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"global_nodes": 0}, "num_nodes must be a positive integer, got 0."),
+        ({"global_nodes": "2"}, "num_nodes must be a positive integer, got '2'."),
+        (
+            {},
+            "num_nodes='params:num_nodes' names a parameter that does not exist"
+            " (looked for global_nodes, ns.num_nodes, num_nodes).",
+        ),
+    ],
+    ids=["zero", "string", "missing"],
+)
+def test_bad_mapped_count_names_the_node(params: dict[str, Any], message: str) -> None:
+    nodes = _mapped(train_with_count, COUNT_AND_RATE, {"num_nodes": "global_nodes"})
+    with pytest.raises(CompileError) as error:
+        _compile(nodes, params=params)
+    assert str(error.value) == f"Node 'ns.train': {message}"

@@ -28,7 +28,11 @@ from kedro_azureml.options import parse_env_vars, parse_load_versions, parse_par
         ("a=1,a.b=2", {"a": {"b": 2}}),
         ("url=http://h/?q=1", {"url": "http://h/?q=1"}),
         ("a=1,,b=2", {"a": 1, "b": 2}),
-        ("x=", {"x": ""}),
+        ("x=", {"x": None}),
+        ("flag=true,off=False,n=null,t=~", {"flag": True, "off": False, "n": None, "t": None}),
+        ("z=0x10,big=1_000,e=1e3", {"z": 16, "big": 1000, "e": 1000.0}),
+        ("k=nan,v=1.0.0,d=2024-01-01", {"k": "nan", "v": "1.0.0", "d": "2024-01-01"}),
+        ('s="7",i=${oc.env:HOME}', {"s": "7", "i": "${oc.env:HOME}"}),
     ],
     ids=[
         "none",
@@ -43,6 +47,10 @@ from kedro_azureml.options import parse_env_vars, parse_load_versions, parse_par
         "kedro-value-with-equals",
         "kedro-empty-item",
         "kedro-empty-value",
+        "kedro-yaml-bool-and-null",
+        "kedro-yaml-int-forms",
+        "kedro-strings-that-look-numeric",
+        "kedro-quoted-and-interpolation-kept",
     ],
 )
 def test_parse_params(text: str | None, expected: dict[str, Any]) -> None:
@@ -65,6 +73,36 @@ def test_bad_params_are_usage_errors(text: str, message: str) -> None:
         parse_params(text)
     assert error.value.param_hint == "--params"
     assert error.value.exit_code == 2
+
+
+KEDRO_DOTLISTS = [
+    "a.b=1,c=x",
+    "a=1,a.b=2",
+    "k = spaced value , n=-3",
+    "url=http://h/?q=1",
+    "x=,flag=true,n=null,z=0x10,k=nan,inf=.inf",
+    "y=yes,o=~,v=1.0.0,d=2024-01-01,e=1e3",
+    's="7",m={a: 1},i=${oc.env:HOME}',
+]
+
+
+@pytest.mark.parametrize("text", KEDRO_DOTLISTS, ids=range(len(KEDRO_DOTLISTS)))
+def test_params_parse_as_kedro_run_does(text: str) -> None:
+    """Parity with the callback behind ``kedro run --params`` (private, so checked, not used)."""
+    from kedro.framework.cli.utils import _split_params
+
+    option = click.Option(["--params"])
+    expected = _split_params(click.Context(click.Command("run")), option, text)
+    assert parse_params(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text", ["a=${", "a=[1", 'a="x', "a=!!python/name:os.system"], ids=lambda text: text
+)
+def test_unreadable_param_value_is_a_usage_error(text: str) -> None:
+    with pytest.raises(click.BadParameter, match="cannot be read") as error:
+        parse_params(text)
+    assert error.value.param_hint == "--params"
 
 
 def test_json_params_must_be_an_object() -> None:

@@ -11,7 +11,7 @@ from kedro.pipeline import node, pipeline
 from kedro_azureml.compiler.compile import plan_pipeline
 from kedro_azureml.compiler.render import CompileOptions
 from kedro_azureml.config import parse_config
-from kedro_azureml.routing import resolve_dataset_config
+from kedro_azureml.routing import resolve_dataset_config, route_dataset, travelling_config
 
 CATALOG = {
     "raw": {"type": "pandas.CSVDataset", "filepath": "data/01_raw/raw.csv"},
@@ -138,3 +138,46 @@ def test_factory_resolution_keeps_the_type_and_path(plan) -> None:
 def test_undeclared_and_declared_memory_are_told_apart(plan) -> None:
     assert plan.datasets["undeclared"].route.reason == "not in the catalog: an in-memory object"
     assert plan.datasets["declared_memory"].route.reason == "declared as MemoryDataset"
+
+
+@pytest.mark.parametrize(
+    ("config", "route"),
+    [
+        ({"type": "pandas.CSVDataset", "filepath": "az://c/x.csv"}, "in-place"),
+        ({"type": "pandas.CSVDataset", "filepath": "s3://b/x.csv"}, "in-place"),
+        ({"type": "pandas.CSVDataset", "filepath": "gs://b/x.csv"}, "in-place"),
+        (
+            {"type": "pandas.CSVDataset", "filepath": "azureml://datastores/d/paths/x.csv"},
+            "in-place",
+        ),
+        ({"type": "pandas.CSVDataset", "filepath": "file:///tmp/x.csv"}, "local-file"),
+        ({"type": "pandas.SQLTableDataset", "table_name": "t"}, "in-place"),
+        (
+            {
+                "type": "CachedDataset",
+                "dataset": {"type": "pandas.CSVDataset", "filepath": "d/x.csv"},
+            },
+            "local-file",
+        ),
+        (
+            {
+                "type": "CachedDataset",
+                "dataset": {"type": "pandas.CSVDataset", "filepath": "s3://b/x"},
+            },
+            "in-place",
+        ),
+    ],
+)
+def test_routes_by_location(config: dict[str, Any], route: str) -> None:
+    assert route_dataset("x", config).route.value == route
+
+
+def test_a_wrapper_travels_as_the_dataset_it_wraps() -> None:
+    inner = {"type": "pandas.CSVDataset", "filepath": "data/02_intermediate/x.csv"}
+    wrapped = {"type": "CachedDataset", "dataset": inner, "copy_mode": "deepcopy"}
+    assert travelling_config(wrapped) == inner
+    assert "CachedDataset wrapping local path data/02_intermediate/x.csv" in (
+        route_dataset("x", wrapped).reason
+    )
+    plain = {"type": "pandas.CSVDataset", "filepath": "a.csv"}
+    assert travelling_config(plain) is plain

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -47,16 +48,58 @@ def _lookup(params: dict[str, Any], dotted: str) -> Any:
     return value
 
 
-def _candidates(node: Any, key: str) -> list[str]:
-    """Where a node's ``params:key`` lives: its own (namespaced) inputs first, then upwards."""
-    found = [
-        name.removeprefix("params:")
+def _renamed_inputs(node: Any) -> list[str]:
+    """The node's ``params:`` inputs that a ``pipeline(parameters=...)`` mapping renamed.
+
+    Namespacing prefixes every parameter input with the node's namespace unless the mapping
+    names it, so in a namespaced node an input outside ``params:<namespace>.`` was mapped (or
+    kept as is). Without a namespace a mapped input looks like any other, so none is reported.
+    """
+    namespace = getattr(node, "namespace", None)
+    if not namespace:
+        return []
+    return [
+        name
         for name in node.inputs
-        if name.startswith("params:") and (name == f"params:{key}" or name.endswith(f".{key}"))
+        if name.startswith("params:") and not name.startswith(f"params:{namespace}.")
     ]
+
+
+def _argument_inputs(node: Any) -> dict[str, str]:
+    """The input each argument of the node's function receives; empty when they do not bind."""
+    declared = getattr(node, "_inputs", None)  # Kedro keeps dict inputs keyed by argument
+    try:
+        signature = inspect.signature(node.func)  # follows functools.wraps to the user's function
+        if isinstance(declared, dict):
+            bound = signature.bind(**declared)
+        else:
+            bound = signature.bind(*node.inputs)
+    except (TypeError, ValueError):
+        return {}
+    return {arg: value for arg, value in bound.arguments.items() if isinstance(value, str)}
+
+
+def _candidates(node: Any, key: str) -> list[str]:
+    """The parameters a node's ``params:<key>`` may stand for, most likely first.
+
+    Names are as written in the node, before ``pipeline()`` namespaced or mapped them, so the
+    first choice is what the node itself receives: ``params:<namespace>.<key>`` (or a parent
+    namespace's, or the top-level ``params:<key>``, when a mapping kept it), else an input a
+    ``parameters=`` mapping renamed and passed to an argument named ``<key>``. Then ``<key>``
+    in the node's namespace, each parent and the top level. A renamed input that no argument
+    claims is tried last, and only when it is the node's one renamed parameter.
+    """
     namespace = getattr(node, "namespace", None) or ""
     parts = namespace.split(".") if namespace else []
-    found += [".".join([*parts[:i], key]) for i in range(len(parts), -1, -1)]
+    scoped = [".".join([*parts[:i], key]) for i in range(len(parts), -1, -1)]
+    found = [name for name in scoped if f"params:{name}" in node.inputs]
+    renamed = _renamed_inputs(node)
+    claimed = _argument_inputs(node).get(key) if renamed else None
+    if claimed in renamed:
+        found.append(claimed.removeprefix("params:"))
+    found += scoped
+    if len(renamed) == 1:
+        found.append(renamed[0].removeprefix("params:"))
     return list(dict.fromkeys(found))
 
 
@@ -65,14 +108,16 @@ def _resolve_count(node: Any, label: str, value: int | str | None, params: dict[
         return 1
     if isinstance(value, str) and value.startswith("params:"):
         key = value.removeprefix("params:")
-        for candidate in _candidates(node, key):
+        candidates = _candidates(node, key)
+        for candidate in candidates:
             resolved = _lookup(params, candidate)
             if resolved is not _MISSING:
                 value = resolved
                 break
         else:
             raise CompileError(
-                f"Node '{node.name}': {label}='{value}' names a parameter that does not exist."
+                f"Node '{node.name}': {label}='{value}' names a parameter that does not exist"
+                f" (looked for {', '.join(candidates)})."
             )
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise CompileError(
