@@ -6,6 +6,7 @@ Azurite, and the step reads the folder as it would read Azure ML's mount.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,15 @@ def count(companies):
 
 
 def register_pipelines() -> dict[str, Pipeline]:
-    return {"__default__": pipeline([node(count, "companies", "summary", name="count")])}
+    return {
+        "__default__": pipeline([node(count, "companies", "summary", name="count")]),
+        "twice": pipeline(
+            [
+                node(count, "companies", "summary", name="count"),
+                node(count, "companies", "summary_again", name="count_again"),
+            ]
+        ),
+    }
 """
 CATALOG = """
 companies:
@@ -110,6 +119,27 @@ def test_run_local_mounts_a_data_asset_version(
     assert mounted.read_text().splitlines()[0] == "company,rating"
     calls = [r.call for r in aml_standin.requests]
     assert "GET {ws}/data/companies/versions/3" in calls
+
+
+def test_latest_is_resolved_once_per_run_and_printed(
+    asset_project: Path, aml_standin: Any, azurite: Any, tmp_path: Path
+) -> None:
+    seam = write_seam(tmp_path / "standin.json", aml_standin, azurite=azurite)
+    run = kedro(
+        asset_project, "azureml", "run", "--local", "-p", "twice", PYTHONPATH=str(REPO), **seam
+    )
+    assert "data asset companies@latest read as version 3" in run.stdout
+    run_dir = sorted((asset_project / ".kedro-azureml" / "runs").iterdir())[-1]
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["asset_versions"] == {"companies@latest": "3"}
+    for step in ("count", "count_again"):
+        assert (run_dir / "assets" / step / "companies" / "companies.csv").is_file()
+    calls = [r.call for r in aml_standin.requests]
+    lookups = [call for call in calls if call.startswith("GET {ws}/data/companies")]
+    # One lookup of what @latest means (the SDK reads the asset, then that version); each
+    # step then fetches version 3 itself.
+    assert lookups.count("GET {ws}/data/companies") == 1
+    assert lookups.count("GET {ws}/data/companies/versions/3") == 3
 
 
 def test_plain_kedro_run_downloads_from_the_configured_workspace(

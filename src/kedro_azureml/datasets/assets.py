@@ -147,6 +147,13 @@ def download_asset(
     return destination
 
 
+def latest_version(workspace: Mapping[str, str], spec: AssetSpec) -> str:
+    """The version ``@latest`` names right now, so a whole run can read that one version."""
+    from kedro_azureml.datasets._workspace import Workspace, connect
+
+    return locate_asset(connect(Workspace.from_mapping(workspace)), spec).version
+
+
 def fetch_asset(workspace: Mapping[str, str], spec: AssetSpec, destination: Path) -> Path:
     """Download a job input ``azureml:<name>:<version>`` for a local run of the job.
 

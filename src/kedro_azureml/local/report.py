@@ -52,6 +52,8 @@ def summary_table(result: RunResult) -> Table:
 
 def print_report(console: Console, result: RunResult) -> None:
     console.print(summary_table(result))
+    for reference, version in sorted(result.asset_versions.items()):
+        console.print(f"data asset {reference} read as version {version}", highlight=False)
     for step in result.steps.values():
         if step.status == FAILED and step.log_path and step.log_path.exists():
             lines = step.log_path.read_text(errors="replace").splitlines()[-LOG_TAIL_LINES:]

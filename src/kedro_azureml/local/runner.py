@@ -13,6 +13,7 @@ import re
 import shlex
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -54,6 +55,8 @@ class RunResult:
     steps: dict[str, StepResult] = field(default_factory=dict)
     job_outputs: dict[str, Path] = field(default_factory=dict)
     tracking: LocalTracking | None = None
+    # "name@latest" -> the version every step of this run read
+    asset_versions: dict[str, str] = field(default_factory=dict)
 
     @property
     def succeeded(self) -> bool:
@@ -76,6 +79,7 @@ class RunResult:
                 },
                 "job_outputs": {name: str(path) for name, path in self.job_outputs.items()},
                 "mlflow": self.tracking.to_dict() if self.tracking else None,
+                "asset_versions": self.asset_versions,
             },
             indent=2,
         )
@@ -128,6 +132,7 @@ class LocalJobRunner:
         self.blob_folders = blob_folders
         self.asset_workspace = asset_workspace
         self._asset_paths: dict[tuple[str, str], Path] = {}
+        self._asset_lock = threading.Lock()
         self.tracking = tracking
         self.result = RunResult(run_dir=run_dir, tracking=tracking)
         for step in steps:
@@ -192,13 +197,24 @@ class LocalJobRunner:
 
     def _fetch_asset(self, step: LocalStep, port: str, kind: str, path: str) -> Path:
         """Download a data asset input, as Azure ML would mount it (versions resolved here)."""
-        from kedro_azureml.datasets.assets import AssetSpec, fetch_asset, normalize_version
+        from kedro_azureml.datasets.assets import (
+            AssetSpec,
+            fetch_asset,
+            latest_version,
+            normalize_version,
+        )
 
         if self.asset_workspace is None:
             raise KedroAzureMLError(f"Step '{step.name}' reads data asset {path}: no workspace.")
         reference = path.removeprefix("azureml:")
         name, _, version = reference.partition("@" if "@" in reference else ":")
         spec = AssetSpec(name, kind, normalize_version(version))
+        if spec.version is None:  # resolved once per run: every step reads the same version
+            with self._asset_lock:
+                key = f"{name}@latest"
+                if key not in self.result.asset_versions:
+                    self.result.asset_versions[key] = latest_version(self.asset_workspace, spec)
+            spec = AssetSpec(name, kind, self.result.asset_versions[key])
         destination = self.run_dir / "assets" / step.name / port
         destination.parent.mkdir(parents=True, exist_ok=True)
         return fetch_asset(self.asset_workspace, spec, destination)
