@@ -114,7 +114,8 @@ def test_run_submits_the_example_with_code_upload(
     name = put.path.rsplit("/", 1)[1]
     assert f"Job {name} created in experiment spaceflights" in result.stdout
     assert f"Studio: {aml_standin.studio_url(name)}&tid=" in result.stdout
-    assert f"Uploading code: {len(manifest.files)} files" in result.stdout
+    assert f"Uploading code: {len(manifest.files)} files, " in result.stdout
+    assert f"{manifest.total_bytes / 1000:.1f} kB" in result.stdout  # the example: ~0.5 MB
     assert "TEST SEAM ACTIVE" in result.stderr
     assert aml_standin.unmatched == []
     # Every cluster is checked before anything is created.
@@ -159,14 +160,62 @@ def test_run_submits_the_example_with_code_upload(
     assert "src/spaceflights/empty_marker.py" not in landed
 
 
+HOOK = """
+import json
+import os
+
+
+def record(job):
+    with open(os.environ["HOOK_OUT"], "w") as stream:
+        json.dump({"type": type(job).__name__, "name": job.name, "steps": sorted(job.jobs)}, stream)
+"""
+
+
+def test_subscription_pipeline_params_and_hook_from_the_command_line(
+    example: Path, aml_standin: AmlStandin, seam: dict[str, str], tmp_path: Path
+) -> None:
+    """`-s`, `-p`, `--params` and `--on-job-scheduled` of the quickstart, through the real CLI."""
+    _ready(aml_standin)
+    (example / "src" / "job_hook.py").write_text(HOOK)
+    out = tmp_path / "hook.json"
+    result = kedro(
+        example,
+        "azureml",
+        "run",
+        "-s",
+        aml_standin.subscription_id,
+        "-p",
+        "distributed",
+        "--params",
+        '{"data_science": {"active_modelling_pipeline": {"num_nodes": 3}}}',
+        "--on-job-scheduled",
+        "job_hook:record",
+        **{**seam, "AZURE_SUBSCRIPTION_ID": "", "HOOK_OUT": str(out)},
+    )
+    put = _job_put(aml_standin)
+    name = put.path.rsplit("/", 1)[1]
+    assert f"/subscriptions/{aml_standin.subscription_id}/" in put.path
+    hooked = json.loads(out.read_text())
+    assert hooked["type"] == "PipelineJob" and hooked["name"] == name
+    assert set(hooked["steps"]) == set(put.body["properties"]["jobs"])
+    train = put.body["properties"]["jobs"][
+        "data_science_active_modelling_pipeline_train_distributed_model_node"
+    ]
+    assert train["resources"]["instance_count"] == 3
+    assert train["distribution"]["distribution_type"].lower() == "pytorch"
+    assert "Studio:" not in result.stdout  # the hook replaces the default printout
+
+
 def _fails(result: Any) -> str:
     assert result.returncode == 1, result.stdout + result.stderr
     return " ".join((result.stdout + result.stderr).split())
 
 
 def test_secrets_in_the_snapshot_are_refused(
-    example: Path, aml_standin: AmlStandin, seam: dict[str, str]
+    example: Path, aml_standin: AmlStandin, azurite: AzuriteBlob, seam: dict[str, str]
 ) -> None:
+    from azure.storage.blob import BlobServiceClient
+
     _ready(aml_standin)
     amlignore = example / ".amlignore"
     amlignore.write_text(amlignore.read_text().replace("conf/local/\n", "").replace(".env\n", ""))
@@ -179,6 +228,15 @@ def test_secrets_in_the_snapshot_are_refused(
     assert ".env, conf/local/settings.yml" in message
     assert "--allow-secrets-upload" in message
     assert aml_standin.requests == []
+
+    # Asked for explicitly, they go up with the rest.
+    kedro(example, "azureml", "run", "--allow-secrets-upload", **seam)
+    (upload,) = aml_standin.pending_uploads
+    container = BlobServiceClient.from_connection_string(
+        azurite.connection_string
+    ).get_container_client(upload.container)
+    landed = {b.name.split("/", 1)[1] for b in container.list_blobs()}
+    assert {".env", "conf/local/settings.yml"} <= landed
 
 
 def test_missing_compute_cluster_stops_before_anything_is_created(
