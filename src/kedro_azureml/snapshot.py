@@ -49,6 +49,19 @@ class SnapshotManifest:
     total_bytes: int = 0
     ignore_file: str | None = None
 
+    def files_containing(self, secret: str, max_bytes: int = 2_000_000) -> list[str]:
+        """Files (up to ``max_bytes`` each: config and code, not data) that contain ``secret``.
+
+        Catches a key pasted into an ordinarily named file, which no name pattern would.
+        """
+        needle = secret.encode()
+        found = []
+        for name in self.files:
+            path = self.root / name
+            if path.stat().st_size <= max_bytes and needle in path.read_bytes():
+                found.append(name)
+        return found
+
     @property
     def suspicious(self) -> list[str]:
         """Files that look like secrets (credentials, conf/local, .env, private keys)."""

@@ -75,6 +75,8 @@ def submit_project(
             copy_snapshot(manifest, code)
             options = replace(options, code=str(code))
         account_key = _temporary_storage_key(config, console, interactive)
+        if manifest is not None and account_key:
+            check_key_not_in_code(manifest, account_key)
         ml_client = _connect(workspace, interactive)
         options = pin_asset_versions(ml_client, project, options, console)
         compiled = compile_project(
@@ -218,6 +220,17 @@ def check_no_secrets(manifest: SnapshotManifest, allowed: bool) -> None:
         f"{shown}{more}. Exclude them in {manifest.root / '.amlignore'} (e.g. conf/local/, "
         "**/credentials*, .env), or pass --allow-secrets-upload if they are safe to upload."
     )
+
+
+def check_key_not_in_code(manifest: SnapshotManifest, account_key: str) -> None:
+    """The storage key must never go up with the code, whatever file it hides in."""
+    found = manifest.files_containing(account_key)
+    if found:
+        raise SubmitCheckError(
+            f"The storage account key is written in {', '.join(found[:_SHOWN_SECRETS])}, which "
+            "would be uploaded with the code. Remove it from there: the key is read from "
+            "$AZURE_STORAGE_ACCOUNT_KEY (or a prompt) and never needs to be in the project."
+        )
 
 
 def check_conf_uploaded(manifest: SnapshotManifest, project: KedroProject) -> None:

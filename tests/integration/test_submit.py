@@ -459,6 +459,17 @@ def test_mode_b_registers_a_sas_datastore_and_the_key_never_leaves(
         assert PLANTED_KEY[:16] not in text
 
 
+def test_mode_b_refuses_code_that_contains_the_key(
+    mode_b: Path, aml_standin: AmlStandin, seam: dict[str, str]
+) -> None:
+    (mode_b / "conf" / "base" / "globals.yml").write_text(f"storage_key: {PLANTED_KEY}\n")
+    env = {**seam, "AZURE_STORAGE_ACCOUNT_KEY": PLANTED_KEY}
+    message = _fails(kedro(mode_b, "azureml", "run", check=False, **env))
+    assert "The storage account key is written in conf/base/globals.yml" in message
+    assert PLANTED_KEY not in message
+    assert _created_nothing(aml_standin)
+
+
 def test_mode_b_with_identity_registers_a_datastore_without_credentials(
     example: Path, aml_standin: AmlStandin, seam: dict[str, str]
 ) -> None:
