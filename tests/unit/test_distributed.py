@@ -372,6 +372,8 @@ def test_decorated_function_still_runs_directly() -> None:
             },
             1,
         ),
+        ({"TF_CONFIG": json.dumps({"task": {"type": "ps", "index": 0}})}, -1),
+        ({"TF_CONFIG": json.dumps({"task": {"type": "evaluator", "index": 0}})}, -1),
     ],
     ids=[
         "none",
@@ -385,6 +387,8 @@ def test_decorated_function_still_runs_directly() -> None:
         "tf-worker-1",
         "tf-chief",
         "tf-worker-0-with-chief",
+        "tf-parameter-server-0",
+        "tf-evaluator-0",
     ],
 )
 def test_master_node_from_environment(

@@ -6,20 +6,26 @@ import json
 import os
 
 
+NOT_A_WORKER = -1
+
+
 def distributed_rank() -> int:
-    """Global rank of this process: 0 outside distributed jobs."""
+    """Global rank of this process: 0 outside distributed jobs, -1 for a TF ps/evaluator."""
     for variable in ("RANK", "OMPI_COMM_WORLD_RANK", "PMI_RANK"):
         value = os.environ.get(variable)
         if value not in (None, ""):
             return int(value)  # type: ignore[arg-type]
     tf_config = os.environ.get("TF_CONFIG")
     if tf_config:
-        task = json.loads(tf_config).get("task", {})
+        parsed = json.loads(tf_config)
+        task = parsed.get("task", {})
         # TensorFlow's chief, or worker 0 when no chief is declared, plays the master.
         if task.get("type") == "chief":
             return 0
+        if task.get("type", "worker") != "worker":
+            return NOT_A_WORKER  # parameter servers and evaluators never save
         index = int(task.get("index", 0))
-        return index + (1 if "chief" in json.loads(tf_config).get("cluster", {}) else 0)
+        return index + (1 if "chief" in parsed.get("cluster", {}) else 0)
     return 0
 
 
