@@ -16,7 +16,6 @@ those two rules, splitting rather than failing, so every strategy is always safe
 from __future__ import annotations
 
 import heapq
-from collections import Counter
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +26,8 @@ from kedro_azureml.errors import CompileError
 STRATEGIES = ("none", "namespace", "tag", "memory")
 GROUP_TAG_PREFIX = "group."
 _MEMORY_TYPES = ("MemoryDataset", "MemoryDataSet")
+# Rounds that split one group each before a still-cyclic set gets twice as many per round.
+_SINGLE_SPLIT_ROUNDS = 16
 
 DatasetConfig = Callable[[str], "dict[str, Any] | None"]
 StepKey = Callable[[Any], Hashable]
@@ -171,66 +172,89 @@ def _acyclic(pipeline: Any, groups: list[NodeGroup], order: dict[str, int]) -> l
 
     Within each strongly connected set of groups, a node's level is the longest count of group
     changes on a path to it from nodes of that set. Splitting all those groups by level would
-    break every cycle at once (each edge along a cycle between the parts raises the level);
-    splitting one group at a time and looking again keeps more nodes together.
+    break every cycle at once (each edge along a cycle between the parts raises the level), but
+    would split more than needed. So a round splits the group spanning most levels and looks
+    again at that set only (a split cannot make a cycle through groups outside it). A set still cyclic
+    after _SINGLE_SPLIT_ROUNDS rounds has twice as many groups split in each further round, so a
+    node is looked at in at most _SINGLE_SPLIT_ROUNDS + log2(groups) rounds: near-linear even for
+    a chain that enters each of thousands of groups again and again.
     """
-    group_of = {node.name: index for index, group in enumerate(groups) for node in group.nodes}
-    producer = {dataset: node.name for node in pipeline.nodes for dataset in node.outputs}
-    parents = {
-        node.name: sorted(
-            {producer[d] for d in node.inputs if d in producer}, key=order.__getitem__
-        )
-        for node in pipeline.nodes
-    }
-    edges: dict[int, set[int]] = {index: set() for index in range(len(groups))}
-    for child, sources in parents.items():
-        for source in sources:
-            if group_of[source] != group_of[child]:
-                edges[group_of[source]].add(group_of[child])
+    nodes = list(pipeline.nodes)  # topological order, as ``order``
+    producer = {dataset: index for index, node in enumerate(nodes) for dataset in node.outputs}
+    parents = [sorted({producer[d] for d in node.inputs if d in producer}) for node in nodes]
+    members = [sorted(order[n.name] for n in g.nodes) for g in groups]
+    names = [group.name for group in groups]
+    # Among equally wide groups the first in the list is split, as if each split had replaced
+    # its group in place. A split group's members are emptied and its parts appended: ids stay.
+    rank: list[tuple[int, ...]] = [(index,) for index in range(len(groups))]
+    part_of = [0] * len(nodes)
+    for part, indices in enumerate(members):
+        for index in indices:
+            part_of[index] = part
 
-    component = _strongly_connected(edges)
-    cyclic = {c for c, size in Counter(component.values()).items() if size > 1}
-    if not cyclic:
-        return _in_step_order(groups, edges, order)
+    def edges_between(parts: Iterable[int]) -> dict[int, set[int]]:
+        edges: dict[int, set[int]] = {part: set() for part in parts}
+        for part in edges:
+            for child in members[part]:
+                for parent in parents[child]:
+                    source = part_of[parent]
+                    if source != part and source in edges:
+                        edges[source].add(part)
+        return edges
 
-    level: dict[str, int] = {}
-    for node in pipeline.nodes:  # topological order
-        own = group_of[node.name]
-        if component[own] not in cyclic:
-            continue
-        level[node.name] = max(
-            (
-                level[source] + (group_of[source] != own)
-                for source in parents[node.name]
-                if component[group_of[source]] == component[own]
-            ),
-            default=0,
-        )
-    # Split one group per cyclic set, the one spanning most levels (the set's first node
-    # is at level 0 and its group is entered from another group, so it spans at least two),
-    # and look again: splitting every group of the set at once would split more than needed.
-    levels_of = {
-        index: sorted({level[node.name] for node in group.nodes})
-        for index, group in enumerate(groups)
-        if component[index] in cyclic
-    }
-    chosen = {
-        max(
-            (index for index in levels_of if component[index] == c),
-            key=lambda index: (len(levels_of[index]), -index),
-        )
-        for c in cyclic
-    }
-    split: list[NodeGroup] = []
-    for index, group in enumerate(groups):
-        if index not in chosen:
-            split.append(group)
-            continue
-        by_level: dict[int, list[Any]] = {}
-        for node in group.nodes:
-            by_level.setdefault(level[node.name], []).append(node)
-        split += _named_parts(group.name, [by_level[k] for k in sorted(by_level)])
-    return _acyclic(pipeline, split, order)
+    work: list[tuple[set[int], int]] = [
+        (cyclic, 0) for cyclic in _cyclic_sets(edges_between(range(len(groups))))
+    ]
+    while work:
+        parts, rounds = work.pop()
+        batch = 2 ** max(0, rounds + 1 - _SINGLE_SPLIT_ROUNDS)
+        level: dict[int, int] = {}
+        for index in sorted(i for part in parts for i in members[part]):
+            own = part_of[index]
+            level[index] = max(
+                (level[p] + (part_of[p] != own) for p in parents[index] if part_of[p] in parts),
+                default=0,
+            )
+        # The set's first node is at level 0 and its group is entered from another group, so
+        # that group spans at least two levels: every round splits something.
+        spans = {part: len({level[i] for i in members[part]}) for part in parts}
+        chosen = sorted(
+            (part for part in parts if spans[part] > 1), key=lambda p: (-spans[p], rank[p])
+        )[:batch]
+        for part in chosen:
+            by_level: dict[int, list[Any]] = {}
+            for index in members[part]:
+                by_level.setdefault(level[index], []).append(nodes[index])
+            pieces = _named_parts(names[part], [by_level[k] for k in sorted(by_level)])
+            members[part] = []
+            parts.discard(part)
+            for position, piece in enumerate(pieces):
+                new = len(members)
+                members.append([order[n.name] for n in piece.nodes])
+                names.append(piece.name)
+                rank.append((*rank[part], position))
+                for n in piece.nodes:
+                    part_of[order[n.name]] = new
+                parts.add(new)
+        work += [(cyclic, rounds + 1) for cyclic in _cyclic_sets(edges_between(parts))]
+
+    alive = sorted((p for p, indices in enumerate(members) if indices), key=rank.__getitem__)
+    result = [NodeGroup(names[p], tuple(nodes[i] for i in members[p])) for p in alive]
+    renumber = {part: index for index, part in enumerate(alive)}
+    edges = edges_between(alive)
+    return _in_step_order(
+        result,
+        {renumber[p]: {renumber[t] for t in targets} for p, targets in edges.items()},
+        order,
+    )
+
+
+def _cyclic_sets(edges: dict[int, set[int]]) -> list[set[int]]:
+    """The strongly connected sets of more than one vertex: those that contain a cycle."""
+    sets: dict[int, set[int]] = {}
+    for vertex, root in _strongly_connected(edges).items():
+        sets.setdefault(root, set()).add(vertex)
+    return [vertices for vertices in sets.values() if len(vertices) > 1]
 
 
 def _strongly_connected(edges: dict[int, set[int]]) -> dict[int, int]:

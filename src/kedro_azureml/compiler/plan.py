@@ -10,7 +10,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from kedro_azureml.compiler.grouping import NodeGroup, cannot_travel, split_groups
+from kedro_azureml.compiler.grouping import (
+    NodeGroup,
+    cannot_travel,
+    group_nodes,
+    is_distributed,
+    split_groups,
+)
 from kedro_azureml.compiler.naming import unique_names
 from kedro_azureml.config import DEFAULT_COMPUTE
 from kedro_azureml.datasets.assets import AssetSpec, asset_spec
@@ -76,20 +82,29 @@ def plan_job(
 
     Groups are first split where their nodes need different computes, where a node is
     distributed, or where steps would wait for each other (see ``split_groups``), so any
-    grouping given here yields a valid job.
+    grouping given here yields a valid job, unless a dataset that cannot travel (``copy_mode:
+    assign``) ends up between two steps: that is a CompileError saying why and what to do.
     """
     aliases = compute_aliases - {DEFAULT_COMPUTE}
-    groups = split_groups(pipeline, groups, lambda node: compute_alias(node, aliases))
+
+    def compute_of(node: Any) -> str:
+        return compute_alias(node, aliases)
+
+    groups = split_groups(pipeline, groups, compute_of)
     step_names = unique_names((group.name for group in groups), "step name")
     step_of_node = {node.name: step_names[group.name] for group in groups for node in group.nodes}
 
     producer: dict[str, str] = {}
     consumers: dict[str, set[str]] = {}
+    made_by: dict[str, Any] = {}  # dataset -> node, to name them in errors
+    read_by: dict[str, list[Any]] = {}
     for node in pipeline.nodes:
         for dataset in node.outputs:
             producer[dataset] = step_of_node[node.name]
+            made_by[dataset] = node
         for dataset in node.inputs:
             consumers.setdefault(dataset, set()).add(step_of_node[node.name])
+            read_by.setdefault(dataset, []).append(node)
 
     decisions: dict[str, DatasetDecision] = {}
     crossing: set[str] = set()
@@ -101,7 +116,19 @@ def plan_job(
         route = route_dataset(dataset, config)
         source = producer.get(dataset)
         readers = consumers.get(dataset, set())
-        decision = _decide(dataset, route, source, readers)
+        stays = cannot_travel(config)  # e.g. a connection or a lock: it must stay in memory
+        if stays and source is not None and readers - {source}:
+            reader = next(n for n in read_by[dataset] if step_of_node[n.name] != source)
+            reason, advice = _why_apart(
+                pipeline, made_by[dataset], reader, compute_of, dataset_config
+            )
+            raise CompileError(
+                f"Dataset '{dataset}' is declared with copy_mode: assign, so it cannot leave its "
+                f"process, but node '{made_by[dataset].name}' writes it in step '{source}' and "
+                f"node '{reader.name}' reads it in step '{step_of_node[reader.name]}': "
+                f"{reason}. {advice}"
+            )
+        decision = _decide(dataset, route, source, readers, stays)
         if route.route is Route.ASSET and config is not None:
             spec = asset_spec(config, (asset_versions or {}).get(dataset))
             assets[dataset] = spec
@@ -112,11 +139,9 @@ def plan_job(
                 else f"registered as a new version of data asset {spec.name}"
                 + ("; mounted by the steps that read it" if readers - {source} else "")
             )
-        if source is not None and readers - {source} and cannot_travel(config):
-            decision += " (declared copy_mode: assign: group its nodes with --group-by memory)"
         if source is not None and readers - {source}:
             crossing.add(dataset)
-        elif source is not None and not readers and route.can_travel:
+        elif source is not None and not readers and route.can_travel and not stays:
             job_outputs.add(dataset)
         decisions[dataset] = DatasetDecision(
             dataset, route, decision, source, tuple(sorted(readers))
@@ -151,7 +176,9 @@ def plan_job(
     )
 
 
-def _decide(dataset: str, route: DatasetRoute, source: str | None, readers: set[str]) -> str:
+def _decide(
+    dataset: str, route: DatasetRoute, source: str | None, readers: set[str], stays: bool
+) -> str:
     if route.route is Route.PARAMETER:
         return "not data: passed as a parameter"
     if source is None:
@@ -164,9 +191,82 @@ def _decide(dataset: str, route: DatasetRoute, source: str | None, readers: set[
             return "pipeline input: comes with the code snapshot or image"
         return "pipeline input: read in place"
     if not readers:
+        if stays:
+            return "stays in memory: cannot travel and nothing reads it"
         return "job output" if route.can_travel else "pipeline output: written in place"
     if readers == {source}:
         return "stays inside its step"
     if route.route is Route.IN_PLACE:
         return "written and read in place; an empty output orders the steps"
     return "travels through the producing step's output folder"
+
+
+def _why_apart(
+    pipeline: Any,
+    writer: Any,
+    reader: Any,
+    compute_of: Callable[[Any], str],
+    dataset_config: Callable[[str], dict[str, Any] | None],
+) -> tuple[str, str]:
+    """Why two nodes sharing an object that cannot travel run in different steps, and what to do.
+
+    Only called to explain an error, so it may regroup the whole pipeline: ``memory`` grouping
+    keeps the two nodes together unless a compute, a distributed node or a cycle parts them.
+    """
+    create = "create the object in the node that reads it"
+    if compute_of(writer) != compute_of(reader):
+        return (
+            f"'{writer.name}' runs on compute '{compute_of(writer)}' and '{reader.name}' on "
+            f"'{compute_of(reader)}'",
+            f"Give both nodes the same compute tag, or {create}.",
+        )
+    distributed = next((n for n in (writer, reader) if is_distributed(n)), None)
+    if distributed is not None:
+        return (
+            f"'{distributed.name}' is distributed, and a distributed node runs alone in its step",
+            f"{create.capitalize()}.",
+        )
+    by_memory = split_groups(pipeline, group_nodes(pipeline, "memory", dataset_config), compute_of)
+    memory_step = {
+        node.name: index for index, group in enumerate(by_memory) for node in group.nodes
+    }
+    if memory_step[writer.name] == memory_step[reader.name]:
+        return (
+            "the grouping strategy put them in different steps",
+            "Group them with --group-by memory.",
+        )
+    advice = f"{create.capitalize()}, or make it a dataset that can travel."
+    between = _nodes_between(pipeline, writer, reader)
+    elsewhere = [
+        node
+        for node in pipeline.nodes
+        if node.name in between
+        and memory_step[node.name] not in (memory_step[writer.name], memory_step[reader.name])
+    ]
+    if elsewhere:
+        return (
+            f"node '{elsewhere[0].name}' runs in another step between them, so one step holding "
+            "both would wait for a step that waits for it",
+            advice,
+        )
+    return "splitting a cycle between steps put them apart", advice
+
+
+def _nodes_between(pipeline: Any, first: Any, last: Any) -> set[str]:
+    """Names of the nodes on some path from ``first`` to ``last``."""
+    parents = {node.name: {p.name for p in ps} for node, ps in pipeline.node_dependencies.items()}
+    children: dict[str, set[str]] = {}
+    for child, sources in parents.items():
+        for source in sources:
+            children.setdefault(source, set()).add(child)
+
+    def reach(start: str, step: Mapping[str, set[str]]) -> set[str]:
+        seen, todo = set(), [start]
+        while todo:
+            for name in step.get(todo.pop(), ()):
+                if name not in seen:
+                    seen.add(name)
+                    todo.append(name)
+        return seen
+
+    return reach(first.name, children) & reach(last.name, parents)
