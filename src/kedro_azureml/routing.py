@@ -116,6 +116,8 @@ def travelling_config(config: dict[str, Any]) -> dict[str, Any]:
     A wrapper without a path of its own (CachedDataset) travels as the dataset it wraps: the
     file is what the next step needs, and a cache is only worth having within one process.
     """
+    if str(config.get("type", "")).endswith("AzureMLPipelineDataset"):
+        return config  # it moves its own root_dir into the folder
     inner = config.get("dataset")
     if dataset_path(config) is None and isinstance(inner, dict) and dataset_path(inner):
         return dict(inner)

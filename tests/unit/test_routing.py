@@ -181,3 +181,5 @@ def test_a_wrapper_travels_as_the_dataset_it_wraps() -> None:
     )
     plain = {"type": "pandas.CSVDataset", "filepath": "a.csv"}
     assert travelling_config(plain) is plain
+    ours = {"type": "kedro_azureml.datasets.AzureMLPipelineDataset", "dataset": inner}
+    assert travelling_config(ours) is ours

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 
-
 NOT_A_WORKER = -1
 
 
