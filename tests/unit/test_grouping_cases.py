@@ -236,3 +236,16 @@ def test_random_groupings_become_valid_steps(seed: int) -> None:
     steps = split_groups(pipe, proposed)
     _assert_valid_steps(pipe, proposed, steps)
     assert split_groups(pipe, steps) == steps  # splitting valid steps changes nothing
+
+
+@pytest.mark.parametrize(
+    ("dataset", "message"),
+    [
+        ("conn", "no node produces it, and it is declared as MemoryDataset in the catalog"),
+        ("undeclared", "no node produces it and the catalog does not declare it"),
+    ],
+)
+def test_an_unproduced_memory_input_says_why_it_would_be_empty(dataset: str, message: str) -> None:
+    pipe = pipeline([node(_f, dataset, "x", name="use")])
+    with pytest.raises(CompileError, match=message):
+        _plan(pipe, "none")

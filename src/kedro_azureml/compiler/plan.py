@@ -182,6 +182,12 @@ def _decide(
     if route.route is Route.PARAMETER:
         return "not data: passed as a parameter"
     if source is None:
+        if route.route is Route.MEMORY and route.reason.startswith("declared"):
+            raise CompileError(
+                f"Dataset '{dataset}' is read by the pipeline but no node produces it, and it is "
+                f"{route.reason} in the catalog: it would be empty in every step. Produce it in "
+                "a node, or declare it with a file path in conf/base/catalog.yml."
+            )
         if route.route is Route.MEMORY:
             raise CompileError(
                 f"Dataset '{dataset}' is read by the pipeline but no node produces it and the "
