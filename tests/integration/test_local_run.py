@@ -94,6 +94,19 @@ def test_a_cached_local_csv_travels_to_the_next_step(small_project: Path) -> Non
     assert (run_dir / "data" / "to_csv" / "scaled_csv" / "scaled.csv").is_file()
 
 
+def test_arrays_and_plain_objects_cross_steps_in_their_formats(small_project: Path) -> None:
+    kedro(small_project, *INIT)
+    kedro(small_project, "azureml", "run", "--local", "-p", "kinds", "--no-mlflow")
+    run_dir = _run_dir(small_project)
+    report = load_object(str(run_dir / "outputs" / "kinds_report"))
+    assert report == {"array_sum": 135, "shifted": 103, "dtype": "int64"}
+    formats = {}
+    for port in ("array", "shift"):
+        marker = run_dir / "data" / "make_kinds" / port / "_kedro_azureml.json"
+        formats[port] = json.loads(marker.read_text())["format"]
+    assert formats == {"array": "npy", "shift": "cloudpickle"}
+
+
 def test_params_override_reaches_steps(small_project: Path) -> None:
     kedro(small_project, *INIT)
     kedro(small_project, "azureml", "run", "--local", "--params", "factor=2")

@@ -45,6 +45,29 @@ def _all_text(root: Path) -> str:
     return "\n".join(chunks)
 
 
+def test_mode_b_carries_arrays_and_plain_objects(mode_b_project: Path, azurite) -> None:
+    """A numpy array (.npy) and a closure (cloudpickle) cross steps through the container."""
+    config = yaml.safe_load((mode_b_project / "conf/base/azureml.yml").read_text())
+    container = config["azure"]["temporary_storage"]["container"]
+    kedro(
+        mode_b_project,
+        "azureml",
+        "run",
+        "--local",
+        "-p",
+        "kinds",
+        "--no-mlflow",
+        AZURE_STORAGE_CONNECTION_STRING=azurite.connection_string,
+    )
+    run_dir = sorted((mode_b_project / ".kedro-azureml" / "runs").iterdir())[-1]
+    report = load_object(str(run_dir / "outputs" / "kinds_report"))
+    assert report == {"array_sum": 135, "shifted": 103, "dtype": "int64"}
+    service = BlobServiceClient.from_connection_string(azurite.connection_string)
+    blobs = {b.name for b in service.get_container_client(container).list_blobs()}
+    prefix = f"kedro-azureml-temp/{run_dir.name}"
+    assert {f"{prefix}/array/data.npy", f"{prefix}/shift/data.pkl"} <= blobs
+
+
 def test_mode_b_moves_data_through_blob_and_leaks_no_key(mode_b_project: Path, azurite) -> None:
     config = yaml.safe_load((mode_b_project / "conf/base/azureml.yml").read_text())
     container = config["azure"]["temporary_storage"]["container"]

@@ -100,6 +100,18 @@ def dump_env(scaled):
     return dict(os.environ)
 
 
+def make_kinds(scaled):
+    # A numpy array, and a plain Python object (a closure) that only cloudpickle can carry.
+    import numpy as np
+
+    factor = int(scaled["x"].iloc[0])
+    return np.arange(10) * factor, lambda value: value + factor
+
+
+def use_kinds(array, shift):
+    return {"array_sum": int(array.sum()), "shifted": int(shift(100)), "dtype": str(array.dtype)}
+
+
 def explode(scaled):
     raise RuntimeError("boom: this node always fails")
 
@@ -120,7 +132,13 @@ def register_pipelines() -> dict[str, Pipeline]:
         ]
     )
     env = main + pipeline([node(dump_env, "scaled", "env_seen", name="dump_env")])
-    return {"__default__": main, "failing": failing, "env": env}
+    kinds = main + pipeline(
+        [
+            node(make_kinds, "scaled", ["array", "shift"], name="make_kinds"),
+            node(use_kinds, ["array", "shift"], "kinds_report", name="use_kinds"),
+        ]
+    )
+    return {"__default__": main, "failing": failing, "env": env, "kinds": kinds}
 """
 
 
