@@ -37,7 +37,6 @@ class AzureMLStepHook:
     @hook_impl
     def after_catalog_created(self, catalog: Any) -> None:
         if self.binding is None:
-            self._give_assets_a_workspace(catalog)
             return
         from kedro_azureml.routing import (
             Route,
@@ -74,15 +73,25 @@ class AzureMLStepHook:
             if dataset is not None and not isinstance(dataset, StepFolderDataset):
                 catalog[name] = MasterSavesDataset(dataset, name)
 
-    def _give_assets_a_workspace(self, catalog: Any) -> None:
-        """Outside a step (plain `kedro run`), data assets download from azureml.yml's workspace."""
-        configs = catalog.config_resolver.config
-        names = [
-            name
-            for name, config in configs.items()
-            if str(config.get("type", "")).endswith("AzureMLAssetDataset")
-            and not config.get("workspace")
-        ]
+    @hook_impl
+    def before_pipeline_run(self, run_params: Any, pipeline: Any, catalog: Any) -> None:
+        if self.binding is None:
+            self._give_assets_a_workspace(pipeline, catalog)
+
+    def _give_assets_a_workspace(self, pipeline: Any, catalog: Any) -> None:
+        """Outside a step (plain `kedro run`), data assets download from azureml.yml's workspace.
+
+        Looks at the pipeline's own datasets, so entries made by dataset factories count too.
+        """
+        from kedro_azureml.routing import resolve_dataset_config
+
+        names = []
+        for name in sorted(pipeline.datasets()):
+            config = resolve_dataset_config(catalog, name) or {}
+            if str(config.get("type", "")).endswith("AzureMLAssetDataset") and not config.get(
+                "workspace"
+            ):
+                names.append(name)
         context = getattr(self, "_context", None)
         if not names or context is None:
             return

@@ -31,6 +31,7 @@ def count(companies):
 def register_pipelines() -> dict[str, Pipeline]:
     return {
         "__default__": pipeline([node(count, "companies", "summary", name="count")]),
+        "factory": pipeline([node(count, "companies_asset", "summary", name="count")]),
         "twice": pipeline(
             [
                 node(count, "companies", "summary", name="count"),
@@ -40,6 +41,13 @@ def register_pipelines() -> dict[str, Pipeline]:
     }
 """
 CATALOG = """
+"{name}_asset":
+  type: kedro_azureml.datasets.AzureMLAssetDataset
+  azureml_dataset: "{name}"
+  azureml_type: uri_folder
+  dataset:
+    type: pandas.CSVDataset
+    filepath: "{name}.csv"
 companies:
   type: kedro_azureml.datasets.AzureMLAssetDataset
   azureml_dataset: companies
@@ -142,12 +150,13 @@ def test_latest_is_resolved_once_per_run_and_printed(
     assert lookups.count("GET {ws}/data/companies/versions/3") == 3
 
 
+@pytest.mark.parametrize("pipeline", ["__default__", "factory"], ids=["declared", "factory"])
 def test_plain_kedro_run_downloads_from_the_configured_workspace(
-    asset_project: Path, aml_standin: Any, azurite: Any, tmp_path: Path
+    asset_project: Path, aml_standin: Any, azurite: Any, tmp_path: Path, pipeline: str
 ) -> None:
     # The catalog entry names no workspace: the plugin's hook gives it azureml.yml's.
     seam = write_seam(tmp_path / "standin.json", aml_standin, azurite=azurite)
-    result = kedro(asset_project, "run", **seam, PYTHONPATH=str(REPO))
+    result = kedro(asset_project, "run", "-p", pipeline, **seam, PYTHONPATH=str(REPO))
     assert "Pipeline execution completed successfully" in result.stdout + result.stderr
     cached = asset_project / "data" / "companies" / "3" / "companies.csv"
     assert cached.read_text().splitlines()[1:] == ["a,0.5", "b,0.25", "c,1.0"]
