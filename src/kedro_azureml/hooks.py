@@ -87,8 +87,8 @@ class AzureMLStepHook:
 
         names = []
         for name in sorted(pipeline.datasets()):
-            config = resolve_dataset_config(catalog, name) or {}
-            if str(config.get("type", "")).endswith("AzureMLAssetDataset") and not config.get(
+            entry = resolve_dataset_config(catalog, name) or {}
+            if str(entry.get("type", "")).endswith("AzureMLAssetDataset") and not entry.get(
                 "workspace"
             ):
                 names.append(name)
