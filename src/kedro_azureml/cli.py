@@ -333,6 +333,11 @@ def run(
 ) -> None:
     """Submit the pipeline to Azure ML, or run it here with --local."""
     project_path = _project_path(metadata)
+    if from_yaml and request.params:
+        raise click.UsageError(
+            "--params changes what is compiled; a --from-yaml job is already compiled. "
+            "Compile with --params, or run --local without --from-yaml."
+        )
     if local:
         from kedro_azureml.workflow import run_local
 

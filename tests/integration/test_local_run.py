@@ -107,6 +107,25 @@ def test_arrays_and_plain_objects_cross_steps_in_their_formats(small_project: Pa
     assert formats == {"array": "npy", "shift": "cloudpickle"}
 
 
+def test_params_with_an_already_compiled_job_is_refused(small_project: Path) -> None:
+    kedro(small_project, *INIT)
+    kedro(small_project, "azureml", "compile", "-o", "pipeline.yaml")
+    result = kedro(
+        small_project,
+        "azureml",
+        "run",
+        "--local",
+        "--from-yaml",
+        "pipeline.yaml",
+        "--params",
+        "factor=2",
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "a --from-yaml job is already compiled" in result.stdout + result.stderr
+    assert not (small_project / ".kedro-azureml" / "runs").exists()
+
+
 def test_params_override_reaches_steps(small_project: Path) -> None:
     kedro(small_project, *INIT)
     kedro(small_project, "azureml", "run", "--local", "--params", "factor=2")
