@@ -57,8 +57,9 @@ class AzureMLStepHook:
             if not route.can_travel:
                 self.binding.in_place.append(name)  # its folder only orders the steps
                 continue
-            local = route.route is Route.LOCAL_FILE and config is not None
-            catalog_config = travelling_config(config) if local and config else None
+            catalog_config = (
+                travelling_config(config) if route.route is Route.LOCAL_FILE and config else None
+            )
             catalog[name] = StepFolderDataset(
                 name=name, folder=folder, catalog_config=catalog_config
             )

@@ -92,9 +92,8 @@ def route_dataset(name: str, config: dict[str, Any] | None) -> DatasetRoute:
     if short_type in _MEMORY_TYPES:
         return DatasetRoute(Route.MEMORY, f"declared as {type_name}")
     located = dataset_path(config)
-    inner = config.get("dataset")
-    if located is None and isinstance(inner, dict) and dataset_path(inner):
-        # A wrapper such as CachedDataset: the wrapped dataset's file is what must travel.
+    inner = _wrapped(config)
+    if inner is not None:  # the wrapped dataset's file is what must travel
         key, path = dataset_path(inner)  # type: ignore[misc]
         if not is_remote(path):
             return DatasetRoute(
@@ -116,9 +115,18 @@ def travelling_config(config: dict[str, Any]) -> dict[str, Any]:
     A wrapper without a path of its own (CachedDataset) travels as the dataset it wraps: the
     file is what the next step needs, and a cache is only worth having within one process.
     """
+    inner = _wrapped(config)
+    return dict(inner) if inner is not None else config
+
+
+def _wrapped(config: dict[str, Any]) -> dict[str, Any] | None:
+    """The entry a wrapper with no path of its own (CachedDataset) wraps, if that has a path.
+
+    Not AzureMLPipelineDataset's: it moves its own root_dir into the step's folder.
+    """
     if str(config.get("type", "")).endswith("AzureMLPipelineDataset"):
-        return config  # it moves its own root_dir into the folder
+        return None
     inner = config.get("dataset")
     if dataset_path(config) is None and isinstance(inner, dict) and dataset_path(inner):
-        return dict(inner)
-    return config
+        return inner
+    return None

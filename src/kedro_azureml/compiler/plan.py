@@ -96,15 +96,11 @@ def plan_job(
 
     producer: dict[str, str] = {}
     consumers: dict[str, set[str]] = {}
-    made_by: dict[str, Any] = {}  # dataset -> node, to name them in errors
-    read_by: dict[str, list[Any]] = {}
     for node in pipeline.nodes:
         for dataset in node.outputs:
             producer[dataset] = step_of_node[node.name]
-            made_by[dataset] = node
         for dataset in node.inputs:
             consumers.setdefault(dataset, set()).add(step_of_node[node.name])
-            read_by.setdefault(dataset, []).append(node)
 
     decisions: dict[str, DatasetDecision] = {}
     crossing: set[str] = set()
@@ -118,13 +114,15 @@ def plan_job(
         readers = consumers.get(dataset, set())
         stays = cannot_travel(config)  # e.g. a connection or a lock: it must stay in memory
         if stays and source is not None and readers - {source}:
-            reader = next(n for n in read_by[dataset] if step_of_node[n.name] != source)
-            reason, advice = _why_apart(
-                pipeline, made_by[dataset], reader, compute_of, dataset_config
+            # Only on the way to an error: look the two nodes up here, not on every compile.
+            writer = next(n for n in pipeline.nodes if dataset in n.outputs)
+            reader = next(
+                n for n in pipeline.nodes if dataset in n.inputs and step_of_node[n.name] != source
             )
+            reason, advice = _why_apart(pipeline, writer, reader, compute_of, dataset_config)
             raise CompileError(
                 f"Dataset '{dataset}' is declared with copy_mode: assign, so it cannot leave its "
-                f"process, but node '{made_by[dataset].name}' writes it in step '{source}' and "
+                f"process, but node '{writer.name}' writes it in step '{source}' and "
                 f"node '{reader.name}' reads it in step '{step_of_node[reader.name]}': "
                 f"{reason}. {advice}"
             )
