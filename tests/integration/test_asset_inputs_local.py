@@ -15,7 +15,7 @@ import yaml
 from azure.storage.blob import BlobServiceClient
 
 from kedro_azureml.serialization import load_object
-from tests.support.kedro_projects import REPO, kedro
+from tests.support.kedro_projects import REPO, kedro, last_run
 from tests.support.seam import write_seam
 
 pytestmark = pytest.mark.slow
@@ -121,7 +121,7 @@ def test_run_local_mounts_a_data_asset_version(
         **seam,
     )
     assert "TEST SEAM ACTIVE" in run.stderr
-    run_dir = sorted((asset_project / ".kedro-azureml" / "runs").iterdir())[-1]
+    run_dir = last_run(asset_project)
     assert load_object(str(run_dir / "outputs" / "summary")) == {"rows": 3, "total": 1.75}
     mounted = run_dir / "assets" / "count" / "companies" / "companies.csv"
     assert mounted.read_text().splitlines()[0] == "company,rating"
@@ -137,7 +137,7 @@ def test_latest_is_resolved_once_per_run_and_printed(
         asset_project, "azureml", "run", "--local", "-p", "twice", PYTHONPATH=str(REPO), **seam
     )
     assert "data asset companies@latest read as version 3" in run.stdout
-    run_dir = sorted((asset_project / ".kedro-azureml" / "runs").iterdir())[-1]
+    run_dir = last_run(asset_project)
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["asset_versions"] == {"companies@latest": "3"}
     for step in ("count", "count_again"):

@@ -9,13 +9,9 @@ import pytest
 import yaml
 
 from kedro_azureml.serialization import load_object
-from tests.support.kedro_projects import copy_example, kedro
+from tests.support.kedro_projects import copy_example, kedro, last_run
 
 pytestmark = pytest.mark.slow
-
-
-def _run_dir(project: Path) -> Path:
-    return sorted((project / ".kedro-azureml" / "runs").iterdir())[-1]
 
 
 def _folders(root: Path) -> set[str]:
@@ -25,7 +21,7 @@ def _folders(root: Path) -> set[str]:
 def test_example_grouped_by_namespace_runs_green(tmp_path: Path) -> None:
     project = copy_example(tmp_path)
     result = kedro(project, "azureml", "run", "--local", "--group-by", "namespace")
-    run_dir = _run_dir(project)
+    run_dir = last_run(project)
     summary = json.loads((run_dir / "summary.json").read_text())
     statuses = {name: step["status"] for name, step in summary["steps"].items()}
     # Two namespaces; data_processing is split because two of its nodes are tagged for the
@@ -60,7 +56,7 @@ def test_grouped_step_keeps_intra_step_data_in_memory(tmp_path: Path) -> None:
     del data["azure"]["compute"]["chunky"]
     config.write_text(yaml.safe_dump(data))
     kedro(project, "azureml", "run", "--local", "--group-by", "namespace")
-    run_dir = _run_dir(project)
+    run_dir = last_run(project)
     summary = json.loads((run_dir / "summary.json").read_text())
     assert sorted(summary["steps"]) == ["data_processing", "data_science"]
     assert _folders(run_dir / "data") == {"data_processing/model_input_table"}

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from kedro_azureml.serialization import load_object
-from tests.support.kedro_projects import kedro
+from tests.support.kedro_projects import kedro, last_run
 
 pytestmark = pytest.mark.slow
 
@@ -26,11 +26,6 @@ QUICKSTART_INIT = [
     "kedro-env@latest",
 ]
 INIT = ["azureml", "init", "rg", "ws", "exp", "cpu-cluster", "kedro-env@latest"]
-
-
-def _run_dir(project: Path) -> Path:
-    runs = sorted((project / ".kedro-azureml" / "runs").iterdir())
-    return runs[-1]
 
 
 def test_init_writes_config_and_safe_amlignore(blank_project: Path) -> None:
@@ -66,7 +61,7 @@ def test_compile_then_run_local_gives_right_values(small_project: Path) -> None:
 
     result = kedro(small_project, "azureml", "run", "--local", "--from-yaml", "pipeline.yaml")
     assert "4/4" in result.stdout
-    run_dir = _run_dir(small_project)
+    run_dir = last_run(small_project)
     # factor 3 over 1..10 → 165; the catalog CSV travelled as a CSV file
     report = load_object(str(run_dir / "outputs" / "report"))
     assert report == {"total": 165, "rows": 10, "max": 30}
@@ -89,7 +84,7 @@ def test_a_cached_local_csv_travels_to_the_next_step(small_project: Path) -> Non
     assert "CachedDataset" in catalog.read_text()
     kedro(small_project, *INIT)
     kedro(small_project, "azureml", "run", "--local", "--no-mlflow")
-    run_dir = _run_dir(small_project)
+    run_dir = last_run(small_project)
     assert load_object(str(run_dir / "outputs" / "report"))["total"] == 165
     assert (run_dir / "data" / "to_csv" / "scaled_csv" / "scaled.csv").is_file()
 
@@ -97,7 +92,7 @@ def test_a_cached_local_csv_travels_to_the_next_step(small_project: Path) -> Non
 def test_arrays_and_plain_objects_cross_steps_in_their_formats(small_project: Path) -> None:
     kedro(small_project, *INIT)
     kedro(small_project, "azureml", "run", "--local", "-p", "kinds", "--no-mlflow")
-    run_dir = _run_dir(small_project)
+    run_dir = last_run(small_project)
     report = load_object(str(run_dir / "outputs" / "kinds_report"))
     assert report == {"array_sum": 135, "shifted": 103, "dtype": "int64"}
     formats = {}
@@ -129,7 +124,7 @@ def test_params_with_an_already_compiled_job_is_refused(small_project: Path) -> 
 def test_params_override_reaches_steps(small_project: Path) -> None:
     kedro(small_project, *INIT)
     kedro(small_project, "azureml", "run", "--local", "--params", "factor=2")
-    report = load_object(str(_run_dir(small_project) / "outputs" / "report"))
+    report = load_object(str(last_run(small_project) / "outputs" / "report"))
     assert report["total"] == 110
 
 
@@ -139,14 +134,14 @@ def test_failing_step_skips_dependants_and_fails(small_project: Path) -> None:
     assert result.returncode == 1
     out = result.stdout
     assert "explode failed" in out and "boom: this node always fails" in out
-    summary = json.loads((_run_dir(small_project) / "summary.json").read_text())
+    summary = json.loads((last_run(small_project) / "summary.json").read_text())
     statuses = {name: step["status"] for name, step in summary["steps"].items()}
     assert statuses["explode"] == "failed"
     assert statuses["after_explode"] == "skipped"
     assert statuses["report"] == "succeeded"  # independent steps still finish
     assert summary["succeeded"] is False
     assert "skipped" in out and "failed" in out  # the summary table
-    log = _run_dir(small_project) / "logs" / "explode.log"
+    log = last_run(small_project) / "logs" / "explode.log"
     assert "RuntimeError" in log.read_text()
 
 
@@ -155,7 +150,7 @@ def test_snapshot_honours_amlignore(small_project: Path) -> None:
     (small_project / "conf" / "local" / "credentials.yml").write_text("secret: hunter2\n")
     (small_project / "data" / "01_raw" / "empty.csv").write_text("")
     kedro(small_project, "azureml", "run", "--local")
-    snapshot = _run_dir(small_project) / "snapshot" / small_project.name
+    snapshot = last_run(small_project) / "snapshot" / small_project.name
     assert (snapshot / "data" / "01_raw" / "numbers.csv").is_file()
     assert not (snapshot / "conf" / "local").exists()
     assert not (snapshot / "data" / "01_raw" / "empty.csv").exists()  # Azure drops empty files
@@ -268,5 +263,5 @@ def test_compile_to_another_folder_keeps_code_relative(small_project: Path, tmp_
     assert load_job(out)._validate().passed
     # ...and that file runs as it is, from wherever it lies.
     kedro(small_project, "azureml", "run", "--local", "--from-yaml", str(out))
-    report = load_object(str(_run_dir(small_project) / "outputs" / "report"))
+    report = load_object(str(last_run(small_project) / "outputs" / "report"))
     assert report["total"] == 165

@@ -9,19 +9,15 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from kedro_azureml.serialization import load_object
-from tests.support.kedro_projects import kedro
+from tests.support.kedro_projects import kedro, last_run
 
 pytestmark = pytest.mark.slow
 
 INIT = ["azureml", "init", "rg", "ws", "exp", "cpu-cluster", "kedro-env@latest"]
 
 
-def _last_run(project: Path) -> Path:
-    return sorted((project / ".kedro-azureml" / "runs").iterdir())[-1]
-
-
 def _summary(project: Path) -> dict:
-    return json.loads((_last_run(project) / "summary.json").read_text())
+    return json.loads((last_run(project) / "summary.json").read_text())
 
 
 def test_each_step_logs_into_its_child_run_of_the_job_run(small_project: Path) -> None:
@@ -41,7 +37,7 @@ def test_each_step_logs_into_its_child_run_of_the_job_run(small_project: Path) -
         assert child.data.tags["mlflow.parentRunId"] == parent.info.run_id
         assert child.data.tags["kedro_azureml.step"] == step
         assert child.info.status == "FINISHED"
-    report = load_object(str(_last_run(small_project) / "outputs" / "report"))
+    report = load_object(str(last_run(small_project) / "outputs" / "report"))
     logged = client.get_run(tracking["step_runs"]["report"]).data.metrics
     assert logged == {"total": report["total"]}
     assert client.get_run(tracking["step_runs"]["scale"]).data.metrics == {}
@@ -66,7 +62,7 @@ def test_steps_get_the_users_store_or_none_with_no_mlflow(
     kedro(small_project, "azureml", "run", "--local", "-p", "env", MLFLOW_TRACKING_URI=store)
     tracking = _summary(small_project)["mlflow"]
     assert tracking["tracking_uri"] == store
-    env = load_object(str(_last_run(small_project) / "outputs" / "env_seen"))
+    env = load_object(str(last_run(small_project) / "outputs" / "env_seen"))
     assert env["MLFLOW_TRACKING_URI"] == store
     assert env["MLFLOW_RUN_ID"] == tracking["step_runs"]["dump_env"]
     assert env["MLFLOW_EXPERIMENT_ID"] == tracking["experiment_id"]
@@ -74,5 +70,5 @@ def test_steps_get_the_users_store_or_none_with_no_mlflow(
 
     kedro(small_project, "azureml", "run", "--local", "-p", "env", "--no-mlflow")
     assert _summary(small_project)["mlflow"] is None
-    env = load_object(str(_last_run(small_project) / "outputs" / "env_seen"))
+    env = load_object(str(last_run(small_project) / "outputs" / "env_seen"))
     assert "MLFLOW_RUN_ID" not in env

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from kedro_azureml.serialization import load_object
-from tests.support.kedro_projects import kedro
+from tests.support.kedro_projects import kedro, last_run
 
 pytestmark = pytest.mark.slow
 
@@ -68,7 +68,7 @@ def echo_project(blank_project: Path) -> Path:
 
 def _outputs(project: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     """The latest run's job outputs, and its compiled job YAML."""
-    run_dir = sorted((project / ".kedro-azureml" / "runs").iterdir())[-1]
+    run_dir = last_run(project)
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["succeeded"] is True, summary
     outputs = {name: load_object(path) for name, path in sorted(summary["job_outputs"].items())}

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.support.kedro_projects import kedro
+from tests.support.kedro_projects import kedro, last_run
 
 pytestmark = pytest.mark.slow
 
@@ -59,7 +59,7 @@ def test_run_local_redirects_to_step_folders(project: Path) -> None:
 
     kedro(project, "azureml", "run", "--local", "--from-yaml", "pipeline.yaml")
 
-    run_dir = sorted((project / ".kedro-azureml" / "runs").iterdir())[-1]
+    run_dir = last_run(project)
     csv = run_dir / "data" / "to_csv" / "scaled_csv" / "tables" / "scaled.csv"
     assert csv.read_text().splitlines()[:3] == ["x", "3", "6"]
     report = yaml.safe_load((run_dir / "outputs" / "report" / "report.json").read_text())

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.kedro_projects import kedro
+from tests.support.kedro_projects import kedro, last_run
 
 pytestmark = pytest.mark.slow
 
@@ -94,7 +94,7 @@ def test_one_failing_rank_fails_the_step_at_once_with_its_exit_code(rank_project
     elapsed = time.monotonic() - started
     assert result.returncode == 1
     assert elapsed < 90  # rank 0 sleeps 120 s unless it is stopped
-    run_dir = sorted((rank_project / ".kedro-azureml" / "runs").iterdir())[-1]
+    run_dir = last_run(rank_project)
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["steps"]["flaky"]["status"] == "failed"
     assert summary["steps"]["flaky"]["returncode"] == 3  # the failing rank's, not the stopped one's

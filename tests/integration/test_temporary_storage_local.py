@@ -12,7 +12,7 @@ from azure.storage.blob import BlobServiceClient
 
 from kedro_azureml.serialization import load_object
 from kedro_azureml.temp_storage import temp_datastore_name
-from tests.support.kedro_projects import copy_example, kedro
+from tests.support.kedro_projects import copy_example, kedro, last_run
 
 pytestmark = pytest.mark.slow
 
@@ -59,7 +59,7 @@ def test_mode_b_carries_arrays_and_plain_objects(mode_b_project: Path, azurite) 
         "--no-mlflow",
         AZURE_STORAGE_CONNECTION_STRING=azurite.connection_string,
     )
-    run_dir = sorted((mode_b_project / ".kedro-azureml" / "runs").iterdir())[-1]
+    run_dir = last_run(mode_b_project)
     report = load_object(str(run_dir / "outputs" / "kinds_report"))
     assert report == {"array_sum": 135, "shifted": 103, "dtype": "int64"}
     service = BlobServiceClient.from_connection_string(azurite.connection_string)
@@ -92,7 +92,7 @@ def test_mode_b_moves_data_through_blob_and_leaks_no_key(mode_b_project: Path, a
         AZURE_STORAGE_CONNECTION_STRING=azurite.connection_string,
         AZURE_STORAGE_ACCOUNT_KEY=key,
     )
-    run_dir = sorted((mode_b_project / ".kedro-azureml" / "runs").iterdir())[-1]
+    run_dir = last_run(mode_b_project)
     assert load_object(str(run_dir / "outputs" / "report")) == {"total": 165, "rows": 10, "max": 30}
 
     # The intermediates really went through the container, marker last and present.
@@ -145,7 +145,7 @@ def test_example_project_runs_in_mode_b(tmp_path: Path, azurite) -> None:
         "--local",
         AZURE_STORAGE_CONNECTION_STRING=azurite.connection_string,
     )
-    run_dir = sorted((project / ".kedro-azureml" / "runs").iterdir())[-1]
+    run_dir = last_run(project)
     metrics = load_object(
         str(run_dir / "outputs" / "data_science_active_modelling_pipeline_metrics")
     )

@@ -47,6 +47,11 @@ def kedro(
     return result
 
 
+def last_run(project: Path) -> Path:
+    """The newest run folder `kedro azureml run --local` made in ``project``."""
+    return sorted((project / ".kedro-azureml" / "runs").iterdir())[-1]
+
+
 def new_project(parent: Path, name: str = "demo") -> Path:
     subprocess.run(
         [
