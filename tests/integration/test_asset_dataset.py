@@ -143,9 +143,8 @@ def test_pinned_version_is_one_version_get(companies: AmlStandin, tmp_path: Path
     assert not (tmp_path / "companies" / "2").exists()
 
 
-def test_uri_file_asset(
-    companies: AmlStandin, ml_client: MLClient, blobstore: Any, tmp_path: Path
-) -> None:
+def _register_ratings_file(ml_client: MLClient, blobstore: Any) -> None:
+    """Version 5 of a uri_file asset, ``ratings``: one CSV in the workspace blob store."""
     from azure.ai.ml.entities import Data
 
     blobstore.upload_blob("kedro/ratings/2024.csv", _csv(V1))
@@ -157,6 +156,12 @@ def test_uri_file_asset(
             type="uri_file",
         )
     )
+
+
+def test_uri_file_asset(
+    companies: AmlStandin, ml_client: MLClient, blobstore: Any, tmp_path: Path
+) -> None:
+    _register_ratings_file(ml_client, blobstore)
     dataset = _dataset(
         tmp_path,
         companies,
@@ -225,17 +230,7 @@ def test_fetch_asset_for_a_local_job_input(
     asset: AssetSpec,
     expected: str,
 ) -> None:
-    from azure.ai.ml.entities import Data
-
-    blobstore.upload_blob("kedro/ratings/2024.csv", _csv(V1))
-    ml_client.data.create_or_update(
-        Data(
-            name="ratings",
-            version="5",
-            path="azureml://datastores/workspaceblobstore/paths/kedro/ratings/2024.csv",
-            type="uri_file",
-        )
-    )
+    _register_ratings_file(ml_client, blobstore)
     workspace = {
         "subscription_id": companies.subscription_id,
         "resource_group": companies.resource_group,
