@@ -32,7 +32,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from kedro_azureml import serialization
+from kedro_azureml.step import serialization
 
 NUMERIC_COLUMNS = 20
 

@@ -62,7 +62,7 @@ def compile_options(func: F) -> F:
         **kwargs: Any,
     ) -> Any:
         from kedro_azureml.compiler.render import CompileOptions
-        from kedro_azureml.options import parse_env_vars, parse_load_versions, parse_params
+        from kedro_azureml.contract.options import parse_env_vars, parse_load_versions, parse_params
 
         kwargs["request"] = CompileOptions(
             pipeline_name=pipeline,
@@ -180,7 +180,7 @@ def init(
     Give 7 arguments as in the quickstart (with a storage account, container and environment),
     or leave out the storage pair (pipeline data passing), or the environment (with -d).
     """
-    from kedro_azureml.scaffold import write_init_files
+    from kedro_azureml.project.scaffold import write_init_files
 
     settings = _init_settings(args, subscription_id, docker_image, use_pipeline_data_passing)
     for path in write_init_files(_project_path(metadata), settings, force=force):
@@ -194,7 +194,7 @@ def init(
 def _init_settings(
     args: tuple[str, ...], subscription_id: str, docker_image: str | None, data_passing: bool
 ) -> Any:
-    from kedro_azureml.scaffold import InitSettings
+    from kedro_azureml.project.scaffold import InitSettings
 
     usage = "expected RESOURCE_GROUP WORKSPACE_NAME EXPERIMENT_NAME CLUSTER_NAME [STORAGE_ACCOUNT_NAME STORAGE_CONTAINER] [ENVIRONMENT_NAME]"
     if len(args) not in (4, 5, 6, 7):
@@ -253,7 +253,7 @@ def compile_(
     explain: bool,
 ) -> None:
     """Compile a Kedro pipeline into an Azure ML pipeline job YAML (for `az ml job create -f`)."""
-    from kedro_azureml.workflow import compile_to_file
+    from kedro_azureml.commands.compile import compile_to_file
 
     compiled = compile_to_file(
         _project_path(metadata),
@@ -262,7 +262,7 @@ def compile_(
         grouping=group_by,
     )
     if explain:
-        from kedro_azureml.explain import explain_plan
+        from kedro_azureml.compiler.explain import explain_plan
 
         click.echo(explain_plan(compiled.plan))
     click.echo(f"Wrote {output} ({len(compiled.plan.steps)} steps) in {compiled.seconds:.2f}s")
@@ -339,7 +339,7 @@ def run(
             "Compile with --params, or run --local without --from-yaml."
         )
     if local:
-        from kedro_azureml.workflow import run_local
+        from kedro_azureml.commands.run_local import run_local
 
         ok = run_local(
             project_path,
@@ -352,17 +352,16 @@ def run(
         ctx.exit(0 if ok else 1)
     if from_yaml:
         raise click.UsageError("--from-yaml goes with --local.")
-    from kedro_azureml.workflow import submit
+    from kedro_azureml.commands.submit import SubmitSettings, submit_project
 
-    ok = submit(
-        project_path,
-        request,
+    settings = SubmitSettings(
         grouping=group_by,
         subscription_id=subscription_id,
         wait=wait_for_completion,
         on_job_scheduled=on_job_scheduled,
         allow_secrets_upload=allow_secrets_upload,
     )
+    ok = submit_project(project_path, request, settings)
     ctx.exit(0 if ok else 1)
 
 
@@ -389,8 +388,8 @@ def execute(
     load_versions: tuple[str, ...],
 ) -> None:
     """Run one Azure ML step: its node(s), bound to the step's input and output folders."""
-    from kedro_azureml.execute import execute_step
-    from kedro_azureml.options import parse_load_versions, parse_params
+    from kedro_azureml.contract.options import parse_load_versions, parse_params
+    from kedro_azureml.step.execute import execute_step
 
     execute_step(
         _project_path(metadata),
@@ -432,7 +431,7 @@ def docker_init(
     metadata: Any, flow: str, base_image: str | None, working_directory: str | None, force: bool
 ) -> None:
     """Write a Dockerfile and .dockerignore for the code upload or docker image flow."""
-    from kedro_azureml.dockerfiles import NEXT_STEPS, write_docker_files
+    from kedro_azureml.project.dockerfiles import NEXT_STEPS, write_docker_files
 
     written = write_docker_files(
         _project_path(metadata),

@@ -1,6 +1,6 @@
 """AzureMLAssetDataset's local download path against the Azure ML REST stand-in and Azurite.
 
-The dataset gets a real ``MLClient`` from ``kedro_azureml.client``, pointed at the stand-in
+The dataset gets a real ``MLClient`` from ``kedro_azureml.cloud.client``, pointed at the stand-in
 through its test-only seam (``KEDRO_AZUREML_TEST_ENDPOINT`` + ``KEDRO_AZUREML_ALLOW_TEST_ENDPOINT``,
 with ``blob_endpoints`` for Azurite); the asset's blobs live in Azurite, in the container of the
 stand-in's ``workspaceblobstore`` datastore.
@@ -17,8 +17,9 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 import pytest
 
+from kedro_azureml.cloud.assets import fetch_asset
+from kedro_azureml.contract.assets import AssetSpec
 from kedro_azureml.datasets import AzureMLAssetDataset, resolve_asset_versions
-from kedro_azureml.datasets.assets import AssetSpec, fetch_asset
 from tests.support.seam import write_seam
 
 if TYPE_CHECKING:

@@ -14,7 +14,7 @@ import pytest
 import yaml
 from azure.storage.blob import BlobServiceClient
 
-from kedro_azureml.serialization import load_object
+from kedro_azureml.step.serialization import load_object
 from tests.support.kedro_projects import REPO, kedro, last_run
 from tests.support.seam import write_seam
 

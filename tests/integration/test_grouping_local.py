@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from kedro_azureml.serialization import load_object
+from kedro_azureml.step.serialization import load_object
 from tests.support.kedro_projects import copy_example, kedro, last_run
 
 pytestmark = pytest.mark.slow

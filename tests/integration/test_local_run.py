@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from kedro_azureml.serialization import load_object
+from kedro_azureml.step.serialization import load_object
 from tests.support.kedro_projects import kedro, last_run
 
 pytestmark = pytest.mark.slow
@@ -216,7 +216,7 @@ def test_cli_module_does_not_import_the_sdk() -> None:
     import subprocess
     import sys
 
-    code = "import sys, kedro_azureml.cli, kedro_azureml.hooks; print(sorted(m for m in sys.modules if m.startswith('azure')))"
+    code = "import sys, kedro_azureml.cli, kedro_azureml.step.hooks; print(sorted(m for m in sys.modules if m.startswith('azure')))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert json.loads(out.stdout.strip().replace("'", '"')) == []
 
@@ -248,7 +248,7 @@ def test_a_step_process_imports_no_azure_sdk(small_project: Path, tmp_path: Path
     imported = [
         line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines() if "|" in line
     ]
-    assert "kedro_azureml.execute" in imported  # the probe sees our modules...
+    assert "kedro_azureml.step.execute" in imported  # the probe sees our modules...
     assert [name for name in imported if name.split(".")[0] == "azure"] == []  # ...and no SDK
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from mlflow.tracking import MlflowClient
 
-from kedro_azureml.serialization import load_object
+from kedro_azureml.step.serialization import load_object
 from tests.support.kedro_projects import kedro, last_run
 
 pytestmark = pytest.mark.slow

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from kedro_azureml.serialization import load_object
+from kedro_azureml.step.serialization import load_object
 from tests.support.kedro_projects import kedro, last_run
 
 pytestmark = pytest.mark.slow

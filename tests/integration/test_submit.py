@@ -1,7 +1,7 @@
 """`kedro azureml run` submits to Azure ML: the example project, through a subprocess, against
 the local REST stand-in (tests/support/aml_standin.py) and Azurite.
 
-The CLI reaches the stand-in through the test-only seam of ``kedro_azureml.client``
+The CLI reaches the stand-in through the test-only seam of ``kedro_azureml.cloud.client``
 (``KEDRO_AZUREML_TEST_ENDPOINT`` + ``KEDRO_AZUREML_ALLOW_TEST_ENDPOINT=1``); the assertions are
 on the requests the real ``azure-ai-ml`` SDK sent, and on the blobs that landed in Azurite.
 """
@@ -25,8 +25,8 @@ from urllib.parse import unquote
 import pytest
 import yaml
 
-from kedro_azureml.snapshot import scan_code_directory
-from kedro_azureml.temp_storage import temp_datastore_name
+from kedro_azureml.contract.storage_paths import temp_datastore_name
+from kedro_azureml.project.snapshot import scan_code_directory
 from tests.support.kedro_projects import BIN, REPO, copy_example, kedro, quiet_env
 from tests.support.seam import write_seam
 
@@ -494,7 +494,7 @@ def test_mode_b_asks_for_the_key_at_a_terminal(
     mode_b: Path, aml_standin: AmlStandin, seam: dict[str, str]
 ) -> None:
     """Quickstart step 10, verbatim, through a pseudo-terminal; the key is not echoed."""
-    from kedro_azureml.auth import CI_ENV_VARS
+    from kedro_azureml.cloud.auth import CI_ENV_VARS
 
     returncode, text = _at_terminal(
         ["azureml", "run"],
@@ -685,7 +685,7 @@ def test_ctrl_c_while_waiting_offers_to_cancel_the_job(
     example: Path, aml_standin: AmlStandin, seam: dict[str, str]
 ) -> None:
     """At a terminal, Ctrl-C stops watching and, when confirmed, cancels the job in Azure ML."""
-    from kedro_azureml.auth import CI_ENV_VARS
+    from kedro_azureml.cloud.auth import CI_ENV_VARS
 
     _ready(aml_standin)
     aml_standin.script_next_job(

@@ -10,8 +10,8 @@ import pytest
 import yaml
 from azure.storage.blob import BlobServiceClient
 
-from kedro_azureml.serialization import load_object
-from kedro_azureml.temp_storage import temp_datastore_name
+from kedro_azureml.contract.storage_paths import temp_datastore_name
+from kedro_azureml.step.serialization import load_object
 from tests.support.kedro_projects import copy_example, kedro, last_run
 
 pytestmark = pytest.mark.slow

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from kedro_azureml.client import ALLOW_TEST_ENDPOINT_ENV, TEST_ENDPOINT_ENV
+from kedro_azureml.cloud.client import ALLOW_TEST_ENDPOINT_ENV, TEST_ENDPOINT_ENV
 
 FAKE_CREDENTIAL = "tests.support.credentials:FakeCredential"
 

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from kedro_azureml.catalog_check import check_dataset_types
 from kedro_azureml.errors import ConfigError
+from kedro_azureml.project.catalog_check import check_dataset_types
 
 CATALOG: dict[str, dict[str, Any]] = {
     "good_csv": {"type": "pandas.CSVDataset", "filepath": "data/01_raw/a.csv"},

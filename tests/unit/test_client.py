@@ -10,8 +10,13 @@ from typing import Any
 
 import pytest
 
-from kedro_azureml.auth import AuthenticationError, default_credential, is_interactive, verified
-from kedro_azureml.client import (
+from kedro_azureml.cloud.auth import (
+    AuthenticationError,
+    default_credential,
+    is_interactive,
+    verified,
+)
+from kedro_azureml.cloud.client import (
     ALLOW_TEST_ENDPOINT_ENV,
     TEST_ENDPOINT_ENV,
     LocalTestEndpoint,
@@ -20,15 +25,15 @@ from kedro_azureml.client import (
     error_reason,
     parse_environment_reference,
 )
-from kedro_azureml.config import TemporaryStorageConfig
-from kedro_azureml.errors import KedroAzureMLError
-from kedro_azureml.snapshot import SnapshotManifest, looks_like_secret
-from kedro_azureml.submit import (
+from kedro_azureml.commands.submit import (
     SubmitCheckError,
     check_no_secrets,
     load_callback,
     storage_account_key,
 )
+from kedro_azureml.config import TemporaryStorageConfig
+from kedro_azureml.errors import KedroAzureMLError
+from kedro_azureml.project.snapshot import SnapshotManifest, looks_like_secret
 
 LOCAL = {
     "resource_manager": "https://127.0.0.1:8443/",

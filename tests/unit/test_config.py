@@ -5,7 +5,7 @@ import yaml
 
 from kedro_azureml.config import parse_config
 from kedro_azureml.errors import ConfigError
-from kedro_azureml.scaffold import InitSettings, render_config
+from kedro_azureml.project.scaffold import InitSettings, render_config
 
 VALID = {
     "azure": {

@@ -9,14 +9,14 @@ import pandas as pd
 import pytest
 from kedro.io import DataCatalog, DatasetError, Version
 
-from kedro_azureml.client import ALLOW_TEST_ENDPOINT_ENV, TEST_ENDPOINT_ENV
+from kedro_azureml.cloud.client import ALLOW_TEST_ENDPOINT_ENV, TEST_ENDPOINT_ENV
+from kedro_azureml.cloud.workspace import Workspace
+from kedro_azureml.contract.assets import AssetSpec, asset_spec
 from kedro_azureml.datasets import (
     AzureMLAssetDataset,
-    _workspace,
     asset_dataset,
     resolve_asset_versions,
 )
-from kedro_azureml.datasets.assets import AssetSpec, asset_spec
 from kedro_azureml.errors import KedroAzureMLError
 
 FRAME = pd.DataFrame({"x": [1, 2, 3], "y": ["a", "b", "c"]})
@@ -128,8 +128,8 @@ def test_with_version_and_with_workspace_copy(tmp_path: Path) -> None:
 
     assert pinned.asset.version == "4"
     assert dataset.asset.version is None
-    assert other._workspace == _workspace.Workspace("sub", "rg", "other")
-    assert pinned._workspace == _workspace.Workspace("sub", "rg", "ws")
+    assert other._workspace == Workspace("sub", "rg", "other")
+    assert pinned._workspace == Workspace("sub", "rg", "ws")
 
 
 def test_load_versions_reach_the_dataset_through_the_catalog(tmp_path: Path) -> None:

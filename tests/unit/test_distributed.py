@@ -403,8 +403,8 @@ def test_master_node_from_environment(
 
 
 def test_only_the_master_saves_step_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from kedro_azureml.serialization import load_object
-    from kedro_azureml.step_data import StepFolderDataset
+    from kedro_azureml.step.serialization import load_object
+    from kedro_azureml.step.step_data import StepFolderDataset
 
     for variable in RANK_VARIABLES:
         monkeypatch.delenv(variable, raising=False)

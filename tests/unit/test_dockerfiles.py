@@ -4,8 +4,12 @@ from pathlib import Path
 
 import pytest
 
-from kedro_azureml.dockerfiles import render_docker_files, requirements_path, write_docker_files
 from kedro_azureml.errors import KedroAzureMLError
+from kedro_azureml.project.dockerfiles import (
+    render_docker_files,
+    requirements_path,
+    write_docker_files,
+)
 
 
 def _lines(text: str) -> list[str]:

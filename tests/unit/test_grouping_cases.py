@@ -10,12 +10,12 @@ import pytest
 from kedro.pipeline import node, pipeline
 
 from kedro_azureml.compiler.compile import compile_pipeline
+from kedro_azureml.compiler.explain import explain_plan
 from kedro_azureml.compiler.grouping import NodeGroup, group_nodes, split_groups
 from kedro_azureml.compiler.render import CompileOptions
 from kedro_azureml.config import parse_config
 from kedro_azureml.distributed import Framework, distributed_job
 from kedro_azureml.errors import CompileError
-from kedro_azureml.explain import explain_plan
 
 ASSIGN = {"type": "MemoryDataset", "copy_mode": "assign"}
 CATALOG: dict[str, dict[str, Any]] = {"conn": ASSIGN, "conn2": ASSIGN}

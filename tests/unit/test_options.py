@@ -8,7 +8,7 @@ from typing import Any
 import click
 import pytest
 
-from kedro_azureml.options import parse_env_vars, parse_load_versions, parse_params
+from kedro_azureml.contract.options import parse_env_vars, parse_load_versions, parse_params
 
 
 @pytest.mark.parametrize(
@@ -112,7 +112,7 @@ def test_json_params_must_be_an_object() -> None:
 
 
 def test_parse_env_vars(caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.WARNING, logger="kedro_azureml.options"):
+    with caplog.at_level(logging.WARNING, logger="kedro_azureml.contract.options"):
         env = parse_env_vars(["A=1", "_B=x=y", "EMPTY=", "MSG=it's $HOME ünï"])
     assert env == {"A": "1", "_B": "x=y", "EMPTY": "", "MSG": "it's $HOME ünï"}
     assert caplog.records == []
@@ -124,7 +124,7 @@ def test_parse_env_vars(caplog: pytest.LogCaptureFixture) -> None:
 def test_reserved_env_var_prefix_warns(
     item: str, prefix: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with caplog.at_level(logging.WARNING, logger="kedro_azureml.options"):
+    with caplog.at_level(logging.WARNING, logger="kedro_azureml.contract.options"):
         env = parse_env_vars([item])
     assert env == dict([item.split("=", 1)])
     (record,) = caplog.records

@@ -11,7 +11,7 @@ from kedro.pipeline import node, pipeline
 from kedro_azureml.compiler.compile import plan_pipeline
 from kedro_azureml.compiler.render import CompileOptions
 from kedro_azureml.config import parse_config
-from kedro_azureml.routing import resolve_dataset_config, route_dataset, travelling_config
+from kedro_azureml.contract.routing import resolve_dataset_config, route_dataset, travelling_config
 
 CATALOG = {
     "raw": {"type": "pandas.CSVDataset", "filepath": "data/01_raw/raw.csv"},

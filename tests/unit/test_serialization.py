@@ -16,9 +16,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kedro_azureml import serialization
+from kedro_azureml.step import serialization
+from kedro_azureml.contract.storage_paths import METADATA_FILE
 from kedro_azureml.errors import StepDataError
-from kedro_azureml.serialization import METADATA_FILE, load_object, object_exists, save_object
+from kedro_azureml.step.serialization import load_object, object_exists, save_object
 
 
 class Point:
@@ -274,7 +275,7 @@ def test_fsspec_local_filesystem_is_local(tmp_path: Path) -> None:
 def test_import_does_not_load_data_libraries(tmp_path: Path) -> None:
     """Every step imports the module at start-up; pandas and friends load only on demand."""
     code = (
-        "import sys, kedro_azureml.serialization as s\n"
+        "import sys, kedro_azureml.step.serialization as s\n"
         "s.save_object({'a': 1}, sys.argv[1])\n"
         "assert s.load_object(sys.argv[1]) == {'a': 1}\n"
         "heavy = {'pandas', 'numpy', 'pyarrow', 'fsspec', 'cloudpickle'} & set(sys.modules)\n"

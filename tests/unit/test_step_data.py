@@ -15,8 +15,9 @@ import pandas as pd
 import pytest
 from kedro.io import DatasetError
 
+from kedro_azureml.contract.storage_paths import METADATA_FILE
 from kedro_azureml.errors import StepDataError
-from kedro_azureml.step_data import METADATA_FILE, StepFolderDataset
+from kedro_azureml.step.step_data import StepFolderDataset
 
 CSV = {"type": "pandas.CSVDataset", "filepath": "data/02_intermediate/table.csv"}
 
@@ -57,7 +58,7 @@ def test_non_master_rank_does_not_save(tmp_path: Path, monkeypatch: pytest.Monke
 
 KILLED_WRITER = """
 import json, sys, pandas as pd, numpy as np
-from kedro_azureml.step_data import StepFolderDataset
+from kedro_azureml.step.step_data import StepFolderDataset
 catalog_config = json.loads(sys.argv[2])
 rows = 4_000_000 if catalog_config is None else 400_000  # a CSV writes ~20x slower
 frame = pd.DataFrame(np.random.default_rng(0).random((rows, 8)))

@@ -19,9 +19,9 @@ from kedro_azureml.compiler.grouping import (
 )
 from kedro_azureml.compiler.naming import unique_names
 from kedro_azureml.config import DEFAULT_COMPUTE
-from kedro_azureml.datasets.assets import AssetSpec, asset_spec
+from kedro_azureml.contract.assets import AssetSpec, asset_spec
+from kedro_azureml.contract.routing import DatasetRoute, Route, route_dataset
 from kedro_azureml.errors import CompileError
-from kedro_azureml.routing import DatasetRoute, Route, route_dataset
 
 DETERMINISTIC_TAG = "deterministic"
 

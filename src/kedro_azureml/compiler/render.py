@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from kedro_azureml.bindings import job_output, step_io, step_output
 from kedro_azureml.compiler.plan import JobPlan, StepPlan
 from kedro_azureml.compiler.validate import validate_job
 from kedro_azureml.config import (
@@ -21,8 +20,9 @@ from kedro_azureml.config import (
     ComputeConfig,
     is_environment_reference,
 )
+from kedro_azureml.contract.bindings import job_output, step_io, step_output
+from kedro_azureml.contract.storage_paths import datastore_output_path, temp_datastore_name
 from kedro_azureml.errors import CompileError
-from kedro_azureml.temp_storage import datastore_output_path, temp_datastore_name
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from kedro_azureml.bindings import JOB_OUTPUT, STEP_IO, STEP_OUTPUT, step_io
 from kedro_azureml.compiler.plan import JobPlan
+from kedro_azureml.contract.bindings import JOB_OUTPUT, STEP_IO, STEP_OUTPUT, step_io
 from kedro_azureml.errors import CompileError
 
 

@@ -8,13 +8,9 @@ from typing import Any, ClassVar
 
 from kedro.io import AbstractDataset, DatasetError, Version
 
-from kedro_azureml.datasets._workspace import Workspace, connect
-from kedro_azureml.datasets.assets import (
-    AssetSpec,
-    download_asset,
-    locate_asset,
-    normalize_version,
-)
+from kedro_azureml.cloud.assets import download_asset, locate_asset
+from kedro_azureml.cloud.workspace import Workspace, connect
+from kedro_azureml.contract.assets import AssetSpec, normalize_version
 from kedro_azureml.datasets.pipeline_dataset import (
     build_dataset,
     relative_filepath,

@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kedro_azureml.bindings import JOB_OUTPUT, STEP_OUTPUT
+from kedro_azureml.contract.bindings import JOB_OUTPUT, STEP_OUTPUT
+from kedro_azureml.contract.storage_paths import is_datastore_uri
 from kedro_azureml.errors import KedroAzureMLError
-from kedro_azureml.temp_storage import is_datastore_uri
 
 
 @dataclass

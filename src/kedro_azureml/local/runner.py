@@ -20,12 +20,13 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kedro_azureml.bindings import STEP_IO
+from kedro_azureml.cloud.blob_folders import BlobFolders
+from kedro_azureml.contract.bindings import STEP_IO
+from kedro_azureml.contract.storage_paths import SECRET_ENV_VARS
 from kedro_azureml.errors import KedroAzureMLError
 from kedro_azureml.local.job import LocalStep
 from kedro_azureml.local.ranks import rank_launches
 from kedro_azureml.local.tracking import LocalTracking
-from kedro_azureml.temp_storage import BlobFolders, without_secrets
 
 _CD_PREFIX = re.compile(r"^\s*cd\s+(\S+)\s+&&\s+")
 
@@ -171,7 +172,7 @@ class LocalJobRunner:
     def working_dir(self, step: LocalStep) -> Path:
         if step.code is None:
             return self.project_dir
-        from kedro_azureml.snapshot import copy_snapshot, scan_code_directory
+        from kedro_azureml.project.snapshot import copy_snapshot, scan_code_directory
 
         snapshot = self.run_dir / "snapshot" / step.code.name
         if not snapshot.exists():
@@ -197,12 +198,8 @@ class LocalJobRunner:
 
     def _fetch_asset(self, step: LocalStep, port: str, kind: str, path: str) -> Path:
         """Download a data asset input, as Azure ML would mount it (versions resolved here)."""
-        from kedro_azureml.datasets.assets import (
-            AssetSpec,
-            fetch_asset,
-            latest_version,
-            normalize_version,
-        )
+        from kedro_azureml.cloud.assets import fetch_asset, latest_version
+        from kedro_azureml.contract.assets import AssetSpec, normalize_version
 
         if self.asset_workspace is None:
             raise KedroAzureMLError(f"Step '{step.name}' reads data asset {path}: no workspace.")
@@ -225,7 +222,7 @@ class LocalJobRunner:
                 self.blob_folders.upload(self.output_folder(step.name, port), self._remote(uri))
 
     def _environment(self, step: LocalStep) -> dict[str, str]:
-        env = without_secrets(dict(os.environ))
+        env = {key: value for key, value in os.environ.items() if key not in SECRET_ENV_VARS}
         env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
         env.update(self.extra_env)
         if self.tracking:

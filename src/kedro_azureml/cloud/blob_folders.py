@@ -14,40 +14,17 @@ it succeeds, and a consuming step's folder is downloaded before it starts.
 
 from __future__ import annotations
 
-import hashlib
 import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kedro_azureml.errors import KedroAzureMLError
-
-TEMP_DATASTORE = "kedro_azureml_temp"
-TEMP_PREFIX = "kedro-azureml-temp"
-METADATA_FILE = "_kedro_azureml.json"
-# Never handed to a step by run --local: Azure ML steps do not get the submitter's secrets.
-SECRET_ENV_VARS = (
-    "AZURE_STORAGE_ACCOUNT_KEY",
-    "AZURE_STORAGE_CONNECTION_STRING",
-    "AZURE_STORAGE_SAS_TOKEN",
-    "AZURE_CLIENT_SECRET",
-    "AZURE_CLIENT_CERTIFICATE_PASSWORD",
+from kedro_azureml.contract.storage_paths import (
+    DATASTORE_URI,
+    METADATA_FILE,
+    temp_datastore_name,
 )
-_DATASTORE_URI = re.compile(r"^azureml://datastores/([^/]+)/paths/(.*)$")
-
-
-def temp_datastore_name(account_name: str, container: str) -> str:
-    digest = hashlib.sha256(f"{account_name}/{container}".encode()).hexdigest()[:8]
-    return f"{TEMP_DATASTORE}_{digest}"
-
-
-def datastore_output_path(port: str, datastore: str) -> str:
-    return f"azureml://datastores/{datastore}/paths/{TEMP_PREFIX}/${{{{name}}}}/{port}/"
-
-
-def is_datastore_uri(value: Any) -> bool:
-    return isinstance(value, str) and bool(_DATASTORE_URI.match(value))
+from kedro_azureml.errors import KedroAzureMLError
 
 
 @dataclass
@@ -59,7 +36,7 @@ class BlobFolders:
     datastore: str
 
     def remote_path(self, uri: str, job_name: str) -> str:
-        match = _DATASTORE_URI.match(uri)
+        match = DATASTORE_URI.match(uri)
         if not match or match.group(1) != self.datastore:
             raise KedroAzureMLError(
                 f"run --local can only mount datastore '{self.datastore}', not {uri}."
@@ -110,7 +87,3 @@ def blob_folders_from_environment(account_name: str, container: str) -> BlobFold
     return BlobFolders(
         fs=fs, container=container, datastore=temp_datastore_name(account_name, container)
     )
-
-
-def without_secrets(env: dict[str, str]) -> dict[str, str]:
-    return {key: value for key, value in env.items() if key not in SECRET_ENV_VARS}

@@ -24,8 +24,8 @@ from typing import Any
 from kedro_azureml.compiler.render import CompileOptions
 from kedro_azureml.config import DEFAULT_COMPUTE, AzureMLConfig, TemporaryStorageConfig
 from kedro_azureml.errors import ConfigError, KedroAzureMLError
-from kedro_azureml.project import KedroProject
-from kedro_azureml.snapshot import SnapshotManifest, copy_snapshot, scan_code_directory
+from kedro_azureml.project.kedro_project import KedroProject
+from kedro_azureml.project.snapshot import SnapshotManifest, copy_snapshot, scan_code_directory
 
 STORAGE_KEY_ENV = "AZURE_STORAGE_ACCOUNT_KEY"
 _SHOWN_SECRETS = 10
@@ -55,9 +55,9 @@ def submit_project(
     """Submit the project's pipeline; True when created (and, with ``wait``, Completed)."""
     from rich.console import Console
 
-    from kedro_azureml.auth import is_interactive
-    from kedro_azureml.project import open_project
-    from kedro_azureml.workflow import compile_project
+    from kedro_azureml.cloud.auth import is_interactive
+    from kedro_azureml.commands.compile import compile_project
+    from kedro_azureml.project.kedro_project import open_project
 
     console = console or Console()
     interactive = is_interactive() if interactive is None else interactive
@@ -92,13 +92,13 @@ def submit_project(
                 highlight=False,
             )
         if config.uses_temporary_storage and config.azure.temporary_storage:
-            from kedro_azureml.client import ensure_temporary_datastore
+            from kedro_azureml.cloud.client import ensure_temporary_datastore
 
             name = ensure_temporary_datastore(
                 ml_client, config.azure.temporary_storage, account_key
             )
             console.print(f"Temporary data goes through datastore {name}", highlight=False)
-        from kedro_azureml.client import create_job
+        from kedro_azureml.cloud.client import create_job
 
         job = create_job(ml_client, compiled.job, config.azure.experiment_name)
     on_scheduled(job)
@@ -108,7 +108,7 @@ def submit_project(
 
 
 def _workspace(config: AzureMLConfig, subscription_id: str | None) -> Any:
-    from kedro_azureml.client import WorkspaceRef
+    from kedro_azureml.cloud.client import WorkspaceRef
 
     subscription = (
         subscription_id or os.environ.get("AZURE_SUBSCRIPTION_ID") or config.azure.subscription_id
@@ -122,7 +122,7 @@ def _workspace(config: AzureMLConfig, subscription_id: str | None) -> Any:
 
 
 def _connect(workspace: Any, interactive: bool) -> Any:
-    from kedro_azureml.client import connect
+    from kedro_azureml.cloud.client import connect
 
     return connect(workspace, interactive=interactive)
 
@@ -133,8 +133,8 @@ def unpinned_assets(project: KedroProject, options: CompileOptions) -> dict[str,
 
     Only inputs count: an asset the job writes is registered as a new version, not read.
     """
-    from kedro_azureml.datasets.assets import asset_spec
-    from kedro_azureml.routing import Route, route_dataset
+    from kedro_azureml.contract.assets import asset_spec
+    from kedro_azureml.contract.routing import Route, route_dataset
 
     specs = {}
     for name in sorted(project.pipeline(options.pipeline_name).inputs()):
@@ -161,7 +161,7 @@ def pin_asset_versions(
     from azure.ai.ml.exceptions import MlException
     from azure.core.exceptions import HttpResponseError
 
-    from kedro_azureml.client import error_reason
+    from kedro_azureml.cloud.client import error_reason
     from kedro_azureml.datasets import resolve_asset_versions
 
     try:
@@ -277,7 +277,7 @@ def compute_clusters(config: AzureMLConfig, compiled: Any) -> dict[str, list[str
 
 def check_workspace(ml_client: Any, config: AzureMLConfig, compiled: Any) -> None:
     """Every compute cluster and registered environment the job names exists."""
-    from kedro_azureml.client import missing_computes, missing_environment
+    from kedro_azureml.cloud.client import missing_computes, missing_environment
 
     problems = missing_computes(ml_client, compute_clusters(config, compiled))
     references = sorted(
@@ -357,7 +357,7 @@ def watch_job(ml_client: Any, job: Any, compiled: Any, *, console: Any, interact
 
     Ctrl-C stops watching; at a terminal it asks whether to cancel the job in Azure ML.
     """
-    from kedro_azureml.client import job_status, step_runs, stream_job
+    from kedro_azureml.cloud.client import job_status, step_runs, stream_job
 
     try:
         stream_job(ml_client, job.name)
@@ -372,7 +372,7 @@ def watch_job(ml_client: Any, job: Any, compiled: Any, *, console: Any, interact
 def _interrupted(ml_client: Any, job: Any, console: Any, interactive: bool) -> None:
     import click
 
-    from kedro_azureml.client import cancel_job
+    from kedro_azureml.cloud.client import cancel_job
 
     console.print(f"\nStopped watching job {job.name}.", highlight=False)
     if interactive and click.confirm(f"Cancel job {job.name} in Azure ML?", default=False):

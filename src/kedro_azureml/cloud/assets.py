@@ -1,8 +1,8 @@
-"""Azure ML v2 data assets: what the compiler binds, and how a local run downloads one.
+"""Azure ML v2 data assets: how a local run finds and downloads one.
 
-Pure parts (``AssetSpec``, ``asset_spec``) import nothing from Azure, so the compiler and the
-step executor can use them for free. ``download_asset`` talks to the workspace through a
-:class:`~kedro_azureml.client.WorkspaceConnection` (see :mod:`kedro_azureml.datasets._workspace`).
+What the compiler binds (``AssetSpec``) is pure and lives in :mod:`kedro_azureml.contract.assets`.
+``download_asset`` talks to the workspace through a
+:class:`~kedro_azureml.cloud.client.WorkspaceConnection` (see :mod:`kedro_azureml.cloud.workspace`).
 """
 
 from __future__ import annotations
@@ -19,59 +19,17 @@ from typing import TYPE_CHECKING, Any
 
 from kedro.io import DatasetError
 
+from kedro_azureml.contract.assets import LATEST, AssetSpec
+
 if TYPE_CHECKING:
-    from kedro_azureml.client import WorkspaceConnection
+    from kedro_azureml.cloud.client import WorkspaceConnection
 
 logger = logging.getLogger(__name__)
 
-ASSET_TYPES = ("uri_folder", "uri_file")
-LATEST = "latest"
 # azureml://[subscriptions/.../workspaces/<ws>/]datastores/<datastore>/paths/<path>
 _DATASTORE_URI = re.compile(
     r"^azureml://(?:.*/)?datastores/(?P<datastore>[^/]+)/paths/(?P<path>.*)$"
 )
-
-
-@dataclass(frozen=True)
-class AssetSpec:
-    """One data asset as a job refers to it. ``version=None`` means the latest one."""
-
-    name: str
-    type: str = "uri_folder"
-    version: str | None = None
-
-    def __post_init__(self) -> None:
-        if not self.name:
-            raise DatasetError("An Azure ML data asset needs a name (azureml_dataset).")
-        if self.type not in ASSET_TYPES:
-            raise DatasetError(
-                f"Data asset '{self.name}': azureml_type must be one of {', '.join(ASSET_TYPES)}, "
-                f"got '{self.type}'."
-            )
-
-    @property
-    def input_path(self) -> str:
-        """The path of a job input: ``azureml:<name>:<version>`` (``@latest`` unresolved)."""
-        if self.version is None:
-            return f"azureml:{self.name}@{LATEST}"
-        return f"azureml:{self.name}:{self.version}"
-
-
-def normalize_version(version: str | int | None) -> str | None:
-    """``None``, ``""`` and ``"latest"`` all mean the newest version."""
-    if version is None:
-        return None
-    text = str(version).strip()
-    return None if text in ("", LATEST) else text
-
-
-def asset_spec(config: Mapping[str, Any], load_version: str | None = None) -> AssetSpec:
-    """The asset of a raw ``AzureMLAssetDataset`` catalog entry; ``--load-versions`` wins."""
-    name = config.get("azureml_dataset")
-    if not isinstance(name, str):
-        raise DatasetError(f"An AzureMLAssetDataset needs 'azureml_dataset' (a name): {config!r}")
-    version = normalize_version(load_version) or normalize_version(config.get("azureml_version"))
-    return AssetSpec(name, str(config.get("azureml_type", "uri_folder")), version)
 
 
 @dataclass(frozen=True)
@@ -149,7 +107,7 @@ def download_asset(
 
 def latest_version(workspace: Mapping[str, str], spec: AssetSpec) -> str:
     """The version ``@latest`` names right now, so a whole run can read that one version."""
-    from kedro_azureml.datasets._workspace import Workspace, connect
+    from kedro_azureml.cloud.workspace import Workspace, connect
 
     return locate_asset(connect(Workspace.from_mapping(workspace)), spec).version
 
@@ -160,7 +118,7 @@ def fetch_asset(workspace: Mapping[str, str], spec: AssetSpec, destination: Path
     Returns what Azure ML would mount for ``${{inputs.x}}``: ``destination`` itself for a
     ``uri_folder``, the file inside it for a ``uri_file``. ``destination`` must not exist.
     """
-    from kedro_azureml.datasets._workspace import Workspace, connect
+    from kedro_azureml.cloud.workspace import Workspace, connect
 
     connection = connect(Workspace.from_mapping(workspace))
     location = locate_asset(connection, spec)

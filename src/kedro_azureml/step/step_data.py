@@ -18,11 +18,11 @@ from typing import Any
 from kedro.io import AbstractDataset
 
 from kedro_azureml.atomic import write_text_atomically
+from kedro_azureml.contract.routing import PATH_KEYS
+from kedro_azureml.contract.storage_paths import METADATA_FILE
 from kedro_azureml.distributed.ranks import is_distributed_master_node
 from kedro_azureml.errors import StepDataError
-from kedro_azureml.routing import PATH_KEYS
 
-METADATA_FILE = "_kedro_azureml.json"  # the same marker serialization writes last
 KEDRO_FORMAT = "kedro-dataset"
 RANK_WAIT_VARIABLE = "KEDRO_AZUREML_RANK_WAIT_SECONDS"
 RANK_WAIT_SECONDS = 600.0
@@ -58,7 +58,7 @@ class StepFolderDataset(AbstractDataset[Any, Any]):
     """A dataset that crosses a step boundary, kept in one Azure ML ``uri_folder``.
 
     With ``catalog_config`` set, the catalog dataset is rebuilt with its path inside the
-    folder; otherwise the object is serialised with :mod:`kedro_azureml.serialization`.
+    folder; otherwise the object is serialised with :mod:`kedro_azureml.step.serialization`.
     """
 
     def __init__(
@@ -114,7 +114,7 @@ class StepFolderDataset(AbstractDataset[Any, Any]):
     def load(self) -> Any:
         self._wait_until_complete()
         if self._catalog_config is None:
-            from kedro_azureml import serialization
+            from kedro_azureml.step import serialization
 
             return serialization.load_object(str(self._folder))
         return self._inner(self._folder).load()
@@ -124,7 +124,7 @@ class StepFolderDataset(AbstractDataset[Any, Any]):
             return  # Every rank computes the same result; one copy is enough.
         self._folder.mkdir(parents=True, exist_ok=True)
         if self._catalog_config is None:
-            from kedro_azureml import serialization
+            from kedro_azureml.step import serialization
 
             serialization.save_object(data, str(self._folder))
             return

@@ -26,6 +26,7 @@ import uuid
 from collections.abc import Callable
 from typing import IO, TYPE_CHECKING, Any
 
+from kedro_azureml.contract.storage_paths import METADATA_FILE
 from kedro_azureml.errors import StepDataError
 
 if TYPE_CHECKING:
@@ -33,7 +34,6 @@ if TYPE_CHECKING:
     import pandas as pd
     import pyarrow as pa
 
-METADATA_FILE = "_kedro_azureml.json"
 FILES = {
     "parquet": "data.parquet",
     "npy": "data.npy",
@@ -200,7 +200,7 @@ def load_object(folder: str, fs: fsspec.AbstractFileSystem | None = None) -> Any
     fmt = meta.get("format")
     if fmt not in FILES:
         raise StepDataError(
-            f"{folder} holds format {fmt!r}, which kedro_azureml.serialization cannot load."
+            f"{folder} holds format {fmt!r}, which kedro_azureml.step.serialization cannot load."
         )
     size = store.size(FILES[fmt])
     if size != meta.get("bytes"):

@@ -12,8 +12,8 @@ from typing import Any
 from kedro_azureml.distributed.ranks import is_distributed_master_node
 from kedro_azureml.distributed.teardown import release_process_group
 from kedro_azureml.errors import KedroAzureMLError
-from kedro_azureml.hooks import StepBinding, step_hook
-from kedro_azureml.step_data import write_marker
+from kedro_azureml.step.hooks import StepBinding, step_hook
+from kedro_azureml.step.step_data import write_marker
 
 logger = logging.getLogger(__name__)
 

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from kedro_azureml.config import CONFIG_FILE, AzureMLConfig, parse_config
+from kedro_azureml.contract.routing import dataset_path, resolve_dataset_config
 from kedro_azureml.errors import ConfigError
-from kedro_azureml.routing import dataset_path, resolve_dataset_config
 
 logger = logging.getLogger(__name__)
 

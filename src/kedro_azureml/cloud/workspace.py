@@ -2,7 +2,7 @@
 
 Inside an Azure ML step the data is mounted and no client is needed. On a laptop (``kedro run``
 or the local runner) an :class:`~kedro_azureml.datasets.AzureMLAssetDataset` downloads its
-asset with the ``MLClient`` of :func:`kedro_azureml.client.connect_workspace` (the only place
+asset with the ``MLClient`` of :func:`kedro_azureml.cloud.client.connect_workspace` (the only place
 that builds one, and the only test seam: ``KEDRO_AZUREML_TEST_ENDPOINT``), and reads the blobs
 with ``azure-storage-blob`` using the datastore's own credentials.
 
@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from kedro_azureml.errors import KedroAzureMLError
 
 if TYPE_CHECKING:
-    from kedro_azureml.client import WorkspaceConnection
+    from kedro_azureml.cloud.client import WorkspaceConnection
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,7 @@ def connect(workspace: Workspace) -> WorkspaceConnection:
 
     A browser sign-in is never offered: a pipeline run has nobody to click through it.
     """
-    from kedro_azureml.client import (
+    from kedro_azureml.cloud.client import (
         ALLOW_TEST_ENDPOINT_ENV,
         TEST_ENDPOINT_ENV,
         WorkspaceRef,

@@ -1,79 +1,18 @@
-"""The steps behind the CLI commands: compile a project, write the YAML, run it locally.
-
-Each function takes plain arguments and returns values, so the commands stay thin and the
-behaviour is testable without click.
-"""
+"""``run --local``: compile (or read) a job, then run its steps on this machine."""
 
 from __future__ import annotations
 
-import os
 import time
-from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from kedro_azureml.atomic import write_text_atomically
+from kedro_azureml.commands.compile import compile_to_file, read_job_yaml
 from kedro_azureml.compiler.render import CompileOptions
-from kedro_azureml.errors import CompileError, KedroAzureMLError
-from kedro_azureml.project import KedroProject
+from kedro_azureml.errors import KedroAzureMLError
+from kedro_azureml.project.kedro_project import KedroProject
 
 RUNS_DIR = ".kedro-azureml/runs"
-
-
-@dataclass
-class CompiledJob:
-    plan: Any  # JobPlan
-    job: Any  # azure.ai.ml PipelineJob
-    yaml_text: str
-    seconds: float
-
-
-def code_path_for(project: KedroProject, yaml_dir: Path) -> str | None:
-    """The code directory as seen from the YAML file: relative, so the file is portable."""
-    code_directory = project.config.azure.code_directory
-    if code_directory is None:
-        return None
-    code = (project.path / code_directory).resolve()
-    return Path(os.path.relpath(code, yaml_dir.resolve())).as_posix()
-
-
-def compile_project(
-    project: KedroProject,
-    options: CompileOptions,
-    *,
-    yaml_dir: Path,
-    grouping: str | None = None,
-) -> CompiledJob:
-    from kedro_azureml.catalog_check import check_dataset_types
-    from kedro_azureml.compiler.compile import compile_pipeline, job_yaml
-
-    started = time.perf_counter()
-    pipeline = project.pipeline(options.pipeline_name)
-    if not pipeline.nodes:
-        raise CompileError(
-            f"Pipeline '{options.pipeline_name}' has no nodes: there is no job to compile. "
-            "Add nodes to it in pipeline_registry.py, or pick another with -p."
-        )
-    check_dataset_types(pipeline.datasets(), project.dataset_config, project.env)
-    # Steps always name their env: conf/local (Kedro's default run env) is never uploaded.
-    options = replace(options, env=options.env or project.env)
-    yaml_code = options.code
-    if options.code is None and project.config.azure.code_directory is not None:
-        # The SDK resolves the code folder against the current directory: give it the real
-        # folder, and write the path relative to the YAML file into the YAML.
-        code_directory = (project.path / project.config.azure.code_directory).resolve()
-        options = replace(options, code=str(code_directory))
-        yaml_code = code_path_for(project, yaml_dir)
-    plan, job = compile_pipeline(
-        pipeline,
-        project.config,
-        options,
-        project.dataset_config,
-        grouping=grouping,
-        params=project.params,
-    )
-    yaml_text = job_yaml(job, replace(options, code=yaml_code))
-    return CompiledJob(plan, job, yaml_text, time.perf_counter() - started)
 
 
 def new_run_dir(project_path: Path, pipeline_name: str) -> Path:
@@ -85,31 +24,6 @@ def new_run_dir(project_path: Path, pipeline_name: str) -> Path:
         run_dir = base.with_name(f"{base.name}-{suffix}")
     run_dir.mkdir(parents=True)
     return run_dir
-
-
-def read_job_yaml(path: Path) -> dict[str, Any]:
-    import yaml
-
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    with path.open() as stream:
-        data = yaml.load(stream, Loader=loader)
-    return data if isinstance(data, dict) else {}
-
-
-def compile_to_file(
-    project_path: Path,
-    output: Path,
-    options: CompileOptions,
-    *,
-    grouping: str | None = None,
-    project: KedroProject | None = None,
-) -> CompiledJob:
-    from kedro_azureml.project import open_project
-
-    project = project or open_project(project_path, options.env, options.params)
-    compiled = compile_project(project, options, yaml_dir=output.parent, grouping=grouping)
-    write_text_atomically(output, compiled.yaml_text)
-    return compiled
 
 
 def run_local(
@@ -128,7 +42,7 @@ def run_local(
     from kedro_azureml.local.job import read_steps
     from kedro_azureml.local.report import print_report, progress_printer
     from kedro_azureml.local.runner import LocalJobRunner
-    from kedro_azureml.project import open_project
+    from kedro_azureml.project.kedro_project import open_project
 
     console = console or Console()
     run_dir = new_run_dir(project_path, options.pipeline_name)
@@ -191,8 +105,8 @@ def _local_tracking(job: dict[str, Any], project_path: Path, run_dir: Path, cons
 
 
 def _temporary_blob_folders(project: KedroProject) -> Any:
+    from kedro_azureml.cloud.blob_folders import blob_folders_from_environment
     from kedro_azureml.errors import ConfigError
-    from kedro_azureml.temp_storage import blob_folders_from_environment
 
     storage = project.config.azure.temporary_storage
     if storage is None:
@@ -201,10 +115,3 @@ def _temporary_blob_folders(project: KedroProject) -> Any:
             "azure.temporary_storage section."
         )
     return blob_folders_from_environment(storage.account_name, storage.container)
-
-
-def submit(project_path: Path, options: CompileOptions, **kwargs: Any) -> bool:
-    """Submit to Azure ML (see :mod:`kedro_azureml.submit`); True when it went as asked."""
-    from kedro_azureml.submit import SubmitSettings, submit_project
-
-    return submit_project(project_path, options, SubmitSettings(**kwargs))

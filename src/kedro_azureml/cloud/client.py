@@ -44,8 +44,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from kedro_azureml.config import TemporaryStorageConfig
+from kedro_azureml.contract.storage_paths import temp_datastore_name
 from kedro_azureml.errors import KedroAzureMLError
-from kedro_azureml.temp_storage import temp_datastore_name
 
 logger = logging.getLogger(__name__)
 
@@ -158,7 +158,7 @@ def connect_workspace(
     ``interactive`` allows a browser sign-in when no login is found (default: only for a
     person at a terminal); the datasets pass ``False``, as a pipeline run must not wait.
     """
-    from kedro_azureml.auth import default_credential, verified
+    from kedro_azureml.cloud.auth import default_credential, verified
 
     endpoint = LocalTestEndpoint.from_environment()  # validated before the slow SDK import
     with _quiet_sdk():

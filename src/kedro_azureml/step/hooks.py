@@ -38,13 +38,13 @@ class AzureMLStepHook:
     def after_catalog_created(self, catalog: Any) -> None:
         if self.binding is None:
             return
-        from kedro_azureml.routing import (
+        from kedro_azureml.contract.routing import (
             Route,
             resolve_dataset_config,
             route_dataset,
             travelling_config,
         )
-        from kedro_azureml.step_data import StepFolderDataset
+        from kedro_azureml.step.step_data import StepFolderDataset
 
         folders = {**self.binding.inputs, **self.binding.outputs}
         for name, folder in sorted(folders.items()):
@@ -66,7 +66,7 @@ class AzureMLStepHook:
         self._leave_saving_to_master(catalog)
 
     def _leave_saving_to_master(self, catalog: Any) -> None:
-        from kedro_azureml.step_data import MasterSavesDataset, StepFolderDataset
+        from kedro_azureml.step.step_data import MasterSavesDataset, StepFolderDataset
 
         assert self.binding is not None
         for name in sorted(self.binding.master_saves):
@@ -84,7 +84,7 @@ class AzureMLStepHook:
 
         Looks at the pipeline's own datasets, so entries made by dataset factories count too.
         """
-        from kedro_azureml.routing import resolve_dataset_config
+        from kedro_azureml.contract.routing import resolve_dataset_config
 
         names = []
         for name in sorted(pipeline.datasets()):
@@ -98,7 +98,7 @@ class AzureMLStepHook:
             return
         from pathlib import Path
 
-        from kedro_azureml.project import load_plugin_config
+        from kedro_azureml.project.kedro_project import load_plugin_config
 
         loader = context.config_loader
         config = load_plugin_config(loader, context.env or "local", Path(loader.conf_source))

@@ -1,0 +1,40 @@
+"""Where temporary Blob storage (mode B) keeps step outputs: names shared by compiler, step and runner.
+
+At submit time the user's container is registered as the Azure ML datastore
+``kedro_azureml_temp_<hash>``; steps' outputs are mounted from
+``azureml://datastores/kedro_azureml_temp_<hash>/paths/kedro-azureml-temp/<job name>/<port>/``.
+The hash names the account and container, so projects of one workspace that use different
+containers never re-register each other's datastore under running jobs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from typing import Any
+
+TEMP_DATASTORE = "kedro_azureml_temp"
+TEMP_PREFIX = "kedro-azureml-temp"
+METADATA_FILE = "_kedro_azureml.json"
+# Never handed to a step by run --local: Azure ML steps do not get the submitter's secrets.
+SECRET_ENV_VARS = (
+    "AZURE_STORAGE_ACCOUNT_KEY",
+    "AZURE_STORAGE_CONNECTION_STRING",
+    "AZURE_STORAGE_SAS_TOKEN",
+    "AZURE_CLIENT_SECRET",
+    "AZURE_CLIENT_CERTIFICATE_PASSWORD",
+)
+DATASTORE_URI = re.compile(r"^azureml://datastores/([^/]+)/paths/(.*)$")
+
+
+def temp_datastore_name(account_name: str, container: str) -> str:
+    digest = hashlib.sha256(f"{account_name}/{container}".encode()).hexdigest()[:8]
+    return f"{TEMP_DATASTORE}_{digest}"
+
+
+def datastore_output_path(port: str, datastore: str) -> str:
+    return f"azureml://datastores/{datastore}/paths/{TEMP_PREFIX}/${{{{name}}}}/{port}/"
+
+
+def is_datastore_uri(value: Any) -> bool:
+    return isinstance(value, str) and bool(DATASTORE_URI.match(value))
