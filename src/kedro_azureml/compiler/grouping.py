@@ -96,17 +96,11 @@ def split_groups(
 
 def _named_parts(name: str, parts: list[list[Any]]) -> list[NodeGroup]:
     """A part of one node takes the node's name (a distributed node stays recognisable);
-    the first larger part keeps the group's name and the others are numbered after it."""
+    larger parts keep the group's name. Names may repeat: the step names are made unique
+    once, in Azure ML's alphabet, by ``naming.unique_step_names``."""
     if len(parts) == 1:
         return [NodeGroup(name, tuple(parts[0]))]
-    named, larger = [], 0
-    for nodes in parts:
-        if len(nodes) == 1:
-            named.append(NodeGroup(nodes[0].name, (nodes[0],)))
-            continue
-        larger += 1
-        named.append(NodeGroup(name if larger == 1 else f"{name}_{larger}", tuple(nodes)))
-    return named
+    return [NodeGroup(nodes[0].name if len(nodes) == 1 else name, tuple(nodes)) for nodes in parts]
 
 
 def _by_namespace(pipeline: Any) -> list[NodeGroup]:
@@ -118,7 +112,8 @@ def _by_namespace(pipeline: Any) -> list[NodeGroup]:
 
 
 def _by_tag(pipeline: Any) -> list[NodeGroup]:
-    groups: dict[str, list[Any]] = {}
+    # Keyed by (tagged, name): an untagged node named like a group tag still runs alone.
+    groups: dict[tuple[bool, str], list[Any]] = {}
     for node in pipeline.nodes:
         names = sorted(
             tag.removeprefix(GROUP_TAG_PREFIX)
@@ -130,8 +125,8 @@ def _by_tag(pipeline: Any) -> list[NodeGroup]:
                 f"Node '{node.name}' has the group tags {', '.join(names)}; a node runs in one "
                 f"step, so keep one '{GROUP_TAG_PREFIX}<name>' tag."
             )
-        groups.setdefault(names[0] if names else node.name, []).append(node)
-    return [NodeGroup(name, tuple(nodes)) for name, nodes in groups.items()]
+        groups.setdefault((True, names[0]) if names else (False, node.name), []).append(node)
+    return [NodeGroup(name, tuple(nodes)) for (_, name), nodes in groups.items()]
 
 
 def cannot_travel(config: dict[str, Any] | None) -> bool:

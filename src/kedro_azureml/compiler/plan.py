@@ -17,7 +17,7 @@ from kedro_azureml.compiler.grouping import (
     is_distributed,
     split_groups,
 )
-from kedro_azureml.compiler.naming import unique_names
+from kedro_azureml.compiler.naming import unique_names, unique_step_names
 from kedro_azureml.config import DEFAULT_COMPUTE
 from kedro_azureml.contract.assets import AssetSpec, asset_spec
 from kedro_azureml.contract.routing import DatasetRoute, Route, route_dataset
@@ -91,8 +91,12 @@ def plan_job(
         return compute_alias(node, aliases)
 
     groups = split_groups(pipeline, groups, compute_of)
-    step_names = unique_names((group.name for group in groups), "step name")
-    step_of_node = {node.name: step_names[group.name] for group in groups for node in group.nodes}
+    step_names = unique_step_names([group.name for group in groups])
+    step_of_node = {
+        node.name: name
+        for group, name in zip(groups, step_names, strict=True)
+        for node in group.nodes
+    }
 
     producer: dict[str, str] = {}
     consumers: dict[str, set[str]] = {}
@@ -147,8 +151,7 @@ def plan_job(
 
     ports = unique_names(crossing | job_outputs | asset_ports, "dataset")
     steps = []
-    for group in groups:
-        name = step_names[group.name]
+    for group, name in zip(groups, step_names, strict=True):
         made = {d for node in group.nodes for d in node.outputs}
         read = {d for node in group.nodes for d in node.inputs} - made
         distributions = [distribution_of(node) for node in group.nodes]

@@ -51,26 +51,51 @@ class CompileOptions:
     display_name: str | None = None
 
 
+_BINDING_START = "${{"
+
+
 def join_command(tokens: Sequence[str | Placeholder]) -> str:
     """Quote every token for bash, leaving Azure ML bindings bare so Azure ML can fill them."""
     return " ".join(str(t) if isinstance(t, Placeholder) else shlex.quote(t) for t in tokens)
 
 
 def step_command(step: StepPlan, options: CompileOptions) -> list[str | Placeholder]:
+    """The ``kedro azureml execute`` command of one step, as tokens for :func:`join_command`.
+
+    Azure ML replaces every ``${{...}}`` in a command, quoted or not, before the shell runs
+    it: a value holding one would reach the step changed. ``--params`` escapes it in its JSON;
+    any other value holding one is refused.
+    """
+
+    def literal(what: str, value: str) -> str:
+        if _BINDING_START in value:
+            raise CompileError(
+                f"Step '{step.name}': {what} {value!r} holds '{_BINDING_START}', which Azure ML "
+                "replaces in a step's command with its own values, so the step would get "
+                f"another value. Remove '{_BINDING_START}' from it."
+            )
+        return value
+
     tokens: list[str | Placeholder] = ["kedro", "azureml", "execute"]
     if options.env:
-        tokens += ["--env", options.env]
-    tokens += ["--pipeline", options.pipeline_name]
+        tokens += ["--env", literal("the environment", options.env)]
+    tokens += ["--pipeline", literal("the pipeline name", options.pipeline_name)]
     for node_name in step.node_names:
-        tokens += ["--node", node_name]
+        tokens += ["--node", literal("the node name", node_name)]
     for dataset, port in step.inputs.items():
-        tokens += ["--az-input", dataset, Placeholder("inputs", port)]
+        tokens += ["--az-input", literal("the dataset name", dataset), Placeholder("inputs", port)]
     for dataset, port in step.outputs.items():
-        tokens += ["--az-output", dataset, Placeholder("outputs", port)]
+        tokens += [
+            "--az-output",
+            literal("the dataset name", dataset),
+            Placeholder("outputs", port),
+        ]
     if options.params:
-        tokens += ["--params", json.dumps(options.params, sort_keys=True, ensure_ascii=False)]
+        params = json.dumps(options.params, sort_keys=True, ensure_ascii=False)
+        # Only JSON strings can hold "${{"; \u0024 is "$" to any JSON reader.
+        tokens += ["--params", params.replace(_BINDING_START, "\\u0024{{")]
     for dataset, version in sorted(options.load_versions.items()):
-        tokens += ["--load-versions", f"{dataset}:{version}"]
+        tokens += ["--load-versions", literal("the --load-versions item", f"{dataset}:{version}")]
     return tokens
 
 
