@@ -368,7 +368,14 @@ def run(
 @azureml.command(hidden=True)
 @click.option("-e", "--env", default=None, help=ENV_HELP)
 @click.option("--pipeline", default="__default__")
-@click.option("--node", "nodes", multiple=True, required=True)
+@click.option("--node", "nodes", multiple=True)
+@click.option(
+    "--nodes",
+    "node_selection",
+    default=None,
+    help="The nodes as a reference into the pipeline's nodes (written by compile for steps "
+    "of many nodes, whose --node options would make the command too long).",
+)
 @click.option("--az-input", "az_inputs", type=(str, str), multiple=True, metavar="DATASET PATH")
 @click.option("--az-output", "az_outputs", type=(str, str), multiple=True, metavar="DATASET PATH")
 @click.option("--params", default=None)
@@ -382,6 +389,7 @@ def execute(
     env: str | None,
     pipeline: str,
     nodes: tuple[str, ...],
+    node_selection: str | None,
     az_inputs: tuple[tuple[str, str], ...],
     az_outputs: tuple[tuple[str, str], ...],
     params: str | None,
@@ -391,11 +399,14 @@ def execute(
     from kedro_azureml.contract.options import parse_load_versions, parse_params
     from kedro_azureml.step.execute import execute_step
 
+    if bool(nodes) == bool(node_selection):
+        raise click.UsageError("Give the step's nodes as --node NAME (repeated) or --nodes REF.")
     execute_step(
         _project_path(metadata),
         env=_env(ctx, env),
         pipeline_name=pipeline,
         node_names=list(nodes),
+        node_selection=node_selection,
         inputs=dict(az_inputs),
         outputs=dict(az_outputs),
         params=parse_params(params),

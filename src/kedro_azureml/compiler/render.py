@@ -21,6 +21,7 @@ from kedro_azureml.config import (
     is_environment_reference,
 )
 from kedro_azureml.contract.bindings import job_output, step_io, step_output
+from kedro_azureml.contract.node_selection import NAMES_BUDGET, encode_node_selection
 from kedro_azureml.contract.storage_paths import datastore_output_path, temp_datastore_name
 from kedro_azureml.errors import CompileError
 
@@ -59,12 +60,19 @@ def join_command(tokens: Sequence[str | Placeholder]) -> str:
     return " ".join(str(t) if isinstance(t, Placeholder) else shlex.quote(t) for t in tokens)
 
 
-def step_command(step: StepPlan, options: CompileOptions) -> list[str | Placeholder]:
+def step_command(
+    step: StepPlan, options: CompileOptions, pipeline_nodes: Sequence[str] = ()
+) -> list[str | Placeholder]:
     """The ``kedro azureml execute`` command of one step, as tokens for :func:`join_command`.
 
     Azure ML replaces every ``${{...}}`` in a command, quoted or not, before the shell runs
     it: a value holding one would reach the step changed. ``--params`` escapes it in its JSON;
     any other value holding one is refused.
+
+    The command must stay short whatever the pipeline's size (see
+    ``contract.node_selection``): a step of many nodes names them by a reference into
+    ``pipeline_nodes`` (all the pipeline's node names), and a command still too long (e.g.
+    thousands of datasets crossing into one step) is a CompileError saying what to change.
     """
 
     def literal(what: str, value: str) -> str:
@@ -80,8 +88,12 @@ def step_command(step: StepPlan, options: CompileOptions) -> list[str | Placehol
     if options.env:
         tokens += ["--env", literal("the environment", options.env)]
     tokens += ["--pipeline", literal("the pipeline name", options.pipeline_name)]
+    nodes: list[str | Placeholder] = []
     for node_name in step.node_names:
-        tokens += ["--node", literal("the node name", node_name)]
+        nodes += ["--node", literal("the node name", node_name)]
+    if pipeline_nodes and len(join_command(nodes)) > NAMES_BUDGET:
+        nodes = ["--nodes", encode_node_selection(pipeline_nodes, step.node_names)]
+    tokens += nodes
     for dataset, port in step.inputs.items():
         tokens += ["--az-input", literal("the dataset name", dataset), Placeholder("inputs", port)]
     for dataset, port in step.outputs.items():
@@ -90,13 +102,52 @@ def step_command(step: StepPlan, options: CompileOptions) -> list[str | Placehol
             literal("the dataset name", dataset),
             Placeholder("outputs", port),
         ]
+    params = ""
     if options.params:
         params = json.dumps(options.params, sort_keys=True, ensure_ascii=False)
         # Only JSON strings can hold "${{"; \u0024 is "$" to any JSON reader.
         tokens += ["--params", params.replace(_BINDING_START, "\\u0024{{")]
     for dataset, version in sorted(options.load_versions.items()):
         tokens += ["--load-versions", literal("the --load-versions item", f"{dataset}:{version}")]
+    _check_command_size(step, tokens, params)
     return tokens
+
+
+MAX_COMMAND_BYTES = 96 * 1024
+"""Linux refuses a single argument over 128 KiB (``bash -c <command>`` is one); the rest is
+headroom for folder paths longer than BINDING_BYTES."""
+BINDING_BYTES = 160
+"""About what one ``${{inputs.x}}`` becomes: Azure ML mounts at ~80 characters plus the
+port; run --local uses its run folder (the project's path plus ~60) plus step and port."""
+
+
+def _check_command_size(step: StepPlan, tokens: list[str | Placeholder], params: str) -> None:
+    bindings = sum(isinstance(token, Placeholder) for token in tokens)
+    size = len(join_command(tokens).encode("utf-8", "surrogatepass")) + bindings * BINDING_BYTES
+    if size <= MAX_COMMAND_BYTES:
+        return
+    if len(params) * 2 > size:
+        cause = f"--params takes {len(params) // 1024} KiB of it"
+        advice = (
+            "Pass fewer or shorter --params, e.g. a file path in a parameter that the node "
+            "reads, or put the values in conf/base/parameters.yml."
+        )
+    else:
+        cause = (
+            f"{len(step.inputs)} datasets cross into it and {len(step.outputs)} out of it, "
+            "each an input or output folder on the command line"
+        )
+        advice = (
+            "Group the pipeline so that fewer datasets cross this step's boundary (e.g. put "
+            "the nodes that make its inputs into its namespace, or use --group-by tag with "
+            "group.<name> tags), or pass fewer, larger datasets (e.g. one dict or "
+            "PartitionedDataset instead of thousands)."
+        )
+    raise CompileError(
+        f"Step '{step.name}' would run a command of about {size // 1024} KiB, and a step's "
+        f"command must stay under {MAX_COMMAND_BYTES // 1024} KiB (Linux refuses an argument "
+        f"over 128 KiB, so neither Azure ML nor run --local could start it): {cause}. {advice}"
+    )
 
 
 def _environment(config: AzureMLConfig, options: CompileOptions) -> Any:
@@ -152,8 +203,9 @@ def render_job(plan: JobPlan, config: AzureMLConfig, options: CompileOptions) ->
     job_ports = set(plan.job_outputs.values())
     producer = plan.producer_of()
     nodes: dict[str, Any] = {}
+    pipeline_nodes = [name for step in plan.steps for name in step.node_names]
     for step in plan.steps:
-        tokens = step_command(step, options)
+        tokens = step_command(step, options, pipeline_nodes)
         if docker_flow:
             tokens = ["cd", config.azure.working_directory, "&&", *tokens]
         command_line = join_command(tokens)
