@@ -179,74 +179,109 @@ def _acyclic(pipeline: Any, groups: list[NodeGroup], order: dict[str, int]) -> l
     node is looked at in at most _SINGLE_SPLIT_ROUNDS + log2(groups) rounds: near-linear even for
     a chain that enters each of thousands of groups again and again.
     """
-    nodes = list(pipeline.nodes)  # topological order, as ``order``
-    producer = {dataset: index for index, node in enumerate(nodes) for dataset in node.outputs}
-    parents = [sorted({producer[d] for d in node.inputs if d in producer}) for node in nodes]
-    members = [sorted(order[n.name] for n in g.nodes) for g in groups]
-    names = [group.name for group in groups]
-    # Among equally wide groups the first in the list is split, as if each split had replaced
-    # its group in place. A split group's members are emptied and its parts appended: ids stay.
-    rank: list[tuple[int, ...]] = [(index,) for index in range(len(groups))]
-    part_of = [0] * len(nodes)
-    for part, indices in enumerate(members):
-        for index in indices:
-            part_of[index] = part
-
-    def edges_between(parts: Iterable[int]) -> dict[int, set[int]]:
-        edges: dict[int, set[int]] = {part: set() for part in parts}
-        for part in edges:
-            for child in members[part]:
-                for parent in parents[child]:
-                    source = part_of[parent]
-                    if source != part and source in edges:
-                        edges[source].add(part)
-        return edges
-
+    partition = _Partition(pipeline, groups, order)
     work: list[tuple[set[int], int]] = [
-        (cyclic, 0) for cyclic in _cyclic_sets(edges_between(range(len(groups))))
+        (cyclic, 0) for cyclic in _cyclic_sets(partition.edges_between(range(len(groups))))
     ]
     while work:
         parts, rounds = work.pop()
         batch = 2 ** max(0, rounds + 1 - _SINGLE_SPLIT_ROUNDS)
+        level = partition.levels(parts)
+        for part in partition.widest(parts, level, batch):
+            parts.discard(part)
+            parts.update(partition.split_by_level(part, level))
+        work += [(cyclic, rounds + 1) for cyclic in _cyclic_sets(partition.edges_between(parts))]
+    return partition.groups_in_step_order()
+
+
+class _Partition:
+    """The pipeline's nodes (by topological index) cut into parts, each a future step.
+
+    A split part's members are emptied and its pieces appended, so part ids stay valid. Among
+    equally wide parts the first in the list is split first, as if each split had replaced its
+    part in place: ``rank`` keeps that order.
+    """
+
+    def __init__(self, pipeline: Any, groups: list[NodeGroup], order: dict[str, int]) -> None:
+        self.order = order
+        self.nodes = list(pipeline.nodes)  # topological order, as ``order``
+        producer = {d: index for index, node in enumerate(self.nodes) for d in node.outputs}
+        self.parents = [
+            sorted({producer[d] for d in node.inputs if d in producer}) for node in self.nodes
+        ]
+        self.members = [sorted(order[n.name] for n in group.nodes) for group in groups]
+        self.names = [group.name for group in groups]
+        self.rank: list[tuple[int, ...]] = [(index,) for index in range(len(groups))]
+        self.part_of = [0] * len(self.nodes)
+        for part, indices in enumerate(self.members):
+            for index in indices:
+                self.part_of[index] = part
+
+    def edges_between(self, parts: Iterable[int]) -> dict[int, set[int]]:
+        """Which of ``parts`` wait for which others, through the nodes' datasets."""
+        edges: dict[int, set[int]] = {part: set() for part in parts}
+        for part in edges:
+            for child in self.members[part]:
+                for parent in self.parents[child]:
+                    source = self.part_of[parent]
+                    if source != part and source in edges:
+                        edges[source].add(part)
+        return edges
+
+    def levels(self, parts: set[int]) -> dict[int, int]:
+        """Each node of ``parts``: the most part changes on a path to it from inside ``parts``."""
+        part_of, parents = self.part_of, self.parents
         level: dict[int, int] = {}
-        for index in sorted(i for part in parts for i in members[part]):
+        for index in sorted(i for part in parts for i in self.members[part]):
             own = part_of[index]
             level[index] = max(
                 (level[p] + (part_of[p] != own) for p in parents[index] if part_of[p] in parts),
                 default=0,
             )
-        # The set's first node is at level 0 and its group is entered from another group, so
-        # that group spans at least two levels: every round splits something.
-        spans = {part: len({level[i] for i in members[part]}) for part in parts}
-        chosen = sorted(
-            (part for part in parts if spans[part] > 1), key=lambda p: (-spans[p], rank[p])
-        )[:batch]
-        for part in chosen:
-            by_level: dict[int, list[Any]] = {}
-            for index in members[part]:
-                by_level.setdefault(level[index], []).append(nodes[index])
-            pieces = _named_parts(names[part], [by_level[k] for k in sorted(by_level)])
-            members[part] = []
-            parts.discard(part)
-            for position, piece in enumerate(pieces):
-                new = len(members)
-                members.append([order[n.name] for n in piece.nodes])
-                names.append(piece.name)
-                rank.append((*rank[part], position))
-                for n in piece.nodes:
-                    part_of[order[n.name]] = new
-                parts.add(new)
-        work += [(cyclic, rounds + 1) for cyclic in _cyclic_sets(edges_between(parts))]
+        return level
 
-    alive = sorted((p for p, indices in enumerate(members) if indices), key=rank.__getitem__)
-    result = [NodeGroup(names[p], tuple(nodes[i] for i in members[p])) for p in alive]
-    renumber = {part: index for index, part in enumerate(alive)}
-    edges = edges_between(alive)
-    return _in_step_order(
-        result,
-        {renumber[p]: {renumber[t] for t in targets} for p, targets in edges.items()},
-        order,
-    )
+    def widest(self, parts: set[int], level: dict[int, int], batch: int) -> list[int]:
+        """Up to ``batch`` parts spanning the most levels, the first-ranked among equals.
+
+        The set's first node is at level 0 and its part is entered from another part, so that
+        part spans at least two levels: every round splits something.
+        """
+        spans = {part: len({level[i] for i in self.members[part]}) for part in parts}
+        splittable = (part for part in parts if spans[part] > 1)
+        return sorted(splittable, key=lambda p: (-spans[p], self.rank[p]))[:batch]
+
+    def split_by_level(self, part: int, level: dict[int, int]) -> list[int]:
+        """Replace ``part`` by one part per level of its nodes; return the new parts' ids."""
+        by_level: dict[int, list[Any]] = {}
+        for index in self.members[part]:
+            by_level.setdefault(level[index], []).append(self.nodes[index])
+        pieces = _named_parts(self.names[part], [by_level[k] for k in sorted(by_level)])
+        self.members[part] = []
+        new_parts = []
+        for position, piece in enumerate(pieces):
+            new = len(self.members)
+            self.members.append([self.order[n.name] for n in piece.nodes])
+            self.names.append(piece.name)
+            self.rank.append((*self.rank[part], position))
+            for n in piece.nodes:
+                self.part_of[self.order[n.name]] = new
+            new_parts.append(new)
+        return new_parts
+
+    def groups_in_step_order(self) -> list[NodeGroup]:
+        alive = sorted(
+            (p for p, indices in enumerate(self.members) if indices), key=self.rank.__getitem__
+        )
+        result = [
+            NodeGroup(self.names[p], tuple(self.nodes[i] for i in self.members[p])) for p in alive
+        ]
+        renumber = {part: index for index, part in enumerate(alive)}
+        edges = self.edges_between(alive)
+        return _in_step_order(
+            result,
+            {renumber[p]: {renumber[t] for t in targets} for p, targets in edges.items()},
+            self.order,
+        )
 
 
 def _cyclic_sets(edges: dict[int, set[int]]) -> list[set[int]]:

@@ -93,32 +93,13 @@ def plan_job(
     groups = split_groups(pipeline, groups, compute_of)
     step_names = unique_names((group.name for group in groups), "step name")
     step_of_node = {node.name: step_names[group.name] for group in groups for node in group.nodes}
-
-    producer: dict[str, str] = {}
-    consumers: dict[str, set[str]] = {}
-    for node in pipeline.nodes:
-        for dataset in node.outputs:
-            producer[dataset] = step_of_node[node.name]
-        for dataset in node.inputs:
-            consumers.setdefault(dataset, set()).add(step_of_node[node.name])
-
-    decisions: dict[str, DatasetDecision] = {}
-    crossing: set[str] = set()
-    job_outputs: set[str] = set()
-    assets: dict[str, AssetSpec] = {}
-    asset_ports: set[str] = set()  # asset inputs of the job, and asset versions it registers
-    for dataset in sorted(set(producer) | set(consumers)):
+    flow = _DataFlow.of(pipeline, step_of_node)
+    wiring = _Wiring()
+    for dataset in flow.datasets():
         config = dataset_config(dataset)
-        route = route_dataset(dataset, config)
-        source = producer.get(dataset)
-        readers = consumers.get(dataset, set())
-        stays = cannot_travel(config)  # e.g. a connection or a lock: it must stay in memory
-        if stays and source is not None and readers - {source}:
-            # Only on the way to an error: look the two nodes up here, not on every compile.
-            writer = next(n for n in pipeline.nodes if dataset in n.outputs)
-            reader = next(
-                n for n in pipeline.nodes if dataset in n.inputs and step_of_node[n.name] != source
-            )
+        source, readers = flow.producer.get(dataset), flow.readers(dataset)
+        if cannot_travel(config) and source is not None and readers - {source}:
+            writer, reader = flow.split_pair(pipeline, dataset)
             reason, advice = _why_apart(pipeline, writer, reader, compute_of, dataset_config)
             raise CompileError(
                 f"Dataset '{dataset}' is declared with copy_mode: assign, so it cannot leave its "
@@ -126,51 +107,122 @@ def plan_job(
                 f"node '{reader.name}' reads it in step '{step_of_node[reader.name]}': "
                 f"{reason}. {advice}"
             )
+        wiring.add(dataset, config, source, readers, (asset_versions or {}).get(dataset))
+    ports = wiring.ports()
+    return JobPlan(
+        pipeline_name=pipeline_name,
+        steps=[
+            _step_plan(step_names[group.name], group, wiring, ports, aliases, distribution_of)
+            for group in groups
+        ],
+        job_outputs={d: ports[d] for d in sorted(wiring.job_outputs)},
+        datasets=wiring.decisions,
+        assets=wiring.assets,
+    )
+
+
+@dataclass(frozen=True)
+class _DataFlow:
+    """Which step writes each dataset, and which steps read it."""
+
+    producer: dict[str, str]
+    consumers: dict[str, set[str]]
+    step_of_node: dict[str, str]
+
+    @classmethod
+    def of(cls, pipeline: Any, step_of_node: dict[str, str]) -> _DataFlow:
+        producer: dict[str, str] = {}
+        consumers: dict[str, set[str]] = {}
+        for node in pipeline.nodes:
+            for dataset in node.outputs:
+                producer[dataset] = step_of_node[node.name]
+            for dataset in node.inputs:
+                consumers.setdefault(dataset, set()).add(step_of_node[node.name])
+        return cls(producer, consumers, step_of_node)
+
+    def datasets(self) -> list[str]:
+        return sorted(set(self.producer) | set(self.consumers))
+
+    def readers(self, dataset: str) -> set[str]:
+        return self.consumers.get(dataset, set())
+
+    def split_pair(self, pipeline: Any, dataset: str) -> tuple[Any, Any]:
+        """The node writing ``dataset`` and one reading it in another step.
+
+        Only on the way to an error: looked up here, not on every compile.
+        """
+        source = self.producer[dataset]
+        writer = next(n for n in pipeline.nodes if dataset in n.outputs)
+        reader = next(
+            n for n in pipeline.nodes if dataset in n.inputs and self.step_of_node[n.name] != source
+        )
+        return writer, reader
+
+
+@dataclass
+class _Wiring:
+    """What the compiler does with each dataset, and so which ports the steps get."""
+
+    decisions: dict[str, DatasetDecision] = field(default_factory=dict)
+    crossing: set[str] = field(default_factory=set)  # written in one step, read in another
+    job_outputs: set[str] = field(default_factory=set)  # written, read by no step, can travel
+    assets: dict[str, AssetSpec] = field(default_factory=dict)  # mounted or registered
+
+    def add(
+        self,
+        dataset: str,
+        config: dict[str, Any] | None,
+        source: str | None,
+        readers: set[str],
+        asset_version: str | None,
+    ) -> None:
+        route = route_dataset(dataset, config)
+        stays = cannot_travel(config)  # e.g. a connection or a lock: it must stay in memory
         decision = _decide(dataset, route, source, readers, stays)
         if route.route is Route.ASSET and config is not None:
-            spec = asset_spec(config, (asset_versions or {}).get(dataset))
-            assets[dataset] = spec
-            asset_ports.add(dataset)
-            decision = (
-                f"Azure ML data asset, mounted as {spec.input_path}"
-                if source is None
-                else f"registered as a new version of data asset {spec.name}"
-                + ("; mounted by the steps that read it" if readers - {source} else "")
-            )
+            spec = asset_spec(config, asset_version)
+            self.assets[dataset] = spec
+            decision = _asset_decision(spec, source, readers)
         if source is not None and readers - {source}:
-            crossing.add(dataset)
+            self.crossing.add(dataset)
         elif source is not None and not readers and route.can_travel and not stays:
-            job_outputs.add(dataset)
-        decisions[dataset] = DatasetDecision(
+            self.job_outputs.add(dataset)
+        self.decisions[dataset] = DatasetDecision(
             dataset, route, decision, source, tuple(sorted(readers))
         )
 
-    ports = unique_names(crossing | job_outputs | asset_ports, "dataset")
-    steps = []
-    for group in groups:
-        name = step_names[group.name]
-        made = {d for node in group.nodes for d in node.outputs}
-        read = {d for node in group.nodes for d in node.inputs} - made
-        distributions = [distribution_of(node) for node in group.nodes]
-        steps.append(
-            StepPlan(
-                name=name,
-                node_names=tuple(node.name for node in group.nodes),
-                inputs={d: ports[d] for d in sorted(read & (crossing | asset_ports))},
-                outputs={
-                    d: ports[d] for d in sorted(made & (crossing | job_outputs | asset_ports))
-                },
-                compute=compute_alias(group.nodes[0], aliases),  # the same for the group
-                deterministic=all(DETERMINISTIC_TAG in node.tags for node in group.nodes),
-                distribution=next((d for d in distributions if d is not None), None),
-            )
-        )
-    return JobPlan(
-        pipeline_name=pipeline_name,
-        steps=steps,
-        job_outputs={d: ports[d] for d in sorted(job_outputs)},
-        datasets=decisions,
-        assets=assets,
+    def ports(self) -> dict[str, str]:
+        """A unique Azure ML port name for every dataset that becomes a step input or output."""
+        return unique_names(self.crossing | self.job_outputs | set(self.assets), "dataset")
+
+
+def _asset_decision(spec: AssetSpec, source: str | None, readers: set[str]) -> str:
+    if source is None:
+        return f"Azure ML data asset, mounted as {spec.input_path}"
+    mounted = "; mounted by the steps that read it" if readers - {source} else ""
+    return f"registered as a new version of data asset {spec.name}{mounted}"
+
+
+def _step_plan(
+    name: str,
+    group: NodeGroup,
+    wiring: _Wiring,
+    ports: dict[str, str],
+    aliases: set[str],
+    distribution_of: Callable[[Any], Any],
+) -> StepPlan:
+    made = {d for node in group.nodes for d in node.outputs}
+    read = {d for node in group.nodes for d in node.inputs} - made
+    between_steps = wiring.crossing | set(wiring.assets)
+    distributions = [distribution_of(node) for node in group.nodes]
+    return StepPlan(
+        name=name,
+        node_names=tuple(node.name for node in group.nodes),
+        inputs={d: ports[d] for d in sorted(read & between_steps)},
+        outputs={d: ports[d] for d in sorted(made & (between_steps | wiring.job_outputs))},
+        compute=compute_alias(group.nodes[0], aliases),  # the same for the group
+        deterministic=all(DETERMINISTIC_TAG in node.tags for node in group.nodes),
+        distribution=next((d for d in distributions if d is not None), None),
     )
 
 
