@@ -32,11 +32,12 @@ from pathlib import Path
 
 import generate
 
+from kedro_azureml.contract.grouping_strategies import GROUPING_STRATEGIES as STRATEGIES
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 EXAMPLE = REPO / "examples" / "spaceflights"
 KEDRO = str(generate.BIN / "kedro")
-STRATEGIES = ("none", "namespace", "tag", "memory")
 
 # `kedro` with the plugin's entry points filtered out: same interpreter, same venv, same other
 # plugins. Kedro has no switch to disable a CLI plugin (DISABLE_HOOKS_FOR_PLUGINS is for hooks

@@ -288,3 +288,6 @@ def test_on_job_scheduled_must_import() -> None:
     assert load_callback(None) is None
     with pytest.raises(SubmitCheckError, match="cannot import it"):
         load_callback("no_such_module_xyz:hook")
+    # A relative module name used to escape as a TypeError traceback.
+    with pytest.raises(SubmitCheckError, match=r"cannot import it \(.*relative import"):
+        load_callback("..relative:hook")

@@ -37,11 +37,11 @@ class BlobFolders:
 
     def remote_path(self, uri: str, job_name: str) -> str:
         match = DATASTORE_URI.match(uri)
-        if not match or match.group(1) != self.datastore:
+        if not match or match["datastore"] != self.datastore:
             raise KedroAzureMLError(
                 f"run --local can only mount datastore '{self.datastore}', not {uri}."
             )
-        path = match.group(2).replace("${{name}}", job_name).strip("/")
+        path = match["path"].replace("${{name}}", job_name).strip("/")
         return f"{self.container}/{path}"
 
     def upload(self, local: Path, remote: str) -> None:

@@ -29,7 +29,6 @@ silently redirects a real submission.
 
 from __future__ import annotations
 
-import importlib
 import json
 import logging
 import os
@@ -44,6 +43,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from kedro_azureml.config import TemporaryStorageConfig
+from kedro_azureml.contract.references import import_reference
 from kedro_azureml.contract.storage_paths import temp_datastore_name
 from kedro_azureml.errors import KedroAzureMLError
 
@@ -127,10 +127,9 @@ class LocalTestEndpoint:
         return endpoint
 
     def make_credential(self) -> Any:
-        module_name, _, attribute = self.credential.partition(":")
         try:
-            factory = getattr(importlib.import_module(module_name), attribute)
-        except (ImportError, AttributeError) as exc:
+            factory = import_reference(self.credential)
+        except ImportError as exc:
             raise KedroAzureMLError(
                 f"{TEST_ENDPOINT_ENV}: cannot import credential {self.credential}: {exc}"
             ) from exc

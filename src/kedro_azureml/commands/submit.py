@@ -13,7 +13,6 @@ The code upload flow uploads a staged copy of exactly the files of the snapshot 
 
 from __future__ import annotations
 
-import importlib
 import os
 import tempfile
 from collections.abc import Callable
@@ -23,6 +22,7 @@ from typing import Any
 
 from kedro_azureml.compiler.render import CompileOptions
 from kedro_azureml.config import DEFAULT_COMPUTE, AzureMLConfig, TemporaryStorageConfig
+from kedro_azureml.contract.references import import_reference
 from kedro_azureml.errors import ConfigError, KedroAzureMLError
 from kedro_azureml.project.kedro_project import KedroProject
 from kedro_azureml.project.snapshot import SnapshotManifest, copy_snapshot, scan_code_directory
@@ -185,10 +185,9 @@ def load_callback(reference: str | None) -> Callable[[Any], Any] | None:
     """``module:function`` -> the function (imported now, so a typo fails before submitting)."""
     if not reference:
         return None
-    module_name, _, attribute = reference.partition(":")
     try:
-        function = getattr(importlib.import_module(module_name), attribute)
-    except (ImportError, AttributeError, ValueError) as exc:
+        function = import_reference(reference)
+    except ImportError as exc:
         raise SubmitCheckError(
             f"--on-job-scheduled {reference}: cannot import it ({exc}); give module:function."
         ) from exc

@@ -20,12 +20,16 @@ from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from kedro_azureml.contract.grouping_strategies import (
+    GROUPING_STRATEGIES,
+    GroupingStrategy,
+    is_grouping_strategy,
+)
+from kedro_azureml.contract.routing import cannot_travel
 from kedro_azureml.distributed.config import ATTRIBUTE as DISTRIBUTED_ATTRIBUTE
 from kedro_azureml.errors import CompileError
 
-STRATEGIES = ("none", "namespace", "tag", "memory")
 GROUP_TAG_PREFIX = "group."
-_MEMORY_TYPES = ("MemoryDataset", "MemoryDataSet")
 # Rounds that split one group each before a still-cyclic set gets twice as many per round.
 _SINGLE_SPLIT_ROUNDS = 16
 
@@ -51,19 +55,14 @@ def group_nodes(
     ``dataset_config`` (a dataset name to its catalog entry) is needed by ``memory`` only.
     ``step_key`` says which nodes may share a machine (e.g. their compute); see split_groups.
     """
-    if strategy == "none":
-        proposed = [NodeGroup(node.name, (node,)) for node in pipeline.nodes]
-    elif strategy == "namespace":
-        proposed = _by_namespace(pipeline)
-    elif strategy == "tag":
-        proposed = _by_tag(pipeline)
-    elif strategy == "memory":
-        proposed = _by_memory(pipeline, dataset_config or (lambda name: None))
-    else:
+    if not is_grouping_strategy(strategy):
         raise CompileError(
-            f"Unknown grouping strategy '{strategy}'. Use one of: {', '.join(STRATEGIES)}."
+            f"Unknown grouping strategy '{strategy}'. Use one of: {', '.join(GROUPING_STRATEGIES)}."
         )
-    return split_groups(pipeline, proposed, step_key)
+    propose = _PROPOSERS[strategy]
+    return split_groups(
+        pipeline, propose(pipeline, dataset_config or (lambda name: None)), step_key
+    )
 
 
 def is_distributed(node: Any) -> bool:
@@ -134,14 +133,6 @@ def _by_tag(pipeline: Any) -> list[NodeGroup]:
     return [NodeGroup(name, tuple(nodes)) for name, nodes in groups.items()]
 
 
-def cannot_travel(config: dict[str, Any] | None) -> bool:
-    """A MemoryDataset with ``copy_mode: assign`` holds an object that must not be copied."""
-    if not config:
-        return False
-    type_name = str(config.get("type", "")).rsplit(".", 1)[-1]
-    return type_name in _MEMORY_TYPES and config.get("copy_mode") == "assign"
-
-
 def _by_memory(pipeline: Any, dataset_config: DatasetConfig) -> list[NodeGroup]:
     nodes = list(pipeline.nodes)
     parent = list(range(len(nodes)))
@@ -165,6 +156,19 @@ def _by_memory(pipeline: Any, dataset_config: DatasetConfig) -> list[NodeGroup]:
     for index, node in enumerate(nodes):
         groups.setdefault(root(index), []).append(node)
     return [NodeGroup(members[0].name, tuple(members)) for members in groups.values()]
+
+
+def _one_per_node(pipeline: Any, dataset_config: DatasetConfig) -> list[NodeGroup]:
+    return [NodeGroup(node.name, (node,)) for node in pipeline.nodes]
+
+
+# What each strategy proposes, before split_groups makes the proposal runnable.
+_PROPOSERS: dict[GroupingStrategy, Callable[[Any, DatasetConfig], list[NodeGroup]]] = {
+    "none": _one_per_node,
+    "namespace": lambda pipeline, dataset_config: _by_namespace(pipeline),
+    "tag": lambda pipeline, dataset_config: _by_tag(pipeline),
+    "memory": _by_memory,
+}
 
 
 def _acyclic(pipeline: Any, groups: list[NodeGroup], order: dict[str, int]) -> list[NodeGroup]:

@@ -10,17 +10,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from kedro_azureml.compiler.grouping import (
-    NodeGroup,
-    cannot_travel,
-    group_nodes,
-    is_distributed,
-    split_groups,
-)
+from kedro_azureml.compiler.grouping import NodeGroup, group_nodes, is_distributed, split_groups
 from kedro_azureml.compiler.naming import unique_names
 from kedro_azureml.config import DEFAULT_COMPUTE
 from kedro_azureml.contract.assets import AssetSpec, asset_spec
-from kedro_azureml.contract.routing import DatasetRoute, Route, route_dataset
+from kedro_azureml.contract.routing import DatasetRoute, Route, cannot_travel, route_dataset
 from kedro_azureml.errors import CompileError
 
 DETERMINISTIC_TAG = "deterministic"

@@ -15,7 +15,8 @@ from typing import Any
 # Keys under which Kedro datasets take their location.
 PATH_KEYS = ("filepath", "path")
 _PROTOCOL = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.\-]*)://")
-_MEMORY_TYPES = ("MemoryDataset", "SharedMemoryDataset", "MemoryDataSet")
+# Kedro's in-memory datasets (MemoryDataSet: the spelling before Kedro 0.19).
+MEMORY_TYPES = ("MemoryDataset", "SharedMemoryDataset", "MemoryDataSet")
 
 
 class Route(str, Enum):
@@ -89,7 +90,7 @@ def route_dataset(name: str, config: dict[str, Any] | None) -> DatasetRoute:
             f"Azure ML data asset {config.get('azureml_dataset')} "
             f"({config.get('azureml_type', 'uri_folder')})",
         )
-    if short_type in _MEMORY_TYPES:
+    if short_type in MEMORY_TYPES:
         return DatasetRoute(Route.MEMORY, f"declared as {type_name}")
     located = dataset_path(config)
     inner = _wrapped(config)
@@ -107,6 +108,17 @@ def route_dataset(name: str, config: dict[str, Any] | None) -> DatasetRoute:
     if is_remote(path):
         return DatasetRoute(Route.IN_PLACE, f"remote storage ({path.split('://', 1)[0]}://)")
     return DatasetRoute(Route.LOCAL_FILE, f"local path {path}: travels as {type_name}", key)
+
+
+def cannot_travel(config: dict[str, Any] | None) -> bool:
+    """A memory dataset with ``copy_mode: assign`` holds an object that must not be copied.
+
+    (e.g. a Spark DataFrame, a connection or a lock): its readers must run in its writer's step.
+    """
+    if not config:
+        return False
+    type_name = str(config.get("type", "")).rsplit(".", 1)[-1]
+    return type_name in MEMORY_TYPES and config.get("copy_mode") == "assign"
 
 
 def travelling_config(config: dict[str, Any]) -> dict[str, Any]:

@@ -24,7 +24,12 @@ SECRET_ENV_VARS = (
     "AZURE_CLIENT_SECRET",
     "AZURE_CLIENT_CERTIFICATE_PASSWORD",
 )
-DATASTORE_URI = re.compile(r"^azureml://datastores/([^/]+)/paths/(.*)$")
+# azureml://[subscriptions/<id>/resourcegroups/<rg>/workspaces/<ws>/]datastores/<name>/paths/<path>
+# Jobs are compiled with the short form; Azure ML answers with the workspace-qualified one (a
+# data asset's path). The prefix is matched segment by segment, up to the first "datastores/".
+DATASTORE_URI = re.compile(
+    r"^azureml://(?:[^/]+/)*?datastores/(?P<datastore>[^/]+)/paths/(?P<path>.*)$"
+)
 
 
 def temp_datastore_name(account_name: str, container: str) -> str:
