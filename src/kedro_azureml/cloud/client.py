@@ -33,9 +33,7 @@ import json
 import logging
 import os
 import re
-import warnings
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -44,6 +42,7 @@ from urllib.parse import urlsplit
 
 from kedro_azureml.config import TemporaryStorageConfig
 from kedro_azureml.contract.references import import_reference
+from kedro_azureml.contract.sdk_warnings import quiet_sdk
 from kedro_azureml.contract.storage_paths import temp_datastore_name
 from kedro_azureml.errors import KedroAzureMLError
 
@@ -136,14 +135,6 @@ class LocalTestEndpoint:
         return factory()
 
 
-@contextmanager
-def _quiet_sdk() -> Iterator[None]:
-    """The SDK warns about its experimental classes on import and use; users can't act on it."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*experimental.*")
-        yield
-
-
 def connect(workspace: WorkspaceRef, *, interactive: bool | None = None) -> Any:
     """An ``MLClient`` for ``workspace`` with a credential that has just got a token."""
     return connect_workspace(workspace, interactive=interactive).ml_client
@@ -160,7 +151,7 @@ def connect_workspace(
     from kedro_azureml.cloud.auth import default_credential, verified
 
     endpoint = LocalTestEndpoint.from_environment()  # validated before the slow SDK import
-    with _quiet_sdk():
+    with quiet_sdk():
         from azure.ai.ml import MLClient
     names = {
         "subscription_id": workspace.subscription_id,
@@ -246,7 +237,7 @@ def missing_environment(ml_client: Any, reference: str) -> str | None:
 
     name, label, version = parse_environment_reference(reference)
     try:
-        with _quiet_sdk():
+        with quiet_sdk():
             if label:
                 ml_client.environments.get(name, label=label)
             else:
@@ -288,7 +279,7 @@ def ensure_temporary_datastore(
     itself never leaves this machine. With ``auth: identity`` it holds no credentials and the
     compute's managed identity reads and writes the container.
     """
-    with _quiet_sdk():
+    with quiet_sdk():
         from azure.ai.ml.entities import AzureBlobDatastore, SasTokenConfiguration
     from azure.core.exceptions import HttpResponseError
 
@@ -345,7 +336,7 @@ def create_job(ml_client: Any, job: Any, experiment_name: str) -> Any:
 
     _resolvable_environments(job)
     try:
-        with _quiet_sdk():
+        with quiet_sdk():
             return ml_client.jobs.create_or_update(job, experiment_name=experiment_name)
     except (HttpResponseError, MlException) as exc:
         raise AzureMLError(f"Azure ML did not accept the job: {error_reason(exc)}") from exc
@@ -356,7 +347,7 @@ def stream_job(ml_client: Any, name: str) -> None:
     from azure.ai.ml.exceptions import JobException
 
     try:
-        with _quiet_sdk():
+        with quiet_sdk():
             ml_client.jobs.stream(name)
     except JobException as exc:
         # The SDK turns Ctrl-C into a JobException; give the caller its Ctrl-C back, so it can

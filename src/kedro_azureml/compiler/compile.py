@@ -10,6 +10,7 @@ from kedro_azureml.compiler.plan import JobPlan, plan_job
 from kedro_azureml.compiler.render import CompileOptions, render_job
 from kedro_azureml.compiler.yaml_out import dump_yaml, job_to_dict
 from kedro_azureml.config import AzureMLConfig
+from kedro_azureml.contract.sdk_warnings import quiet_sdk
 
 
 def plan_pipeline(
@@ -50,4 +51,6 @@ def compile_pipeline(
 
 
 def job_yaml(job: Any, options: CompileOptions) -> str:
-    return dump_yaml(job_to_dict(job, options.code))
+    with quiet_sdk():
+        data = job_to_dict(job, options.code)
+    return dump_yaml(data)

@@ -21,6 +21,7 @@ from kedro_azureml.config import (
     is_environment_reference,
 )
 from kedro_azureml.contract.bindings import job_output, step_io, step_output
+from kedro_azureml.contract.sdk_warnings import quiet_sdk
 from kedro_azureml.contract.storage_paths import datastore_output_path, temp_datastore_name
 from kedro_azureml.errors import CompileError
 
@@ -44,11 +45,37 @@ class CompileOptions:
     env_vars: dict[str, str] = field(default_factory=dict)
     aml_env: str | None = None
     image: str | None = None
-    # The job's code path as written into the YAML (relative to the YAML file); None when the
-    # docker image flow bakes the code into the image.
+    # The folder uploaded as the steps' code, instead of azure.code_directory (the SDK resolves
+    # it against the current directory). None: azure.code_directory decides, and null there
+    # means the docker image flow, where the code is baked into the image.
     code: str | None = None
     load_versions: dict[str, str] = field(default_factory=dict)
     display_name: str | None = None
+
+
+@dataclass(frozen=True)
+class StepFlow:
+    """How a step finds the project: decided once per compile, so the command, the code and
+    the environment of every step agree.
+
+    Code upload flow: Azure ML uploads ``code`` and runs the command in it. Docker image flow
+    (``code_directory: ~``): the project is in the image at ``working_directory``, so the
+    command first changes into it, and the image is the environment.
+    """
+
+    code: str | None  # what the SDK uploads; None in the docker image flow
+    working_directory: str | None  # where the docker image flow runs the command
+
+    @classmethod
+    def decide(cls, config: AzureMLConfig, options: CompileOptions) -> StepFlow:
+        code = options.code if options.code is not None else config.azure.code_directory
+        if code is None:
+            return cls(code=None, working_directory=config.azure.working_directory)
+        return cls(code=code, working_directory=None)
+
+    @property
+    def uses_image(self) -> bool:
+        return self.code is None
 
 
 def join_command(tokens: Sequence[str | Placeholder]) -> str:
@@ -74,7 +101,7 @@ def step_command(step: StepPlan, options: CompileOptions) -> list[str | Placehol
     return tokens
 
 
-def _environment(config: AzureMLConfig, options: CompileOptions) -> Any:
+def _environment(config: AzureMLConfig, options: CompileOptions, flow: StepFlow) -> Any:
     from azure.ai.ml.entities import Environment
 
     if options.aml_env and options.image:
@@ -85,7 +112,7 @@ def _environment(config: AzureMLConfig, options: CompileOptions) -> Any:
             "name@latest or name:version."
         )
     image = options.image or (None if options.aml_env else config.docker.image)
-    if options.image or (config.azure.code_directory is None and image):
+    if options.image or (flow.uses_image and image):
         return Environment(image=image)
     name = options.aml_env or config.azure.environment_name
     if name:
@@ -113,11 +140,17 @@ def _compute_kwargs(compute: ComputeConfig) -> dict[str, Any]:
 
 def render_job(plan: JobPlan, config: AzureMLConfig, options: CompileOptions) -> Any:
     """Build the PipelineJob for ``plan``; validated by the SDK and by our own binding check."""
+    with quiet_sdk():
+        return _render_job(plan, config, options, StepFlow.decide(config, options))
+
+
+def _render_job(
+    plan: JobPlan, config: AzureMLConfig, options: CompileOptions, flow: StepFlow
+) -> Any:
     from azure.ai.ml import Output, command
     from azure.ai.ml.entities import PipelineJob
 
-    environment = _environment(config, options)
-    docker_flow = options.code is None
+    environment = _environment(config, options, flow)
     storage = config.azure.temporary_storage
     datastore = (
         temp_datastore_name(storage.account_name, storage.container)
@@ -129,10 +162,10 @@ def render_job(plan: JobPlan, config: AzureMLConfig, options: CompileOptions) ->
     nodes: dict[str, Any] = {}
     for step in plan.steps:
         tokens = step_command(step, options)
-        if docker_flow:
-            tokens = ["cd", config.azure.working_directory, "&&", *tokens]
+        if flow.working_directory is not None:
+            tokens = ["cd", flow.working_directory, "&&", *tokens]
         command_line = join_command(tokens)
-        if docker_flow:  # `&&` must stay a shell operator, not a quoted word.
+        if flow.working_directory is not None:  # `&&` must stay a shell operator, not a word.
             command_line = command_line.replace(" '&&' ", " && ", 1)
         compute = config.azure.compute[step.compute]
         kwargs = _compute_kwargs(compute)
@@ -143,7 +176,7 @@ def render_job(plan: JobPlan, config: AzureMLConfig, options: CompileOptions) ->
             display_name=_display_name(step),
             command=command_line,
             environment=environment,
-            code=options.code,
+            code=flow.code,
             inputs={
                 port: _step_input(plan, dataset, port, producer.get(dataset))
                 for dataset, port in step.inputs.items()
