@@ -23,6 +23,7 @@ from kedro_azureml.config import (
 from kedro_azureml.contract.bindings import job_output, step_io, step_output
 from kedro_azureml.contract.sdk_warnings import quiet_sdk
 from kedro_azureml.contract.storage_paths import datastore_output_path, temp_datastore_name
+from kedro_azureml.contract.working_directory import in_working_directory
 from kedro_azureml.errors import CompileError
 
 
@@ -161,12 +162,9 @@ def _render_job(
     producer = plan.producer_of()
     nodes: dict[str, Any] = {}
     for step in plan.steps:
-        tokens = step_command(step, options)
+        command_line = join_command(step_command(step, options))
         if flow.working_directory is not None:
-            tokens = ["cd", flow.working_directory, "&&", *tokens]
-        command_line = join_command(tokens)
-        if flow.working_directory is not None:  # `&&` must stay a shell operator, not a word.
-            command_line = command_line.replace(" '&&' ", " && ", 1)
+            command_line = in_working_directory(flow.working_directory, command_line)
         compute = config.azure.compute[step.compute]
         kwargs = _compute_kwargs(compute)
         if step.distribution is not None:

@@ -12,6 +12,7 @@ from typing import Any
 
 from kedro_azureml.contract.bindings import JOB_OUTPUT, STEP_OUTPUT
 from kedro_azureml.contract.storage_paths import is_datastore_uri
+from kedro_azureml.contract.working_directory import split_working_directory
 from kedro_azureml.errors import KedroAzureMLError
 
 
@@ -19,7 +20,7 @@ from kedro_azureml.errors import KedroAzureMLError
 class LocalStep:
     name: str
     display_name: str
-    command: str
+    command: str  # run in the step's folder: the snapshot of its code, or the project
     environment_variables: dict[str, str]
     inputs: dict[str, tuple[str, str]]  # port -> (producing step, its output port)
     outputs: dict[str, str | None]  # port -> job output name, or None for a step-only output
@@ -29,6 +30,9 @@ class LocalStep:
     instance_count: int = 1
     distribution: dict[str, Any] = field(default_factory=dict)
     tags: dict[str, str] = field(default_factory=dict)
+    # Docker image flow: where the image holds the project, from the command's `cd <dir> &&`
+    # (which ``command`` no longer has: run --local runs the step in the project itself).
+    working_directory: str | None = None
 
     @property
     def depends_on(self) -> set[str]:
@@ -66,12 +70,16 @@ def _read_step(name: str, node: dict[str, Any], yaml_dir: Path) -> LocalStep:
     inputs, asset_inputs = _read_inputs(name, node.get("inputs") or {})
     outputs, output_uris = _read_outputs(component, node.get("outputs") or {})
     code = component.get("code")
+    working_directory, command = None, str(component["command"])
+    if not code:
+        working_directory, command = split_working_directory(command)
     env = {**(component.get("environment_variables") or {})}
     env.update(node.get("environment_variables") or {})
     return LocalStep(
         name=name,
         display_name=str(component.get("display_name") or node.get("display_name") or name),
-        command=str(component["command"]),
+        command=command,
+        working_directory=working_directory,
         environment_variables={str(k): str(v) for k, v in env.items()},
         inputs=inputs,
         outputs=outputs,

@@ -28,8 +28,6 @@ from kedro_azureml.local.job import LocalStep
 from kedro_azureml.local.ranks import rank_launches
 from kedro_azureml.local.tracking import LocalTracking
 
-_CD_PREFIX = re.compile(r"^\s*cd\s+(\S+)\s+&&\s+")
-
 PENDING, RUNNING, SUCCEEDED, FAILED, SKIPPED = (
     "pending",
     "running",
@@ -163,14 +161,12 @@ class LocalJobRunner:
                 folder = self.output_folder(step.name, port)
             return shlex.quote(str(folder))
 
-        command = STEP_IO.sub(replace, step.command)
-        if step.code is None:
-            # Docker image flow: the image's working directory is this project here.
-            command = _CD_PREFIX.sub("", command, count=1)
-        return command
+        return STEP_IO.sub(replace, step.command)
 
     def working_dir(self, step: LocalStep) -> Path:
         if step.code is None:
+            # Docker image flow: the image's step.working_directory (or its WORKDIR, without
+            # one) holds the project; here that is the project itself.
             return self.project_dir
         from kedro_azureml.project.snapshot import copy_snapshot, scan_code_directory
 
