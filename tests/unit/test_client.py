@@ -291,3 +291,19 @@ def test_on_job_scheduled_must_import() -> None:
     # A relative module name used to escape as a TypeError traceback.
     with pytest.raises(SubmitCheckError, match=r"cannot import it \(.*relative import"):
         load_callback("..relative:hook")
+
+
+@pytest.mark.parametrize(
+    ("total", "text"),
+    [
+        (0, "0 bytes"),
+        (999, "999 bytes"),
+        (1000, "1.0 kB"),
+        (2_500_000, "2.5 MB"),
+        (7 * 10**12, "7000.0 GB"),
+    ],
+)
+def test_upload_sizes_read_in_the_largest_unit_under_a_thousand(total: int, text: str) -> None:
+    from kedro_azureml.commands.submit import _size
+
+    assert _size(total) == text

@@ -344,8 +344,8 @@ def _hidden_prompt(text: str) -> str:
 
 def _size(total: int) -> str:
     size = float(total)
-    for unit in ("bytes", "kB", "MB", "GB"):
-        if size < 1000 or unit == "GB":
+    for unit in ("bytes", "kB", "MB"):
+        if size < 1000:
             return f"{int(size)} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
         size /= 1000
     return f"{size:.1f} GB"

@@ -226,7 +226,7 @@ def _decide(
     if route.route is Route.PARAMETER:
         return "not data: passed as a parameter"
     if source is None:
-        if route.route is Route.MEMORY and route.reason.startswith("declared"):
+        if route.route is Route.MEMORY and route.in_catalog:
             raise CompileError(
                 f"Dataset '{dataset}' is read by the pipeline but no node produces it, and it is "
                 f"{route.reason} in the catalog: it would be empty in every step. Produce it in "

@@ -51,7 +51,6 @@ class CompileOptions:
     # means the docker image flow, where the code is baked into the image.
     code: str | None = None
     load_versions: dict[str, str] = field(default_factory=dict)
-    display_name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -199,7 +198,7 @@ def _render_job(
         jobs=nodes,
         outputs={port: Output(type="uri_folder") for port in plan.job_outputs.values()},
         experiment_name=config.azure.experiment_name,
-        display_name=options.display_name or plan.pipeline_name,
+        display_name=plan.pipeline_name,
         compute=default.cluster_name or ("serverless" if default.serverless else None),
         tags={
             "kedro_pipeline": plan.pipeline_name,
@@ -215,8 +214,8 @@ def _step_input(plan: JobPlan, dataset: str, port: str, producer: str | None) ->
 
     asset = plan.assets.get(dataset)
     if producer is None:
-        if asset is None:
-            raise CompileError(f"Input '{dataset}' has no producing step.")
+        # The plan gives a step an input only for data another step writes, or a data asset.
+        assert asset is not None, f"step input '{dataset}' is neither produced nor an asset"
         return Input(type=asset.type, path=asset.input_path)
     return Input(type=asset.type if asset else "uri_folder", path=step_output(producer, port))
 

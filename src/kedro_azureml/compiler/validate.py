@@ -18,6 +18,9 @@ def validate_job(job: Any, plan: JobPlan) -> None:
     environment, code, which ports, determinism) differ only in names, ports and commands, so
     the SDK validates one step of each shape inside a job of those steps, and we check what
     varies, for every step: names, commands against declared ports, and every binding.
+
+    The compiler never builds a job that fails these checks; they guard plans and jobs changed
+    by hand (both are public objects) from reaching Azure ML, where the SDK checks none of them.
     """
     _check_steps(job, plan)
     representatives: dict[tuple[Any, ...], str] = {}

@@ -28,9 +28,7 @@ class KedroProject:
 
     path: Path
     env: str
-    package_name: str
     params: dict[str, Any]
-    runtime_params: dict[str, Any]
     config: AzureMLConfig
     _catalog: Any = field(repr=False)
     _conf_source: Path = field(repr=False)
@@ -104,7 +102,7 @@ def open_project(
     from kedro.framework.session import KedroSession
     from kedro.framework.startup import bootstrap_project
 
-    metadata = bootstrap_project(path)
+    bootstrap_project(path)
     session = KedroSession.create(
         project_path=path, env=env, runtime_params=runtime_params or None, save_on_close=False
     )
@@ -117,9 +115,7 @@ def open_project(
     return KedroProject(
         path=path,
         env=env or loader.base_env or "base",
-        package_name=metadata.package_name,
         params=context.params,
-        runtime_params=runtime_params or {},
         config=config,
         _catalog=catalog,
         _conf_source=conf_source,
