@@ -18,7 +18,7 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kedro_azureml.compiler.render import CompileOptions
 from kedro_azureml.config import DEFAULT_COMPUTE, AzureMLConfig, TemporaryStorageConfig
@@ -26,6 +26,12 @@ from kedro_azureml.contract.references import import_reference
 from kedro_azureml.errors import ConfigError, KedroAzureMLError
 from kedro_azureml.project.kedro_project import KedroProject
 from kedro_azureml.project.snapshot import SnapshotManifest, copy_snapshot, scan_code_directory
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from kedro_azureml.commands.compile import CompiledJob
+    from kedro_azureml.compiler.plan import StepPlan
 
 STORAGE_KEY_ENV = "AZURE_STORAGE_ACCOUNT_KEY"
 _SHOWN_SECRETS = 10
@@ -49,7 +55,7 @@ def submit_project(
     options: CompileOptions,
     settings: SubmitSettings,
     *,
-    console: Any = None,
+    console: Console | None = None,
     interactive: bool | None = None,
 ) -> bool:
     """Submit the project's pipeline; True when created (and, with ``wait``, Completed)."""
@@ -148,7 +154,7 @@ def unpinned_assets(project: KedroProject, options: CompileOptions) -> dict[str,
 
 
 def pin_asset_versions(
-    ml_client: Any, project: KedroProject, options: CompileOptions, console: Any
+    ml_client: Any, project: KedroProject, options: CompileOptions, console: Console
 ) -> CompileOptions:
     """``options`` with every unpinned asset input resolved once, as ``--load-versions``.
 
@@ -196,7 +202,7 @@ def load_callback(reference: str | None) -> Callable[[Any], Any] | None:
     return function  # type: ignore[no-any-return]
 
 
-def print_scheduled(console: Any) -> Callable[[Any], None]:
+def print_scheduled(console: Console) -> Callable[[Any], None]:
     def on_job_scheduled(job: Any) -> None:
         console.print(
             f"Job {job.name} created in experiment {job.experiment_name}", highlight=False
@@ -263,7 +269,7 @@ def check_docker_image(job: Any) -> None:
             )
 
 
-def compute_clusters(config: AzureMLConfig, compiled: Any) -> dict[str, list[str]]:
+def compute_clusters(config: AzureMLConfig, compiled: CompiledJob) -> dict[str, list[str]]:
     """``{cluster_name: [aliases]}`` of every cluster the job uses (serverless has none)."""
     aliases = {DEFAULT_COMPUTE, *(step.compute for step in compiled.plan.steps)}
     clusters: dict[str, list[str]] = {}
@@ -274,7 +280,7 @@ def compute_clusters(config: AzureMLConfig, compiled: Any) -> dict[str, list[str
     return clusters
 
 
-def check_workspace(ml_client: Any, config: AzureMLConfig, compiled: Any) -> None:
+def check_workspace(ml_client: Any, config: AzureMLConfig, compiled: CompiledJob) -> None:
     """Every compute cluster and registered environment the job names exists."""
     from kedro_azureml.cloud.client import missing_computes, missing_environment
 
@@ -296,7 +302,9 @@ def check_workspace(ml_client: Any, config: AzureMLConfig, compiled: Any) -> Non
         )
 
 
-def _temporary_storage_key(config: AzureMLConfig, console: Any, interactive: bool) -> str | None:
+def _temporary_storage_key(
+    config: AzureMLConfig, console: Console, interactive: bool
+) -> str | None:
     storage = config.azure.temporary_storage
     if not config.uses_temporary_storage or storage is None:
         return None
@@ -306,7 +314,7 @@ def _temporary_storage_key(config: AzureMLConfig, console: Any, interactive: boo
 def storage_account_key(
     storage: TemporaryStorageConfig,
     *,
-    console: Any,
+    console: Console,
     interactive: bool,
     prompt: Callable[[str], str] | None = None,
 ) -> str | None:
@@ -351,7 +359,9 @@ def _size(total: int) -> str:
     return f"{size:.1f} GB"
 
 
-def watch_job(ml_client: Any, job: Any, compiled: Any, *, console: Any, interactive: bool) -> bool:
+def watch_job(
+    ml_client: Any, job: Any, compiled: CompiledJob, *, console: Console, interactive: bool
+) -> bool:
     """Stream the job's logs, then summarise; True only when it Completed.
 
     Ctrl-C stops watching; at a terminal it asks whether to cancel the job in Azure ML.
@@ -368,7 +378,7 @@ def watch_job(ml_client: Any, job: Any, compiled: Any, *, console: Any, interact
     return status == "Completed"
 
 
-def _interrupted(ml_client: Any, job: Any, console: Any, interactive: bool) -> None:
+def _interrupted(ml_client: Any, job: Any, console: Console, interactive: bool) -> None:
     import click
 
     from kedro_azureml.cloud.client import cancel_job
@@ -386,17 +396,19 @@ def _interrupted(ml_client: Any, job: Any, console: Any, interactive: bool) -> N
     )
 
 
-def print_summary(console: Any, job: Any, status: str, runs: list[Any], compiled: Any) -> None:
+def print_summary(
+    console: Console, job: Any, status: str, runs: list[Any], compiled: CompiledJob
+) -> None:
     """Each step's status, and for failed steps their Kedro nodes and where the logs are.
 
     Azure ML names a step's run after the step's display name (its Kedro node's name).
     """
     from rich.table import Table
 
-    steps = {}
-    for step in compiled.plan.steps:
-        steps[step.name] = step
-        steps[str(compiled.job.jobs[step.name].display_name)] = step
+    steps: dict[str, StepPlan] = {}
+    for plan_step in compiled.plan.steps:
+        steps[plan_step.name] = plan_step
+        steps[str(compiled.job.jobs[plan_step.name].display_name)] = plan_step
     table = Table(title=f"Job {job.name}: {status}", title_justify="left")
     for column in ("Step", "Kedro nodes", "Status"):
         table.add_column(column)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import heapq
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kedro_azureml.contract.grouping_strategies import (
     GROUPING_STRATEGIES,
@@ -29,22 +29,28 @@ from kedro_azureml.contract.routing import cannot_travel
 from kedro_azureml.distributed.config import ATTRIBUTE as DISTRIBUTED_ATTRIBUTE
 from kedro_azureml.errors import CompileError
 
+if TYPE_CHECKING:
+    from kedro.pipeline import Pipeline
+    from kedro.pipeline.node import Node
+
 GROUP_TAG_PREFIX = "group."
 # Rounds that split one group each before a still-cyclic set gets twice as many per round.
 _SINGLE_SPLIT_ROUNDS = 16
 
 DatasetConfig = Callable[[str], "dict[str, Any] | None"]
-StepKey = Callable[[Any], Hashable]
+StepKey = Callable[["Node"], Hashable]
 
 
 @dataclass(frozen=True)
 class NodeGroup:
+    """Nodes that will run in one Azure ML step, in topological order."""
+
     name: str
-    nodes: Sequence[Any]  # kedro Nodes, in topological order
+    nodes: tuple[Node, ...]
 
 
 def group_nodes(
-    pipeline: Any,
+    pipeline: Pipeline,
     strategy: str = "none",
     dataset_config: DatasetConfig | None = None,
     *,
@@ -65,12 +71,12 @@ def group_nodes(
     )
 
 
-def is_distributed(node: Any) -> bool:
+def is_distributed(node: Node) -> bool:
     return getattr(node.func, DISTRIBUTED_ATTRIBUTE, None) is not None
 
 
 def split_groups(
-    pipeline: Any, groups: Iterable[NodeGroup], step_key: StepKey | None = None
+    pipeline: Pipeline, groups: Iterable[NodeGroup], step_key: StepKey | None = None
 ) -> list[NodeGroup]:
     """Make ``groups`` runnable: one machine per step, and no cycle between steps.
 
@@ -83,9 +89,11 @@ def split_groups(
     order = {node.name: index for index, node in enumerate(pipeline.nodes)}
     parts: list[NodeGroup] = []
     for group in groups:
-        by_key: dict[Hashable, list[Any]] = {}
+        by_key: dict[Hashable, list[Node]] = {}
         for node in sorted(group.nodes, key=lambda n: order[n.name]):
-            key = ("distributed", node.name) if is_distributed(node) else None
+            key: tuple[str, Hashable] | None = None
+            if is_distributed(node):
+                key = ("distributed", node.name)
             if key is None and step_key is not None:
                 key = ("key", step_key(node))
             by_key.setdefault(key, []).append(node)
@@ -93,7 +101,7 @@ def split_groups(
     return _acyclic(pipeline, parts, order)
 
 
-def _named_parts(name: str, parts: list[list[Any]]) -> list[NodeGroup]:
+def _named_parts(name: str, parts: Sequence[Sequence[Node]]) -> list[NodeGroup]:
     """A part of one node takes the node's name (a distributed node stays recognisable);
     the first larger part keeps the group's name and the others are numbered after it."""
     if len(parts) == 1:
@@ -108,7 +116,7 @@ def _named_parts(name: str, parts: list[list[Any]]) -> list[NodeGroup]:
     return named
 
 
-def _by_namespace(pipeline: Any) -> list[NodeGroup]:
+def _by_namespace(pipeline: Pipeline) -> list[NodeGroup]:
     nodes = {node.name: node for node in pipeline.nodes}
     return [
         NodeGroup(grouped.name, tuple(nodes[name] for name in grouped.nodes))
@@ -116,8 +124,8 @@ def _by_namespace(pipeline: Any) -> list[NodeGroup]:
     ]
 
 
-def _by_tag(pipeline: Any) -> list[NodeGroup]:
-    groups: dict[str, list[Any]] = {}
+def _by_tag(pipeline: Pipeline) -> list[NodeGroup]:
+    groups: dict[str, list[Node]] = {}
     for node in pipeline.nodes:
         names = sorted(
             tag.removeprefix(GROUP_TAG_PREFIX)
@@ -133,7 +141,7 @@ def _by_tag(pipeline: Any) -> list[NodeGroup]:
     return [NodeGroup(name, tuple(nodes)) for name, nodes in groups.items()]
 
 
-def _by_memory(pipeline: Any, dataset_config: DatasetConfig) -> list[NodeGroup]:
+def _by_memory(pipeline: Pipeline, dataset_config: DatasetConfig) -> list[NodeGroup]:
     nodes = list(pipeline.nodes)
     parent = list(range(len(nodes)))
 
@@ -152,18 +160,18 @@ def _by_memory(pipeline: Any, dataset_config: DatasetConfig) -> list[NodeGroup]:
             for other in indices[1:]:
                 first, second = root(indices[0]), root(other)
                 parent[max(first, second)] = min(first, second)  # the earliest node names it
-    groups: dict[int, list[Any]] = {}
+    groups: dict[int, list[Node]] = {}
     for index, node in enumerate(nodes):
         groups.setdefault(root(index), []).append(node)
     return [NodeGroup(members[0].name, tuple(members)) for members in groups.values()]
 
 
-def _one_per_node(pipeline: Any, dataset_config: DatasetConfig) -> list[NodeGroup]:
+def _one_per_node(pipeline: Pipeline, dataset_config: DatasetConfig) -> list[NodeGroup]:
     return [NodeGroup(node.name, (node,)) for node in pipeline.nodes]
 
 
 # What each strategy proposes, before split_groups makes the proposal runnable.
-_PROPOSERS: dict[GroupingStrategy, Callable[[Any, DatasetConfig], list[NodeGroup]]] = {
+_PROPOSERS: dict[GroupingStrategy, Callable[[Pipeline, DatasetConfig], list[NodeGroup]]] = {
     "none": _one_per_node,
     "namespace": lambda pipeline, dataset_config: _by_namespace(pipeline),
     "tag": lambda pipeline, dataset_config: _by_tag(pipeline),
@@ -171,7 +179,7 @@ _PROPOSERS: dict[GroupingStrategy, Callable[[Any, DatasetConfig], list[NodeGroup
 }
 
 
-def _acyclic(pipeline: Any, groups: list[NodeGroup], order: dict[str, int]) -> list[NodeGroup]:
+def _acyclic(pipeline: Pipeline, groups: list[NodeGroup], order: dict[str, int]) -> list[NodeGroup]:
     """Split the groups that take part in a cycle between steps; return them in step order.
 
     Within each strongly connected set of groups, a node's level is the longest count of group
@@ -206,7 +214,7 @@ class _Partition:
     part in place: ``rank`` keeps that order.
     """
 
-    def __init__(self, pipeline: Any, groups: list[NodeGroup], order: dict[str, int]) -> None:
+    def __init__(self, pipeline: Pipeline, groups: list[NodeGroup], order: dict[str, int]) -> None:
         self.order = order
         self.nodes = list(pipeline.nodes)  # topological order, as ``order``
         producer = {d: index for index, node in enumerate(self.nodes) for d in node.outputs}
@@ -256,7 +264,7 @@ class _Partition:
 
     def split_by_level(self, part: int, level: dict[int, int]) -> list[int]:
         """Replace ``part`` by one part per level of its nodes; return the new parts' ids."""
-        by_level: dict[int, list[Any]] = {}
+        by_level: dict[int, list[Node]] = {}
         for index in self.members[part]:
             by_level.setdefault(level[index], []).append(self.nodes[index])
         pieces = _named_parts(self.names[part], [by_level[k] for k in sorted(by_level)])

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kedro_azureml.compiler.grouping import NodeGroup, group_nodes, is_distributed, split_groups
 from kedro_azureml.compiler.naming import unique_names
@@ -17,18 +17,30 @@ from kedro_azureml.contract.assets import AssetSpec, asset_spec
 from kedro_azureml.contract.routing import DatasetRoute, Route, cannot_travel, route_dataset
 from kedro_azureml.errors import CompileError
 
+if TYPE_CHECKING:
+    from kedro.pipeline import Pipeline
+    from kedro.pipeline.node import Node
+
+    from kedro_azureml.distributed.spec import DistributedSpec
+
 DETERMINISTIC_TAG = "deterministic"
 
 
 @dataclass(frozen=True)
 class StepPlan:
-    name: str
-    node_names: tuple[str, ...]
+    """One future Azure ML step, in Kedro's terms: which nodes it runs, what it reads and writes.
+
+    Plain values, no SDK objects: ``compile --explain``, the tests and the renderer all read
+    the same plan, and it can be checked without importing azure-ai-ml.
+    """
+
+    name: str  # the Azure ML step name (sanitised, unique in the job)
+    node_names: tuple[str, ...]  # in the order the step runs them
     inputs: dict[str, str]  # Kedro dataset -> Azure ML port name
     outputs: dict[str, str]
     compute: str  # compute alias from azureml.yml
-    deterministic: bool = False
-    distribution: Any = None  # a DistributedSpec, for distributed nodes
+    deterministic: bool = False  # every node tagged "deterministic": Azure ML may reuse it
+    distribution: DistributedSpec | None = None  # for a distributed node (always alone)
 
 
 @dataclass(frozen=True)
@@ -42,6 +54,13 @@ class DatasetDecision:
 
 @dataclass
 class JobPlan:
+    """The whole job in Kedro's terms: its steps in a topological order, and why each dataset
+    travels as it does.
+
+    The decisions are made here once, so the YAML, ``compile --explain`` and ``run --local``
+    never disagree about which data crosses which step boundary.
+    """
+
     pipeline_name: str
     steps: list[StepPlan]
     job_outputs: dict[str, str]  # Kedro dataset -> Azure ML job output name
@@ -52,7 +71,7 @@ class JobPlan:
         return {dataset: step.name for step in self.steps for dataset in step.outputs}
 
 
-def compute_alias(node: Any, aliases: set[str]) -> str:
+def compute_alias(node: Node, aliases: set[str]) -> str:
     chosen = sorted(set(node.tags) & aliases)
     if len(chosen) > 1:
         raise CompileError(
@@ -63,13 +82,13 @@ def compute_alias(node: Any, aliases: set[str]) -> str:
 
 
 def plan_job(
-    pipeline: Any,
+    pipeline: Pipeline,
     *,
     pipeline_name: str,
     groups: Sequence[NodeGroup],
     dataset_config: Callable[[str], dict[str, Any] | None],
     compute_aliases: set[str],
-    distribution_of: Callable[[Any], Any] = lambda node: None,
+    distribution_of: Callable[[Node], DistributedSpec | None] = lambda node: None,
     asset_versions: Mapping[str, str] | None = None,
 ) -> JobPlan:
     """Turn node groups (each one future step) into steps wired by the datasets they share.
@@ -81,7 +100,7 @@ def plan_job(
     """
     aliases = compute_aliases - {DEFAULT_COMPUTE}
 
-    def compute_of(node: Any) -> str:
+    def compute_of(node: Node) -> str:
         return compute_alias(node, aliases)
 
     groups = split_groups(pipeline, groups, compute_of)
@@ -124,7 +143,7 @@ class _DataFlow:
     step_of_node: dict[str, str]
 
     @classmethod
-    def of(cls, pipeline: Any, step_of_node: dict[str, str]) -> _DataFlow:
+    def of(cls, pipeline: Pipeline, step_of_node: dict[str, str]) -> _DataFlow:
         producer: dict[str, str] = {}
         consumers: dict[str, set[str]] = {}
         for node in pipeline.nodes:
@@ -140,7 +159,7 @@ class _DataFlow:
     def readers(self, dataset: str) -> set[str]:
         return self.consumers.get(dataset, set())
 
-    def split_pair(self, pipeline: Any, dataset: str) -> tuple[Any, Any]:
+    def split_pair(self, pipeline: Pipeline, dataset: str) -> tuple[Node, Node]:
         """The node writing ``dataset`` and one reading it in another step.
 
         Only on the way to an error: looked up here, not on every compile.
@@ -203,7 +222,7 @@ def _step_plan(
     wiring: _Wiring,
     ports: dict[str, str],
     aliases: set[str],
-    distribution_of: Callable[[Any], Any],
+    distribution_of: Callable[[Node], DistributedSpec | None],
 ) -> StepPlan:
     made = {d for node in group.nodes for d in node.outputs}
     read = {d for node in group.nodes for d in node.inputs} - made
@@ -252,10 +271,10 @@ def _decide(
 
 
 def _why_apart(
-    pipeline: Any,
-    writer: Any,
-    reader: Any,
-    compute_of: Callable[[Any], str],
+    pipeline: Pipeline,
+    writer: Node,
+    reader: Node,
+    compute_of: Callable[[Node], str],
     dataset_config: Callable[[str], dict[str, Any] | None],
 ) -> tuple[str, str]:
     """Why two nodes sharing an object that cannot travel run in different steps, and what to do.
@@ -302,7 +321,7 @@ def _why_apart(
     return "splitting a cycle between steps put them apart", advice
 
 
-def _nodes_between(pipeline: Any, first: Any, last: Any) -> set[str]:
+def _nodes_between(pipeline: Pipeline, first: Node, last: Node) -> set[str]:
     """Names of the nodes on some path from ``first`` to ``last``."""
     parents = {node.name: {p.name for p in ps} for node, ps in pipeline.node_dependencies.items()}
     children: dict[str, set[str]] = {}

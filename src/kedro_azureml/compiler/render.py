@@ -10,7 +10,7 @@ import json
 import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kedro_azureml.compiler.plan import JobPlan, StepPlan
 from kedro_azureml.compiler.validate import validate_job
@@ -25,6 +25,9 @@ from kedro_azureml.contract.sdk_warnings import quiet_sdk
 from kedro_azureml.contract.storage_paths import datastore_output_path, temp_datastore_name
 from kedro_azureml.contract.working_directory import in_working_directory
 from kedro_azureml.errors import CompileError
+
+if TYPE_CHECKING:
+    from azure.ai.ml.entities import PipelineJob
 
 
 @dataclass(frozen=True)
@@ -138,7 +141,7 @@ def _compute_kwargs(compute: ComputeConfig) -> dict[str, Any]:
     return kwargs
 
 
-def render_job(plan: JobPlan, config: AzureMLConfig, options: CompileOptions) -> Any:
+def render_job(plan: JobPlan, config: AzureMLConfig, options: CompileOptions) -> PipelineJob:
     """Build the PipelineJob for ``plan``; validated by the SDK and by our own binding check."""
     with quiet_sdk():
         return _render_job(plan, config, options, StepFlow.decide(config, options))
@@ -146,7 +149,7 @@ def render_job(plan: JobPlan, config: AzureMLConfig, options: CompileOptions) ->
 
 def _render_job(
     plan: JobPlan, config: AzureMLConfig, options: CompileOptions, flow: StepFlow
-) -> Any:
+) -> PipelineJob:
     from azure.ai.ml import Output, command
     from azure.ai.ml.entities import PipelineJob
 

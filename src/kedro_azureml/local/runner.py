@@ -267,6 +267,13 @@ class LocalJobRunner:
         return result
 
     def run(self) -> RunResult:
+        """Run every step once its inputs are ready, independent steps in parallel.
+
+        A failed step fails the run but does not stop the steps that do not depend on it, so
+        one run shows every independent failure; the steps downstream of a failure are skipped
+        rather than run on missing data. A failing step never raises: the result says what
+        happened to each step, and where its log is.
+        """
         remaining = dict(self.steps)
         running: dict[Future[StepResult], str] = {}
         with ThreadPoolExecutor(max_workers=self.max_workers) as pool:

@@ -11,11 +11,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kedro_azureml.config import CONFIG_FILE, AzureMLConfig, parse_config
 from kedro_azureml.contract.routing import dataset_path, resolve_dataset_config
 from kedro_azureml.errors import ConfigError
+
+if TYPE_CHECKING:
+    from kedro.pipeline import Pipeline
 
 logger = logging.getLogger(__name__)
 
@@ -33,7 +36,7 @@ class KedroProject:
     _catalog: Any = field(repr=False)
     _conf_source: Path = field(repr=False)
 
-    def pipeline(self, name: str) -> Any:
+    def pipeline(self, name: str) -> Pipeline:
         from kedro.framework.project import pipelines
 
         if name not in pipelines:
