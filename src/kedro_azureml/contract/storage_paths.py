@@ -9,6 +9,8 @@ containers never re-register each other's datastore under running jobs.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import re
 from typing import Any
@@ -38,3 +40,20 @@ def datastore_output_path(port: str, datastore: str) -> str:
 
 def is_datastore_uri(value: Any) -> bool:
     return isinstance(value, str) and bool(DATASTORE_URI.match(value))
+
+
+def account_key_problem(key: str, source: str) -> str | None:
+    """Why ``key`` cannot be a storage account key, naming ``source`` (never the value), or None.
+
+    Account keys are base64 (88 characters ending in ``==``); anything else would fail deep in
+    the storage SDK's request signing, with a ``binascii.Error`` traceback, after work began.
+    """
+    try:
+        base64.b64decode(key.strip(), validate=True)
+    except (binascii.Error, ValueError, UnicodeEncodeError) as exc:
+        return (
+            f"{source} is not a storage account key: account keys are base64, 88 characters "
+            f"ending in == as `az storage account keys list` prints them, and this value is not "
+            f"({exc}). Check that it is complete, on one line and without quotes."
+        )
+    return None
