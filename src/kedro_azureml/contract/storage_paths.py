@@ -18,7 +18,8 @@ from typing import Any
 TEMP_DATASTORE = "kedro_azureml_temp"
 TEMP_PREFIX = "kedro-azureml-temp"
 METADATA_FILE = "_kedro_azureml.json"
-# Never handed to a step by run --local: Azure ML steps do not get the submitter's secrets.
+# The submitter's storage and sign-in secrets: never in a job, its YAML or the uploaded code
+# (run --local steps get an allowlisted environment, see local/runner.py).
 SECRET_ENV_VARS = (
     "AZURE_STORAGE_ACCOUNT_KEY",
     "AZURE_STORAGE_CONNECTION_STRING",
