@@ -99,8 +99,10 @@ def measure(root: Path) -> dict[str, float]:
     walked = time.perf_counter()
     suspicious_files(manifest)
     named = time.perf_counter()
+    cpu = time.process_time()
     result = scan_contents(manifest, {"AZURE_STORAGE_ACCOUNT_KEY": KEY})
     scanned = time.perf_counter()
+    cpu = time.process_time() - cpu
     found = {finding.path for finding in result.findings}
     missing = set(PLANTED) - found
     if missing or result.known != {"AZURE_STORAGE_ACCOUNT_KEY": ["data/01_raw/table_0.csv"]}:
@@ -111,6 +113,7 @@ def measure(root: Path) -> dict[str, float]:
         "walk": walked - started,
         "names": named - walked,
         "scan": scanned - named,
+        "scan_cpu": cpu,
         "findings": len(result.findings),
     }
 
@@ -128,12 +131,20 @@ def main() -> None:
     median = {key: statistics.median(run[key] for run in runs) for key in runs[0]}
     load = os.getloadavg()[0]
     print(f"Secret scan, {os.cpu_count()} CPUs, load {load:.1f}, medians of {args.repeats}:\n")
-    print("| files uploaded | MB | walk s | name check s | content scan s | scan MB/s | findings |")
-    print("|---:|---:|---:|---:|---:|---:|---:|")
+    print(
+        "| files uploaded | MB | walk s | name check s | content scan s (wall) "
+        "| content scan s (CPU) | MB/s (CPU) | findings |"
+    )
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|")
     print(
         f"| {median['files']:.0f} | {median['mb']:.0f} | {median['walk']:.2f} | "
-        f"{median['names']:.3f} | {median['scan']:.2f} | {median['mb'] / median['scan']:.0f} | "
-        f"{median['findings']:.0f} |"
+        f"{median['names']:.3f} | {median['scan']:.2f} | {median['scan_cpu']:.2f} | "
+        f"{median['mb'] / median['scan_cpu']:.0f} | {median['findings']:.0f} |"
+    )
+    print(
+        "\nThe tree also holds 2000 files in .venv/ (excluded: never walked), 10 notebooks with "
+        "a 0.8 MB base64 image line each, binary files, and 3 planted secrets plus the known key, "
+        "all of which must be found. Wall time includes waiting for the disk and other processes."
     )
 
 

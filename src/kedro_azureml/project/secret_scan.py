@@ -233,13 +233,16 @@ def _url_password(value: bytes) -> bool:
     )
 
 
+Found = tuple[int, str, bytes]  # (offset of the finding, kind, the secret)
+
+
 @dataclass(frozen=True)
 class Detector:
     """One secret shape.
 
     A chunk without any of ``hints`` (a substring search, several GB/s) is not searched at all.
     Patterns start with a literal, which ``re`` finds quickly; what a look-behind would say is
-    checked on the few matches instead (``valid``).
+    checked on the few matches instead (``valid``, or a whole ``extract`` of its own).
     """
 
     kind: str
@@ -247,15 +250,68 @@ class Detector:
     pattern: re.Pattern[bytes]
     valid: Valid | None = None
     lower: bool = False  # matched on the lower-cased text
+    extract: Callable[[Detector, bytes, re.Match[bytes]], Found | None] | None = None
 
     def applies(self, data: bytes) -> bool:
         return any(hint in data for hint in self.hints)
 
+    def found(self, data: bytes, match: re.Match[bytes]) -> Found | None:
+        if self.extract is not None:
+            return self.extract(self, data, match)
+        secret = match.group(1 if self.pattern.groups else 0)
+        before = data[max(0, match.start() - 16) : match.start()]
+        if self.valid is None or self.valid(secret, before):
+            return match.start(), self.kind, secret
+        return None
+
 
 def _d(
-    kind: str, hints: bytes, regex: bytes, valid: Valid | None = None, *, lower: bool = False
+    kind: str,
+    hints: bytes,
+    regex: bytes,
+    valid: Valid | None = None,
+    *,
+    lower: bool = False,
+    extract: Callable[[Detector, bytes, re.Match[bytes]], Found | None] | None = None,
 ) -> Detector:
-    return Detector(kind, tuple(hints.split(b"|")), re.compile(regex), valid, lower)
+    return Detector(kind, tuple(hints.split(b"|")), re.compile(regex), valid, lower, extract)
+
+
+_BASE64_64_BYTES = re.compile(rb"[A-Za-z0-9+/]{86}")
+_GENERIC = "high-entropy value assigned to "
+
+
+def _account_key(detector: Detector, data: bytes, match: re.Match[bytes]) -> Found | None:
+    """The 88-character base64 value (64 bytes: an account key's size) ending in ``==``."""
+    end = match.start()
+    begin = end - 86
+    if begin < 0 or not _BASE64_64_BYTES.fullmatch(data, begin, end):
+        return None
+    if (begin and data[begin - 1] in _B64) or data[max(0, begin - 7) : begin] == b"sha512-":
+        return None
+    value = data[begin : end + 2]
+    return None if value == AZURITE_KEY else (begin, detector.kind, value)
+
+
+def _assignment(detector: Detector, data: bytes, match: re.Match[bytes]) -> Found | None:
+    """A random-looking value assigned to a name ending in a secret's keyword.
+
+    ``match`` is on the lower-cased text: group 1 is the keyword that ends the name, group 2
+    the value (offsets are the same in ``data``).
+    """
+    value = data[match.start(2) : match.end(2)]
+    if not _random_looking(value) or value == AZURITE_KEY:
+        return None
+    start = match.start()
+    while start > 0 and data[start - 1] in _IDENT:
+        start -= 1
+    name = data[start : match.end(1)]
+    if match.group(1) == b"key" and not name.lower().endswith(_KEY_NAMES):
+        return None
+    text = name.decode("ascii", "replace")
+    if "aws_secret_access_key" in text.lower():
+        return start, "AWS secret access key", value
+    return start, f"{_GENERIC}{text}", value
 
 
 _KEY_NAMES = (
@@ -307,7 +363,7 @@ DETECTORS = (
         "Azure storage account key",
         b"==",
         rb"==(?![A-Za-z0-9+/=])",  # the end of 64 bytes in base64; the 86 before are checked
-        None,
+        extract=_account_key,
     ),
     _d(
         "AWS access key ID",
@@ -344,7 +400,7 @@ DETECTORS = (
         lambda secret, before: _url_password(secret),
     ),
     *(
-        _d("assignment", hint, b"(" + keyword + b")" + _ASSIGNED, lower=True)
+        _d("assignment", hint, b"(" + keyword + b")" + _ASSIGNED, lower=True, extract=_assignment)
         for hint, keyword in (
             (b"passw", rb"passw(?:or)?d"),
             (b"pwd", rb"pwd"),
@@ -390,65 +446,15 @@ class _Region:
         return NEXTLINE_PRAGMA in previous
 
 
-_BASE64_64_BYTES = re.compile(rb"[A-Za-z0-9+/]{86}")
-_GENERIC = "high-entropy value assigned to "
-
-
-def _account_key_before(data: bytes, end: int) -> bytes | None:
-    """The 88-character base64 value (64 bytes: an account key's size) ending at ``end``."""
-    begin = end - 86
-    if begin < 0 or not _BASE64_64_BYTES.fullmatch(data, begin, end):
-        return None
-    if (begin and data[begin - 1] in _B64) or data[max(0, begin - 7) : begin] == b"sha512-":
-        return None
-    value = data[begin : end + 2]
-    return None if value == AZURITE_KEY else value
-
-
-def _assignment(data: bytes, match: re.Match[bytes]) -> tuple[int, str] | None:
-    """``(start of the name, kind)`` when a random-looking value is assigned to a secret name.
-
-    ``match`` is of an assignment pattern on the lower-cased text: group 1 is the keyword that
-    ends the name, group 2 the value (offsets are the same in ``data``).
-    """
-    value = data[match.start(2) : match.end(2)]
-    if not _random_looking(value) or value == AZURITE_KEY:
-        return None
-    start = match.start()
-    while start > 0 and data[start - 1] in _IDENT:
-        start -= 1
-    name = data[start : match.end(1)]
-    if match.group(1) == b"key" and not name.lower().endswith(_KEY_NAMES):
-        return None
-    text = name.decode("ascii", "replace")
-    if "aws_secret_access_key" in text.lower():
-        return start, "AWS secret access key"
-    return start, f"{_GENERIC}{text}"
-
-
-def _matches(region: _Region) -> Iterable[tuple[int, str, bytes]]:
-    """``(offset in region, kind, secret)`` of every shape found, not yet allowlisted."""
-    data = region.data
+def _matches(region: _Region) -> Iterable[Found]:
+    """Every secret shape found in the region, not yet allowlisted."""
     for detector in DETECTORS:
-        text = region.lower if detector.lower else data
-        if not detector.applies(text):
-            continue
-        for match in detector.pattern.finditer(text):
-            if detector.kind == "assignment":
-                found = _assignment(data, match)
-                if found:
-                    yield found[0], found[1], data[match.start(2) : match.end(2)]
-                continue
-            if detector.pattern.pattern.startswith(b"=="):
-                value = _account_key_before(data, match.start())
-                if value:
-                    yield match.start() - 86, detector.kind, value
-                continue
-            group = 1 if detector.pattern.groups else 0
-            secret = match.group(group)
-            before = data[max(0, match.start() - 16) : match.start()]
-            if detector.valid is None or detector.valid(secret, before):
-                yield match.start(), detector.kind, secret
+        text = region.lower if detector.lower else region.data
+        if detector.applies(text):
+            for match in detector.pattern.finditer(text):
+                found = detector.found(region.data, match)
+                if found is not None:
+                    yield found
 
 
 def _scan_region(
