@@ -1,8 +1,10 @@
 """``kedro azureml run``: compile, check, upload, create the Azure ML job, and maybe watch it.
 
 Every check that can fail runs before anything is created in Azure ML, in this order: local
-ones (the ``--on-job-scheduled`` callback, secrets in the code snapshot, an empty conf folder,
-the storage key), then sign-in, then the data asset versions (each unpinned asset input is
+ones (the ``--on-job-scheduled`` callback, files named like secrets in the code snapshot, an
+empty conf folder, the storage key and its format, ``--env-var``/``--params`` values holding a
+known secret, then one read of every file of the snapshot for secret shapes and known secret
+values, see ``project/secret_scan.py``), then sign-in, then the data asset versions (each unpinned asset input is
 resolved to its latest version once, so every step reads the same one), then compiling and
 the docker image, then the workspace (compute clusters, environments). Only then is the
 temporary datastore registered and the job created.
