@@ -39,7 +39,17 @@ def test_init_writes_config_and_safe_amlignore(blank_project: Path) -> None:
     }
     assert config["azure"]["environment_name"] == "kedro-env@latest"
     ignore = (blank_project / ".amlignore").read_text()
-    for pattern in ("conf/local/", ".env", ".git/", ".venv/", "data/*", "!data/01_raw/"):
+    for pattern in (
+        "conf/local/",
+        ".env",
+        ".git/",
+        ".venv/",
+        "data/*",
+        "!data/01_raw/",
+        "*.log",
+        "/logs/",
+        "/pipeline*.yaml",
+    ):
         assert pattern in ignore.splitlines()
     assert config["azure"]["pipeline_data_passing"]["enabled"] is False
     again = kedro(blank_project, *QUICKSTART_INIT, check=False)

@@ -33,7 +33,8 @@ from kedro_azureml.commands.submit import (
 )
 from kedro_azureml.config import TemporaryStorageConfig
 from kedro_azureml.errors import KedroAzureMLError
-from kedro_azureml.project.snapshot import SnapshotManifest, looks_like_secret
+from kedro_azureml.project.secret_scan import looks_like_secret
+from kedro_azureml.project.snapshot import SnapshotManifest
 
 LOCAL = {
     "resource_manager": "https://127.0.0.1:8443/",

@@ -22,6 +22,7 @@ from typing import Any
 from kedro_azureml.contract.storage_paths import (
     DATASTORE_URI,
     METADATA_FILE,
+    account_key_problem,
     temp_datastore_name,
 )
 from kedro_azureml.errors import KedroAzureMLError
@@ -69,6 +70,9 @@ def blob_folders_from_environment(account_name: str, container: str) -> BlobFold
     if connection_string:
         fs = adlfs.AzureBlobFileSystem(connection_string=connection_string)
     elif key:
+        problem = account_key_problem(key, "Environment variable AZURE_STORAGE_ACCOUNT_KEY")
+        if problem:  # adlfs would only warn, and every step would fail signing its requests
+            raise KedroAzureMLError(problem)
         fs = adlfs.AzureBlobFileSystem(account_name=account_name, account_key=key)
     else:
         raise KedroAzureMLError(

@@ -22,12 +22,45 @@ from pathlib import Path
 
 from kedro_azureml.cloud.blob_folders import BlobFolders
 from kedro_azureml.contract.bindings import STEP_IO
-from kedro_azureml.contract.storage_paths import SECRET_ENV_VARS
 from kedro_azureml.errors import KedroAzureMLError
 from kedro_azureml.local.job import LocalStep
 from kedro_azureml.local.ranks import rank_launches
 from kedro_azureml.local.tracking import LocalTracking
 
+# The runner's variables a step inherits (plus LC_*); see LocalJobRunner._environment. Each is
+# about running programs on this machine or reaching the network from it, none is a secret:
+STEP_ENV_ALLOWLIST = frozenset(
+    {
+        "PATH",  # with the venv's bin first: the step runs this project's kedro
+        "HOME",  # tools and libraries keep caches and config there (pip, matplotlib, ...)
+        "USER",
+        "LOGNAME",
+        "LANG",
+        "LANGUAGE",
+        "TZ",
+        "TMPDIR",
+        "TEMP",
+        "TMP",
+        # Proxies and TLS roots: without them a step behind a corporate proxy or TLS
+        # inspection cannot reach Blob storage or MLflow at all.
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "NO_PROXY",
+        "ALL_PROXY",
+        "http_proxy",
+        "https_proxy",
+        "no_proxy",
+        "all_proxy",
+        "SSL_CERT_FILE",
+        "SSL_CERT_DIR",
+        "REQUESTS_CA_BUNDLE",
+        "CURL_CA_BUNDLE",
+        "AWS_CA_BUNDLE",
+        # Telemetry opt-outs made on this machine keep holding in its steps (kedro-telemetry).
+        "KEDRO_DISABLE_TELEMETRY",
+        "DO_NOT_TRACK",
+    }
+)
 PENDING, RUNNING, SUCCEEDED, FAILED, SKIPPED = (
     "pending",
     "running",
@@ -218,7 +251,19 @@ class LocalJobRunner:
                 self.blob_folders.upload(self.output_folder(step.name, port), self._remote(uri))
 
     def _environment(self, step: LocalStep) -> dict[str, str]:
-        env = {key: value for key, value in os.environ.items() if key not in SECRET_ENV_VARS}
+        """What a step process sees: like on Azure ML, not this machine's environment.
+
+        Azure ML steps start with no user environment at all, so a local step gets only the
+        variables of ``STEP_ENV_ALLOWLIST`` (how to run programs and reach the network here),
+        then the job's own variables and the ones the runner sets (MLflow, ranks). Anything
+        else a step needs must come from the job (``--env-var``), as on Azure ML; no secret of
+        this machine (storage keys, cloud or CI tokens) reaches a step.
+        """
+        env = {
+            key: value
+            for key, value in os.environ.items()
+            if key in STEP_ENV_ALLOWLIST or key.startswith("LC_")
+        }
         env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
         env.update(self.extra_env)
         if self.tracking:
