@@ -14,6 +14,8 @@ from typing import Any, TypeVar
 
 import click
 
+from kedro_azureml.contract.grouping_strategies import GROUPING_STRATEGIES
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 ENV_HELP = "Kedro configuration environment to use (as in `kedro run`)."
@@ -110,7 +112,7 @@ def compile_options(func: F) -> F:
             "--group-by",
             "group_by",
             default=None,
-            type=click.Choice(["none", "namespace", "tag", "memory"]),
+            type=click.Choice(GROUPING_STRATEGIES),
             help="How nodes are grouped into steps; overrides azure.grouping.",
         ),
     ]

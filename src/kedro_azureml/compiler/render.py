@@ -10,7 +10,7 @@ import json
 import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kedro_azureml.compiler.plan import JobPlan, StepPlan
 from kedro_azureml.compiler.validate import validate_job
@@ -22,8 +22,13 @@ from kedro_azureml.config import (
 )
 from kedro_azureml.contract.bindings import job_output, step_io, step_output
 from kedro_azureml.contract.node_selection import NAMES_BUDGET, encode_node_selection
+from kedro_azureml.contract.sdk_warnings import quiet_sdk
 from kedro_azureml.contract.storage_paths import datastore_output_path, temp_datastore_name
+from kedro_azureml.contract.working_directory import in_working_directory
 from kedro_azureml.errors import CompileError
+
+if TYPE_CHECKING:
+    from azure.ai.ml.entities import PipelineJob
 
 
 @dataclass(frozen=True)
@@ -45,11 +50,36 @@ class CompileOptions:
     env_vars: dict[str, str] = field(default_factory=dict)
     aml_env: str | None = None
     image: str | None = None
-    # The job's code path as written into the YAML (relative to the YAML file); None when the
-    # docker image flow bakes the code into the image.
+    # The folder uploaded as the steps' code, instead of azure.code_directory (the SDK resolves
+    # it against the current directory). None: azure.code_directory decides, and null there
+    # means the docker image flow, where the code is baked into the image.
     code: str | None = None
     load_versions: dict[str, str] = field(default_factory=dict)
-    display_name: str | None = None
+
+
+@dataclass(frozen=True)
+class StepFlow:
+    """How a step finds the project: decided once per compile, so the command, the code and
+    the environment of every step agree.
+
+    Code upload flow: Azure ML uploads ``code`` and runs the command in it. Docker image flow
+    (``code_directory: ~``): the project is in the image at ``working_directory``, so the
+    command first changes into it, and the image is the environment.
+    """
+
+    code: str | None  # what the SDK uploads; None in the docker image flow
+    working_directory: str | None  # where the docker image flow runs the command
+
+    @classmethod
+    def decide(cls, config: AzureMLConfig, options: CompileOptions) -> StepFlow:
+        code = options.code if options.code is not None else config.azure.code_directory
+        if code is None:
+            return cls(code=None, working_directory=config.azure.working_directory)
+        return cls(code=code, working_directory=None)
+
+    @property
+    def uses_image(self) -> bool:
+        return self.code is None
 
 
 _BINDING_START = "${{"
@@ -150,7 +180,7 @@ def _check_command_size(step: StepPlan, tokens: list[str | Placeholder], params:
     )
 
 
-def _environment(config: AzureMLConfig, options: CompileOptions) -> Any:
+def _environment(config: AzureMLConfig, options: CompileOptions, flow: StepFlow) -> Any:
     from azure.ai.ml.entities import Environment
 
     if options.aml_env and options.image:
@@ -161,7 +191,7 @@ def _environment(config: AzureMLConfig, options: CompileOptions) -> Any:
             "name@latest or name:version."
         )
     image = options.image or (None if options.aml_env else config.docker.image)
-    if options.image or (config.azure.code_directory is None and image):
+    if options.image or (flow.uses_image and image):
         return Environment(image=image)
     name = options.aml_env or config.azure.environment_name
     if name:
@@ -187,13 +217,19 @@ def _compute_kwargs(compute: ComputeConfig) -> dict[str, Any]:
     return kwargs
 
 
-def render_job(plan: JobPlan, config: AzureMLConfig, options: CompileOptions) -> Any:
+def render_job(plan: JobPlan, config: AzureMLConfig, options: CompileOptions) -> PipelineJob:
     """Build the PipelineJob for ``plan``; validated by the SDK and by our own binding check."""
+    with quiet_sdk():
+        return _render_job(plan, config, options, StepFlow.decide(config, options))
+
+
+def _render_job(
+    plan: JobPlan, config: AzureMLConfig, options: CompileOptions, flow: StepFlow
+) -> PipelineJob:
     from azure.ai.ml import Output, command
     from azure.ai.ml.entities import PipelineJob
 
-    environment = _environment(config, options)
-    docker_flow = options.code is None
+    environment = _environment(config, options, flow)
     storage = config.azure.temporary_storage
     datastore = (
         temp_datastore_name(storage.account_name, storage.container)
@@ -205,12 +241,9 @@ def render_job(plan: JobPlan, config: AzureMLConfig, options: CompileOptions) ->
     nodes: dict[str, Any] = {}
     pipeline_nodes = [name for step in plan.steps for name in step.node_names]
     for step in plan.steps:
-        tokens = step_command(step, options, pipeline_nodes)
-        if docker_flow:
-            tokens = ["cd", config.azure.working_directory, "&&", *tokens]
-        command_line = join_command(tokens)
-        if docker_flow:  # `&&` must stay a shell operator, not a quoted word.
-            command_line = command_line.replace(" '&&' ", " && ", 1)
+        command_line = join_command(step_command(step, options, pipeline_nodes))
+        if flow.working_directory is not None:
+            command_line = in_working_directory(flow.working_directory, command_line)
         compute = config.azure.compute[step.compute]
         kwargs = _compute_kwargs(compute)
         if step.distribution is not None:
@@ -220,7 +253,7 @@ def render_job(plan: JobPlan, config: AzureMLConfig, options: CompileOptions) ->
             display_name=_display_name(step),
             command=command_line,
             environment=environment,
-            code=options.code,
+            code=flow.code,
             inputs={
                 port: _step_input(plan, dataset, port, producer.get(dataset))
                 for dataset, port in step.inputs.items()
@@ -245,7 +278,7 @@ def render_job(plan: JobPlan, config: AzureMLConfig, options: CompileOptions) ->
         jobs=nodes,
         outputs={port: Output(type="uri_folder") for port in plan.job_outputs.values()},
         experiment_name=config.azure.experiment_name,
-        display_name=options.display_name or plan.pipeline_name,
+        display_name=plan.pipeline_name,
         compute=default.cluster_name or ("serverless" if default.serverless else None),
         tags={
             "kedro_pipeline": plan.pipeline_name,
@@ -261,8 +294,8 @@ def _step_input(plan: JobPlan, dataset: str, port: str, producer: str | None) ->
 
     asset = plan.assets.get(dataset)
     if producer is None:
-        if asset is None:
-            raise CompileError(f"Input '{dataset}' has no producing step.")
+        # The plan gives a step an input only for data another step writes, or a data asset.
+        assert asset is not None, f"step input '{dataset}' is neither produced nor an asset"
         return Input(type=asset.type, path=asset.input_path)
     return Input(type=asset.type if asset else "uri_folder", path=step_output(producer, port))
 

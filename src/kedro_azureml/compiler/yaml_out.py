@@ -5,16 +5,22 @@ from __future__ import annotations
 import json
 import math
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from azure.ai.ml.entities import PipelineJob
 
 
-def job_to_dict(job: Any, code: str | None) -> dict[str, Any]:
+def job_to_dict(job: PipelineJob, code: str | None) -> dict[str, Any]:
     """The job as the dict ``az ml job create -f`` reads, with a portable code path.
 
     The SDK writes ``code`` as an absolute path of the compiling machine; we write the path
-    relative to the YAML file, so the file is the same on every machine.
+    relative to the YAML file, so the file is the same on every machine. Without ``code``, the
+    SDK's path stays.
     """
     data: dict[str, Any] = job._to_dict()
+    if code is None:
+        return data
     for node in data.get("jobs", {}).values():
         component = node.get("component")
         if isinstance(component, dict) and "code" in component:
