@@ -18,6 +18,17 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 ENV_HELP = "Kedro configuration environment to use (as in `kedro run`)."
 PIPELINE_HELP = "Name of the registered pipeline to compile (as in `kedro run`)."
+JOB_HELP = "A job of the jobs: section of azureml.yml: its pipeline, filters and settings."
+# Kedro's own `kedro run` filter options: same names, same meaning (Pipeline.filter).
+FILTER_HELP = {
+    "node_names": "Run only nodes with specified names.",
+    "from_nodes": "A list of node names which should be used as a starting point.",
+    "to_nodes": "A list of node names which should be used as an end point.",
+    "from_inputs": "A list of dataset names which should be used as a starting point.",
+    "to_outputs": "A list of dataset names which should be used as an end point.",
+    "node_namespaces": "Run only node namespaces with specified names.",
+    "tags": "Construct the pipeline using only nodes which have this tag attached.",
+}
 PARAMS_HELP = (
     "Override parameters: a JSON object, or Kedro's key=value syntax with dots for nesting "
     "(a.b=1,c=x)."
@@ -43,17 +54,46 @@ def _project_path(metadata: Any) -> Path:
     return Path(getattr(metadata, "project_path", None) or Path.cwd())
 
 
+def _split_names(ctx: click.Context, param: Any, value: str) -> list[str]:
+    """Kedro's own splitting of filter option values (node names may hold commas)."""
+    from kedro.framework.cli.utils import split_node_names, split_string
+
+    splitter = (
+        split_string if param.name in ("from_inputs", "to_outputs", "tags") else split_node_names
+    )
+    return list(splitter(ctx, param, value or ""))
+
+
+def _job_request(options: dict[str, Any], pipeline: str | None) -> Any:
+    """The job options of `compile` and `run`, taken out of ``options``, as one JobRequest."""
+    from kedro_azureml.commands.jobs import JobRequest
+    from kedro_azureml.contract.options import parse_key_values
+
+    filters = {name: options.pop(name) for name in FILTER_HELP}
+    return JobRequest(
+        job=options.pop("job"),
+        pipeline=pipeline,
+        filters={name: value for name, value in filters.items() if value},
+        display_name=options.pop("display_name"),
+        experiment_name=options.pop("experiment_name"),
+        description=options.pop("description"),
+        tags=parse_key_values(options.pop("job_tags"), "--tag"),
+        inputs=parse_key_values(options.pop("inputs", ()), "--input"),
+    )
+
+
 def compile_options(func: F) -> F:
     """Options shared by `compile` and `run`, named as in `kedro run`.
 
-    The command receives them parsed, as one ``request`` (CompileOptions) and ``group_by``.
+    The command receives them parsed, as one ``request`` (CompileOptions), one ``job_request``
+    (JobRequest: the job, Kedro's filters, overrides) and ``group_by``.
     """
 
     @functools.wraps(func)
     def wrapper(
         *args: Any,
         env: str | None,
-        pipeline: str,
+        pipeline: str | None,
         params: str | None,
         env_vars: tuple[str, ...],
         aml_env: str | None,
@@ -64,8 +104,9 @@ def compile_options(func: F) -> F:
         from kedro_azureml.compiler.render import CompileOptions
         from kedro_azureml.contract.options import parse_env_vars, parse_load_versions, parse_params
 
+        kwargs["job_request"] = _job_request(kwargs, pipeline)
         kwargs["request"] = CompileOptions(
-            pipeline_name=pipeline,
+            pipeline_name=pipeline or "__default__",
             env=_env(click.get_current_context(), env),
             params=parse_params(params),
             env_vars=parse_env_vars(env_vars),
@@ -77,8 +118,50 @@ def compile_options(func: F) -> F:
 
     decorators = [
         click.option("-e", "--env", default=None, help=ENV_HELP),
+        click.option("-j", "--job", default=None, help=JOB_HELP),
         click.option(
-            "-p", "--pipeline", default="__default__", show_default=True, help=PIPELINE_HELP
+            "-p", "--pipeline", default=None, help=PIPELINE_HELP + " [default: __default__]"
+        ),
+        click.option(
+            "-n",
+            "--nodes",
+            "node_names",
+            default="",
+            callback=_split_names,
+            help=FILTER_HELP["node_names"],
+        ),
+        click.option(
+            "--from-nodes", default="", callback=_split_names, help=FILTER_HELP["from_nodes"]
+        ),
+        click.option("--to-nodes", default="", callback=_split_names, help=FILTER_HELP["to_nodes"]),
+        click.option(
+            "--from-inputs", default="", callback=_split_names, help=FILTER_HELP["from_inputs"]
+        ),
+        click.option(
+            "--to-outputs", default="", callback=_split_names, help=FILTER_HELP["to_outputs"]
+        ),
+        click.option("-t", "--tags", default="", callback=_split_names, help=FILTER_HELP["tags"]),
+        click.option(
+            "-ns",
+            "--namespaces",
+            "node_namespaces",
+            default="",
+            callback=_split_names,
+            help=FILTER_HELP["node_namespaces"],
+        ),
+        click.option("--display-name", default=None, help="Display name of the Azure ML job."),
+        click.option(
+            "--experiment-name",
+            default=None,
+            help="Azure ML experiment, instead of the configured one.",
+        ),
+        click.option("--description", default=None, help="Description of the Azure ML job."),
+        click.option(
+            "--tag",
+            "job_tags",
+            multiple=True,
+            metavar="KEY=VALUE",
+            help="A tag of the Azure ML job; repeat for more.",
         ),
         click.option("--params", default=None, help=PARAMS_HELP),
         click.option(
@@ -248,6 +331,7 @@ def compile_(
     ctx: click.Context,
     metadata: Any,
     request: Any,
+    job_request: Any,
     group_by: str | None,
     output: Path,
     explain: bool,
@@ -260,6 +344,7 @@ def compile_(
         output.resolve(),
         request,
         grouping=group_by,
+        job=job_request,
     )
     if explain:
         from kedro_azureml.compiler.explain import explain_plan
@@ -296,6 +381,13 @@ def compile_(
     help="Run the compiled job on this machine, step by step, as Azure ML would.",
 )
 @click.option(
+    "--input",
+    "inputs",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Value of a pipeline input (a parameter listed under the job's inputs) for this run.",
+)
+@click.option(
     "--from-yaml",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     default=None,
@@ -321,6 +413,7 @@ def run(
     ctx: click.Context,
     metadata: Any,
     request: Any,
+    job_request: Any,
     group_by: str | None,
     subscription_id: str | None,
     wait_for_completion: bool,
@@ -338,6 +431,12 @@ def run(
             "--params changes what is compiled; a --from-yaml job is already compiled. "
             "Compile with --params, or run --local without --from-yaml."
         )
+    if from_yaml and job_request.changes_compile:
+        raise click.UsageError(
+            "-j, the filters and the job overrides change what is compiled; a --from-yaml job is "
+            "already compiled. Compile with them, or run --local without --from-yaml "
+            "(--input works with both)."
+        )
     if local:
         from kedro_azureml.commands.run_local import run_local
 
@@ -348,6 +447,7 @@ def run(
             from_yaml=from_yaml,
             max_workers=max_workers,
             mlflow=mlflow,
+            job_request=job_request,
         )
         ctx.exit(0 if ok else 1)
     if from_yaml:
@@ -361,7 +461,7 @@ def run(
         on_job_scheduled=on_job_scheduled,
         allow_secrets_upload=allow_secrets_upload,
     )
-    ok = submit_project(project_path, request, settings)
+    ok = submit_project(project_path, request, settings, job=job_request)
     ctx.exit(0 if ok else 1)
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from kedro_azureml.atomic import write_text_atomically
 from kedro_azureml.commands.compile import compile_to_file, read_job_yaml
+from kedro_azureml.commands.jobs import JobRequest
 from kedro_azureml.compiler.render import CompileOptions
 from kedro_azureml.errors import KedroAzureMLError
 from kedro_azureml.project.kedro_project import KedroProject
@@ -35,6 +36,7 @@ def run_local(
     max_workers: int | None = None,
     mlflow: bool = True,
     console: Any = None,
+    job_request: JobRequest | None = None,
 ) -> bool:
     """Compile (unless given a YAML) and run the job's steps here; True when all succeeded."""
     from rich.console import Console
@@ -45,13 +47,13 @@ def run_local(
     from kedro_azureml.project.kedro_project import open_project
 
     console = console or Console()
-    run_dir = new_run_dir(project_path, options.pipeline_name)
+    run_dir = new_run_dir(project_path, (job_request and job_request.job) or options.pipeline_name)
     project = None
     if from_yaml is None:
         yaml_path = run_dir / "pipeline.yaml"
         project = open_project(project_path, options.env, options.params)
         compiled = compile_to_file(
-            project_path, yaml_path, options, grouping=grouping, project=project
+            project_path, yaml_path, options, grouping=grouping, project=project, job=job_request
         )
         console.print(
             f"Compiled {len(compiled.plan.steps)} steps in {compiled.seconds:.2f}s -> {yaml_path}",

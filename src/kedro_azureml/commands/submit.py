@@ -21,6 +21,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from kedro_azureml.commands.jobs import JobRequest, select_job
 from kedro_azureml.compiler.render import CompileOptions
 from kedro_azureml.config import DEFAULT_COMPUTE, AzureMLConfig, TemporaryStorageConfig
 from kedro_azureml.errors import ConfigError, KedroAzureMLError
@@ -51,6 +52,7 @@ def submit_project(
     *,
     console: Any = None,
     interactive: bool | None = None,
+    job: JobRequest | None = None,
 ) -> bool:
     """Submit the project's pipeline; True when created (and, with ``wait``, Completed)."""
     from rich.console import Console
@@ -62,6 +64,9 @@ def submit_project(
     console = console or Console()
     interactive = is_interactive() if interactive is None else interactive
     project = open_project(project_path, options.env, options.params)
+    selected = select_job(project, options, job, settings.grouping)
+    project, options = selected.project, selected.options
+    settings = replace(settings, grouping=selected.grouping)
     config = project.config
     workspace = _workspace(config, settings.subscription_id)
     on_scheduled = load_callback(settings.on_job_scheduled) or print_scheduled(console)

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from kedro_azureml.compiler.job_settings import JobSettings, apply_job_settings
 from kedro_azureml.compiler.plan import JobPlan, StepPlan
 from kedro_azureml.compiler.validate import validate_job
 from kedro_azureml.config import (
@@ -31,9 +32,11 @@ class Placeholder:
 
     kind: str  # "inputs" or "outputs"
     port: str
+    quoted: bool = False  # a literal input's value: one shell word, whatever it holds
 
     def __str__(self) -> str:
-        return step_io(self.kind, self.port)
+        binding = step_io(self.kind, self.port)
+        return f"'{binding}'" if self.quoted else binding
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,7 @@ class CompileOptions:
     code: str | None = None
     load_versions: dict[str, str] = field(default_factory=dict)
     display_name: str | None = None
+    job: JobSettings = field(default_factory=JobSettings)  # a named job's settings
 
 
 def join_command(tokens: Sequence[str | Placeholder]) -> str:
@@ -71,6 +75,9 @@ def step_command(step: StepPlan, options: CompileOptions) -> list[str | Placehol
         tokens += ["--params", json.dumps(options.params, sort_keys=True, ensure_ascii=False)]
     for dataset, version in sorted(options.load_versions.items()):
         tokens += ["--load-versions", f"{dataset}:{version}"]
+    for param in options.job.step_inputs.get(step.name, ()):
+        tokens += ["--param-input", param.path, param.type]
+        tokens.append(Placeholder("inputs", param.port, quoted=True))
     return tokens
 
 
@@ -113,7 +120,7 @@ def _compute_kwargs(compute: ComputeConfig) -> dict[str, Any]:
 
 def render_job(plan: JobPlan, config: AzureMLConfig, options: CompileOptions) -> Any:
     """Build the PipelineJob for ``plan``; validated by the SDK and by our own binding check."""
-    from azure.ai.ml import Output, command
+    from azure.ai.ml import Input, Output, command
     from azure.ai.ml.entities import PipelineJob
 
     environment = _environment(config, options)
@@ -145,8 +152,11 @@ def render_job(plan: JobPlan, config: AzureMLConfig, options: CompileOptions) ->
             environment=environment,
             code=options.code,
             inputs={
-                port: _step_input(plan, dataset, port, producer.get(dataset))
-                for dataset, port in step.inputs.items()
+                **{
+                    port: _step_input(plan, dataset, port, producer.get(dataset))
+                    for dataset, port in step.inputs.items()
+                },
+                **{p.port: Input(type=p.type) for p in options.job.step_inputs.get(step.name, ())},
             },
             outputs={
                 port: Output(type=plan.assets[dataset].type, name=plan.assets[dataset].name)
@@ -158,6 +168,7 @@ def render_job(plan: JobPlan, config: AzureMLConfig, options: CompileOptions) ->
             is_deterministic=step.deterministic,
             tags={"kedro_nodes": ",".join(step.node_names)},
             **kwargs,
+            **options.job.step_kwargs(),
         )
         node.name = step.name
         nodes[step.name] = node
@@ -169,12 +180,17 @@ def render_job(plan: JobPlan, config: AzureMLConfig, options: CompileOptions) ->
         outputs={port: Output(type="uri_folder") for port in plan.job_outputs.values()},
         experiment_name=config.azure.experiment_name,
         display_name=options.display_name or plan.pipeline_name,
+        description=options.job.description,
         compute=default.cluster_name or ("serverless" if default.serverless else None),
-        tags={
-            "kedro_pipeline": plan.pipeline_name,
-            **({"kedro_env": options.env} if options.env else {}),
-        },
+        inputs=options.job.pipeline_inputs(),
+        tags=options.job.job_tags(
+            {
+                "kedro_pipeline": plan.pipeline_name,
+                **({"kedro_env": options.env} if options.env else {}),
+            }
+        ),
     )
+    apply_job_settings(job, options.job)
     validate_job(job, plan)
     return job
 

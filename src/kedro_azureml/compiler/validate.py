@@ -48,9 +48,12 @@ def _check_steps(job: Any, plan: JobPlan) -> None:
         for kind, port in STEP_IO.findall(node.command):
             if port not in declared[kind]:
                 raise CompileError(f"Step '{name}' uses {step_io(kind, port)} undeclared.")
+        parent_inputs = list((job.inputs or {}).values())
         for port, value in node.inputs.items():
             if _binding(value).startswith("azureml:"):
                 continue  # a registered data asset, mounted by Azure ML
+            if any(value is parent for parent in parent_inputs):
+                continue  # a parameter, bound to the pipeline job's input of that name
             match = STEP_OUTPUT.match(_binding(value))
             if not match or match.group(2) not in getattr(jobs.get(match.group(1)), "outputs", {}):
                 raise CompileError(f"Step '{name}' input '{port}' is bound to no step output.")
@@ -91,11 +94,15 @@ def _probe_job(job: Any, names: list[str]) -> Any:
         for value in node.outputs.values()
         if (parent := JOB_OUTPUT.match(_binding(value)))
     }
-    return PipelineJob(
+    probe = PipelineJob(
         jobs=jobs,
         outputs=outputs,
+        inputs={name: value._data for name, value in (job.inputs or {}).items()} or None,
         experiment_name=job.experiment_name,
         display_name=job.display_name,
+        description=job.description,
         compute=job.compute,
         tags=dict(job.tags or {}),
     )
+    probe.settings = job.settings
+    return probe

@@ -34,8 +34,13 @@ class KedroProject:
     config: AzureMLConfig
     _catalog: Any = field(repr=False)
     _conf_source: Path = field(repr=False)
+    # A named job's (or the command line's) filtered pipeline, by registered name: what
+    # every command then compiles, checks and submits (commands/jobs.py).
+    selected_pipelines: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def pipeline(self, name: str) -> Any:
+        if name in self.selected_pipelines:
+            return self.selected_pipelines[name]
         from kedro.framework.project import pipelines
 
         if name not in pipelines:
