@@ -473,6 +473,9 @@ def run(
 @click.option("--az-output", "az_outputs", type=(str, str), multiple=True, metavar="DATASET PATH")
 @click.option("--params", default=None)
 @click.option("--load-versions", "load_versions", multiple=True)
+@click.option(
+    "--param-input", "param_inputs", type=(str, str, str), multiple=True, metavar="PARAM TYPE VALUE"
+)
 @click.pass_obj
 @click.pass_context
 @_friendly_errors
@@ -486,10 +489,11 @@ def execute(
     az_outputs: tuple[tuple[str, str], ...],
     params: str | None,
     load_versions: tuple[str, ...],
+    param_inputs: tuple[tuple[str, str, str], ...],
 ) -> None:
     """Run one Azure ML step: its node(s), bound to the step's input and output folders."""
     from kedro_azureml.contract.options import parse_load_versions, parse_params
-    from kedro_azureml.step.execute import execute_step
+    from kedro_azureml.step.execute import execute_step, with_param_inputs
 
     execute_step(
         _project_path(metadata),
@@ -498,7 +502,7 @@ def execute(
         node_names=list(nodes),
         inputs=dict(az_inputs),
         outputs=dict(az_outputs),
-        params=parse_params(params),
+        params=with_param_inputs(parse_params(params), param_inputs),
         load_versions=parse_load_versions(load_versions) or None,
         bootstrap=metadata is None,
     )

@@ -8,8 +8,6 @@ compute), and its pipeline filtered by the job's and the command line's Kedro fi
 
 from __future__ import annotations
 
-import copy
-from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -17,6 +15,7 @@ from kedro_azureml.compiler.job_settings import JobSettings
 from kedro_azureml.compiler.render import CompileOptions
 from kedro_azureml.config import DEFAULT_COMPUTE, AzureMLConfig
 from kedro_azureml.config_jobs import JobConfig
+from kedro_azureml.contract.param_inputs import deep_merge
 from kedro_azureml.errors import ConfigError
 from kedro_azureml.project.kedro_project import KedroProject
 
@@ -53,17 +52,6 @@ class JobSelection:
     options: CompileOptions
     grouping: str | None
     job: JobConfig | None
-
-
-def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
-    """``override`` over ``base``, nested mappings merged key by key (as Kedro's --params)."""
-    merged = copy.deepcopy(dict(base))
-    for key, value in override.items():
-        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
-            merged[key] = deep_merge(merged[key], value)
-        else:
-            merged[key] = copy.deepcopy(value)
-    return merged
 
 
 def job_config(config: AzureMLConfig, name: str | None) -> JobConfig | None:
@@ -139,6 +127,7 @@ def select_job(
         timeout=job.limits.timeout if job and job.limits else None,
         continue_on_step_failure=job.continue_on_step_failure if job else None,
         force_rerun=job.force_rerun if job else None,
+        inputs=_inputs(project, job, request),
     )
     options = replace(
         options,
@@ -150,6 +139,30 @@ def select_job(
         job=settings,
     )
     return JobSelection(project, options, grouping or (job.grouping if job else None), job)
+
+
+def _inputs(project: KedroProject, job: JobConfig | None, request: JobRequest) -> Any:
+    """The job's parameters as pipeline inputs, with this run's ``--input`` values."""
+    from kedro_azureml.compiler.inputs import param_inputs
+    from kedro_azureml.contract.param_inputs import resolve_input_values
+
+    inputs = param_inputs(project.params, job.inputs, f"jobs.{request.job}.inputs") if job else ()
+    values = resolve_input_values(
+        {p.port: p.default for p in inputs}, request.inputs, {p.path: p.port for p in inputs}
+    )
+    return tuple(replace(p, default=values.get(p.port, p.default)) for p in inputs)
+
+
+def input_values_of_yaml(job: dict[str, Any], given: dict[str, str]) -> dict[str, Any]:
+    """``--input`` values for a compiled job's YAML (``run --local --from-yaml``), typed."""
+    from kedro_azureml.compiler.naming import sanitize_name
+    from kedro_azureml.contract.param_inputs import resolve_input_values
+
+    declared = {
+        port: value.get("default", value.get("value")) if isinstance(value, dict) else value
+        for port, value in (job.get("inputs") or {}).items()
+    }
+    return resolve_input_values(declared, given, {name: sanitize_name(name) for name in given})
 
 
 def _file_checker(project: KedroProject) -> Any:

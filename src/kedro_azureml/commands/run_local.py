@@ -8,7 +8,7 @@ from typing import Any
 
 from kedro_azureml.atomic import write_text_atomically
 from kedro_azureml.commands.compile import compile_to_file, read_job_yaml
-from kedro_azureml.commands.jobs import JobRequest
+from kedro_azureml.commands.jobs import JobRequest, input_values_of_yaml
 from kedro_azureml.compiler.render import CompileOptions
 from kedro_azureml.errors import KedroAzureMLError
 from kedro_azureml.project.kedro_project import KedroProject
@@ -62,6 +62,8 @@ def run_local(
     else:
         yaml_path = from_yaml.resolve()
     job = read_job_yaml(yaml_path)
+    if from_yaml is not None and job_request and job_request.inputs:
+        job["inputs"] = {**job.get("inputs", {}), **input_values_of_yaml(job, job_request.inputs)}
     steps = read_steps(job, yaml_path.parent)
     blob_folders = None
     if any(step.output_uris for step in steps):

@@ -49,7 +49,8 @@ def apply_job_settings(job: Any, settings: JobSettings) -> None:
     """Pipeline-level settings, and each step's parameter inputs bound to the job's inputs.
 
     A literal step input can only be bound to a pipeline input once the PipelineJob exists:
-    the SDK binds ``node.inputs[port] = job.inputs[port]`` as ``${{parent.inputs.port}}``.
+    the SDK binds ``node.inputs.<port> = job.inputs.<port>`` (attribute, not item: an item
+    assignment copies the value) as ``${{parent.inputs.port}}``.
     """
     if settings.continue_on_step_failure is not None:
         job.settings.continue_on_step_failure = settings.continue_on_step_failure
@@ -57,4 +58,4 @@ def apply_job_settings(job: Any, settings: JobSettings) -> None:
         job.settings.force_rerun = settings.force_rerun
     for step, params in settings.step_inputs.items():
         for param in params:
-            job.jobs[step].inputs[param.port] = job.inputs[param.port]
+            setattr(job.jobs[step].inputs, param.port, job.inputs[param.port])

@@ -50,10 +50,10 @@ def _check_steps(job: Any, plan: JobPlan) -> None:
                 raise CompileError(f"Step '{name}' uses {step_io(kind, port)} undeclared.")
         parent_inputs = list((job.inputs or {}).values())
         for port, value in node.inputs.items():
+            if any(getattr(value, "_data", None) is parent for parent in parent_inputs):
+                continue  # a parameter, bound to the pipeline job's input of that name
             if _binding(value).startswith("azureml:"):
                 continue  # a registered data asset, mounted by Azure ML
-            if any(value is parent for parent in parent_inputs):
-                continue  # a parameter, bound to the pipeline job's input of that name
             match = STEP_OUTPUT.match(_binding(value))
             if not match or match.group(2) not in getattr(jobs.get(match.group(1)), "outputs", {}):
                 raise CompileError(f"Step '{name}' input '{port}' is bound to no step output.")

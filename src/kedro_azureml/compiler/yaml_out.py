@@ -15,6 +15,10 @@ def job_to_dict(job: Any, code: str | None) -> dict[str, Any]:
     relative to the YAML file, so the file is the same on every machine.
     """
     data: dict[str, Any] = job._to_dict()
+    # The SDK writes a boolean pipeline input as 1/0; the job's own literal values are exact.
+    for port, value in (job.inputs or {}).items():
+        if isinstance(getattr(value, "_data", None), bool):
+            data["inputs"][port] = value._data
     for node in data.get("jobs", {}).values():
         component = node.get("component")
         if isinstance(component, dict) and "code" in component:

@@ -140,3 +140,25 @@ def distribution_resolver(params: dict[str, Any]) -> Callable[[Any], Distributed
         )
 
     return resolve
+
+
+def compile_time_parameters(node: Any, params: dict[str, Any]) -> list[tuple[str, str]]:
+    """``(setting, parameter path)`` of the ``params:`` counts the compiler resolves for a node.
+
+    These are fixed in the compiled job (a step's instance count), so they cannot be pipeline
+    inputs that change at run time.
+    """
+    config: DistributedConfig | None = getattr(node.func, ATTRIBUTE, None)
+    if config is None:
+        return []
+    found = []
+    for label, value in (
+        ("num_nodes", config.num_nodes),
+        ("processes_per_node", config.processes_per_node),
+    ):
+        if isinstance(value, str) and value.startswith("params:"):
+            for candidate in _candidates(node, value.removeprefix("params:")):
+                if _lookup(params, candidate) is not _MISSING:
+                    found.append((label, candidate))
+                    break
+    return found

@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kedro_azureml.contract.bindings import JOB_OUTPUT, STEP_OUTPUT
+from kedro_azureml.contract.bindings import JOB_INPUT, JOB_OUTPUT, STEP_OUTPUT
+from kedro_azureml.contract.param_inputs import value_text
 from kedro_azureml.contract.storage_paths import is_datastore_uri
 from kedro_azureml.errors import KedroAzureMLError
 
@@ -26,6 +27,8 @@ class LocalStep:
     code: Path | None
     output_uris: dict[str, str] = field(default_factory=dict)  # port -> datastore URI (mode B)
     asset_inputs: dict[str, tuple[str, str]] = field(default_factory=dict)  # port -> (type, path)
+    # port -> the text Azure ML writes for a literal input (a job input's value, or a literal)
+    literal_inputs: dict[str, str] = field(default_factory=dict)
     instance_count: int = 1
     distribution: dict[str, Any] = field(default_factory=dict)
     tags: dict[str, str] = field(default_factory=dict)
@@ -46,6 +49,28 @@ def _resources(node: dict[str, Any]) -> int:
     return int(resources.get("instance_count") or node.get("instance_count") or 1)
 
 
+def _literal(value: Any, job_inputs: dict[str, Any]) -> str | None:
+    """The text of a literal step input, as Azure ML substitutes it; None for data inputs.
+
+    A step input bound to a pipeline input (``${{parent.inputs.x}}``) takes that input's value.
+    """
+    if isinstance(value, dict) and set(value) <= {"type", "default", "value", "path"}:
+        value = value.get("value", value.get("default", value.get("path")))
+    if isinstance(value, str):
+        match = JOB_INPUT.match(value)
+        if not match:
+            return None
+        bound = job_inputs.get(match.group(1))
+        if isinstance(bound, dict):
+            bound = bound.get("value", bound.get("default"))
+        if bound is None:
+            raise KedroAzureMLError(f"{value} names no input of the pipeline job.")
+        return value_text(bound)
+    if isinstance(value, bool | int | float):
+        return value_text(value)
+    return None
+
+
 def read_steps(job: dict[str, Any], yaml_dir: Path) -> list[LocalStep]:
     if job.get("type") != "pipeline" or not isinstance(job.get("jobs"), dict):
         raise KedroAzureMLError("The YAML is not an Azure ML pipeline job (type: pipeline).")
@@ -56,7 +81,12 @@ def read_steps(job: dict[str, Any], yaml_dir: Path) -> list[LocalStep]:
             raise KedroAzureMLError(f"Step '{name}' has no inline command component to run.")
         inputs = {}
         asset_inputs = {}
+        literal_inputs = {}
         for port, value in (node.get("inputs") or {}).items():
+            literal = _literal(value, job.get("inputs") or {})
+            if literal is not None:
+                literal_inputs[port] = literal
+                continue
             if (_binding(value) or "").startswith("azureml:"):
                 kind = value.get("type", "uri_folder") if isinstance(value, dict) else "uri_folder"
                 asset_inputs[port] = (str(kind), str(_binding(value)))
@@ -89,6 +119,7 @@ def read_steps(job: dict[str, Any], yaml_dir: Path) -> list[LocalStep]:
                 outputs=outputs,
                 output_uris=output_uris,
                 asset_inputs=asset_inputs,
+                literal_inputs=literal_inputs,
                 code=(yaml_dir / code).resolve() if code else None,
                 instance_count=_resources(node),
                 distribution=dict(node.get("distribution") or component.get("distribution") or {}),

@@ -155,6 +155,8 @@ class LocalJobRunner:
     def bound_command(self, step: LocalStep) -> str:
         def replace(match: re.Match[str]) -> str:
             kind, port = match.groups()
+            if kind == "inputs" and port in step.literal_inputs:
+                return step.literal_inputs[port]  # raw text, as Azure ML writes it
             if kind == "inputs" and port in step.asset_inputs:
                 folder = self._asset_paths[(step.name, port)]
             elif kind == "inputs":
