@@ -381,6 +381,11 @@ def compile_(
     help="Run the compiled job on this machine, step by step, as Azure ML would.",
 )
 @click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Sign in, make every check and compile, print what would be created; create nothing.",
+)
+@click.option(
     "--input",
     "inputs",
     multiple=True,
@@ -415,6 +420,7 @@ def run(
     request: Any,
     job_request: Any,
     group_by: str | None,
+    dry_run: bool,
     subscription_id: str | None,
     wait_for_completion: bool,
     on_job_scheduled: str | None,
@@ -437,6 +443,8 @@ def run(
             "already compiled. Compile with them, or run --local without --from-yaml "
             "(--input works with both)."
         )
+    if local and dry_run:
+        raise click.UsageError("--dry-run goes with a submission, not with --local.")
     if local:
         from kedro_azureml.commands.run_local import run_local
 
@@ -460,6 +468,7 @@ def run(
         wait=wait_for_completion,
         on_job_scheduled=on_job_scheduled,
         allow_secrets_upload=allow_secrets_upload,
+        dry_run=dry_run,
     )
     ok = submit_project(project_path, request, settings, job=job_request)
     ctx.exit(0 if ok else 1)

@@ -43,6 +43,7 @@ class SubmitSettings:
     wait: bool = False
     on_job_scheduled: str | None = None
     allow_secrets_upload: bool = False
+    dry_run: bool = False  # every check, then print what would be created; create nothing
 
 
 def submit_project(
@@ -90,6 +91,12 @@ def submit_project(
         if manifest is None:
             check_docker_image(compiled.job)
         check_workspace(ml_client, config, compiled)
+        if settings.dry_run:
+            from kedro_azureml.commands.dry_run import print_dry_run
+
+            datastore = _temporary_datastore_name(config)
+            print_dry_run(console, compiled, config, manifest, datastore)
+            return True
         if manifest is not None:
             console.print(
                 f"Uploading code: {len(manifest.files)} files, {_size(manifest.total_bytes)} "
@@ -110,6 +117,15 @@ def submit_project(
     if not settings.wait:
         return True
     return watch_job(ml_client, job, compiled, console=console, interactive=interactive)
+
+
+def _temporary_datastore_name(config: AzureMLConfig) -> str | None:
+    from kedro_azureml.contract.storage_paths import temp_datastore_name
+
+    storage = config.azure.temporary_storage
+    if not config.uses_temporary_storage or storage is None:
+        return None
+    return temp_datastore_name(storage.account_name, storage.container)
 
 
 def _workspace(config: AzureMLConfig, subscription_id: str | None) -> Any:
