@@ -556,3 +556,111 @@ def docker_init(
     for path in written:
         click.echo(f"Wrote {path}")
     click.echo(NEXT_STEPS[flow])
+
+
+SUBSCRIPTION_HELP = (
+    "Azure subscription ID (default: $AZURE_SUBSCRIPTION_ID, then azure.subscription_id in "
+    "azureml.yml)."
+)
+
+
+@azureml.group(name="schedule", invoke_without_command=True)
+@click.option("-e", "--env", default=None, help=ENV_HELP)
+@click.option(
+    "-j",
+    "--job",
+    "jobs",
+    multiple=True,
+    help="A job of azureml.yml to schedule; repeat for more (default: every scheduled job).",
+)
+@click.option("-s", "--subscription-id", default=None, help=SUBSCRIPTION_HELP)
+@click.option(
+    "--dry-run", is_flag=True, help="Compile and check, say what would change; change nothing."
+)
+@click.option(
+    "--prune",
+    is_flag=True,
+    help="Also delete this project's schedules that azureml.yml no longer declares.",
+)
+@click.option(
+    "--allow-secrets-upload",
+    is_flag=True,
+    help="Upload files that look like secrets (conf/local, credentials, .env).",
+)
+@click.pass_obj
+@click.pass_context
+@_friendly_errors
+def schedule(
+    ctx: click.Context,
+    metadata: Any,
+    env: str | None,
+    jobs: tuple[str, ...],
+    subscription_id: str | None,
+    dry_run: bool,
+    prune: bool,
+    allow_secrets_upload: bool,
+) -> None:
+    """Create or update the schedules of azureml.yml's jobs (idempotent).
+
+    Subcommands: list, enable NAME, disable NAME, delete NAME.
+    """
+    ctx.meta["kedro_azureml.schedule"] = (env, subscription_id)
+    if ctx.invoked_subcommand is not None:
+        return
+    from kedro_azureml.commands.schedule import ScheduleSettings, schedule_jobs
+
+    schedule_jobs(
+        _project_path(metadata),
+        ScheduleSettings(
+            env=_env(ctx, env),
+            subscription_id=subscription_id,
+            jobs=jobs,
+            dry_run=dry_run,
+            prune=prune,
+            allow_secrets_upload=allow_secrets_upload,
+        ),
+    )
+
+
+def _schedule_options(ctx: click.Context, env: str | None, subscription: str | None) -> Any:
+    """-e and -s given after the subcommand, else before it (`schedule -s SUB list`)."""
+    outer_env, outer_subscription = ctx.meta.get("kedro_azureml.schedule", (None, None))
+    return _env(ctx, env or outer_env), subscription or outer_subscription
+
+
+@schedule.command(name="list")
+@click.option("-e", "--env", default=None, help=ENV_HELP)
+@click.option("-s", "--subscription-id", default=None, help=SUBSCRIPTION_HELP)
+@click.pass_obj
+@click.pass_context
+@_friendly_errors
+def schedule_list(
+    ctx: click.Context, metadata: Any, env: str | None, subscription_id: str | None
+) -> None:
+    """This project's schedules: job, enabled, trigger, next run."""
+    from kedro_azureml.commands.schedule import list_schedules
+
+    env, subscription_id = _schedule_options(ctx, env, subscription_id)
+    list_schedules(_project_path(metadata), env, subscription_id)
+
+
+def _schedule_verb(verb: str, summary: str) -> None:
+    @schedule.command(name=verb, help=summary)
+    @click.argument("name")
+    @click.option("-e", "--env", default=None, help=ENV_HELP)
+    @click.option("-s", "--subscription-id", default=None, help=SUBSCRIPTION_HELP)
+    @click.pass_obj
+    @click.pass_context
+    @_friendly_errors
+    def command(
+        ctx: click.Context, metadata: Any, name: str, env: str | None, subscription_id: str | None
+    ) -> None:
+        from kedro_azureml.commands.schedule import manage_schedule
+
+        env, subscription_id = _schedule_options(ctx, env, subscription_id)
+        manage_schedule(_project_path(metadata), env, subscription_id, verb, name)
+
+
+_schedule_verb("delete", "Delete the schedule NAME.")
+_schedule_verb("disable", "Disable the schedule NAME (it stays, and no longer fires).")
+_schedule_verb("enable", "Enable the schedule NAME again.")

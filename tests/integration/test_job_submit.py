@@ -99,3 +99,75 @@ def test_dry_run_stops_at_the_same_checks_as_run(
         result.stderr.split()
     )
     assert _changing(aml_standin) == []
+
+
+def _schedule_puts(standin: AmlStandin) -> list[str]:
+    return [r.rel for r in standin.find("PUT", r"^\{ws\}/schedules/")]
+
+
+def test_schedule_creates_once_lists_and_prunes(
+    example: Path, aml_standin: AmlStandin, seam: dict[str, str]
+) -> None:
+    _ready(aml_standin)
+    first = kedro(example, "azureml", "schedule", "-j", "nightly", **seam)
+
+    assert _schedule_puts(aml_standin) == ["{ws}/schedules/spaceflights-nightly"]
+    body = aml_standin.find("PUT", r"^\{ws\}/schedules/")[0].body["properties"]
+    assert body["trigger"]["triggerType"] == "Cron"
+    assert body["trigger"]["expression"] == "0 2 * * *"
+    assert body["trigger"]["timeZone"] == "W. Europe Standard Time"  # from Europe/Amsterdam
+    assert body["tags"]["kedro_project"] == "spaceflights"
+    assert body["tags"]["kedro_job"] == "nightly"
+    definition = body["action"]["jobDefinition"]
+    assert definition["experimentName"] == "spaceflights-nightly"
+    assert definition["inputs"][TEST_SIZE] == {"value": "0.2", "jobInputType": "literal"}
+    assert {s["limits"]["timeout"] for s in definition["jobs"].values()} == {"PT1H"}
+    assert "Schedule spaceflights-nightly (job nightly): created" in first.stdout
+
+    # A second call changes nothing: no upload, no component, no schedule written.
+    before = len(aml_standin.requests)
+    again = kedro(example, "azureml", "schedule", **seam)
+    assert [r.call for r in aml_standin.requests[before:] if r.method != "GET"] == []
+    assert "spaceflights-nightly (job nightly, cron 0 2 * * *): unchanged" in again.stdout
+
+    listed = kedro(example, "azureml", "schedule", "list", **seam).stdout
+    row = next(line for line in listed.splitlines() if "spaceflights-nightly" in line)
+    assert "nightly" in row and "yes" in row and "cron 0 2 * * *" in row
+    assert "W. Europe Standard Time" in row and " 02:00" in row  # the next run, at 02:00
+
+    kedro(example, "azureml", "schedule", "disable", "spaceflights-nightly", **seam)
+    assert aml_standin.schedules["spaceflights-nightly"]["properties"]["isEnabled"] is False
+    listed = kedro(example, "azureml", "schedule", "list", **seam).stdout
+    assert " no " in next(line for line in listed.splitlines() if "spaceflights-nightly" in line)
+    kedro(example, "azureml", "schedule", "enable", "spaceflights-nightly", **seam)
+    assert aml_standin.schedules["spaceflights-nightly"]["properties"]["isEnabled"] is True
+
+    # Once the job is gone from azureml.yml, --prune deletes its schedule.
+    config = example / "conf" / "base" / "azureml.yml"
+    config.write_text(config.read_text().split("# Named production jobs")[0])
+    pruned = kedro(example, "azureml", "schedule", "--prune", **seam)
+    assert aml_standin.find("DELETE", r"^\{ws\}/schedules/spaceflights-nightly$")
+    assert aml_standin.schedules == {}
+    assert "Schedule spaceflights-nightly (job nightly): deleted" in pruned.stdout
+
+
+def test_schedule_dry_run_creates_nothing(
+    example: Path, aml_standin: AmlStandin, seam: dict[str, str]
+) -> None:
+    _ready(aml_standin)
+    result = kedro(example, "azureml", "schedule", "--dry-run", **seam)
+    assert _changing(aml_standin) == []
+    assert "spaceflights-nightly (job nightly, cron 0 2 * * *): would be created" in result.stdout
+
+
+def test_a_job_without_schedule_cannot_be_scheduled(
+    example: Path, aml_standin: AmlStandin, seam: dict[str, str]
+) -> None:
+    config = example / "conf" / "base" / "azureml.yml"
+    config.write_text(config.read_text() + "  adhoc: {}\n")
+    result = kedro(example, "azureml", "schedule", "-j", "adhoc", check=False, **seam)
+    assert result.returncode == 1
+    assert "Job 'adhoc' has no schedule: add jobs.adhoc.schedule to azureml.yml" in " ".join(
+        result.stderr.split()
+    )
+    assert aml_standin.requests == []
