@@ -84,7 +84,10 @@ def run_local(
         max_workers=max_workers,
         on_change=progress_printer(console, len(steps)),
     )
-    result = runner.run()
+    from kedro_azureml.local.timeouts import forward_interrupts
+
+    with forward_interrupts():
+        result = runner.run()
     print_report(console, result)
     write_text_atomically(run_dir / "summary.json", result.to_json())
     return result.succeeded

@@ -32,6 +32,7 @@ class LocalStep:
     instance_count: int = 1
     distribution: dict[str, Any] = field(default_factory=dict)
     tags: dict[str, str] = field(default_factory=dict)
+    timeout: float | None = None  # limits.timeout, seconds
 
     @property
     def depends_on(self) -> set[str]:
@@ -42,6 +43,13 @@ def _binding(value: Any) -> str | None:
     if isinstance(value, dict):
         value = value.get("path")
     return value if isinstance(value, str) else None
+
+
+def _timeout(node: dict[str, Any]) -> float | None:
+    """``limits.timeout`` in seconds (the YAML holds seconds; the REST form, ISO 8601, is not
+    written by the compiler)."""
+    value = (node.get("limits") or {}).get("timeout")
+    return float(value) if isinstance(value, int | float) and value > 0 else None
 
 
 def _resources(node: dict[str, Any]) -> int:
@@ -124,6 +132,7 @@ def read_steps(job: dict[str, Any], yaml_dir: Path) -> list[LocalStep]:
                 instance_count=_resources(node),
                 distribution=dict(node.get("distribution") or component.get("distribution") or {}),
                 tags={str(k): str(v) for k, v in (node.get("tags") or {}).items()},
+                timeout=_timeout(node),
             )
         )
     known = {step.name for step in steps}
