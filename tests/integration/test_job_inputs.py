@@ -217,3 +217,19 @@ def test_inputs_that_cannot_be_inputs_are_compile_errors(
     )
     assert result.returncode == 1
     assert expected in " ".join(result.stderr.split())
+
+
+def test_the_examples_nightly_job_runs_here_with_an_input(tmp_path: Path) -> None:
+    from tests.support.kedro_projects import copy_example
+
+    example = copy_example(tmp_path)
+    test_size = "data_science.active_modelling_pipeline.model_options.test_size"
+    outputs, job = _run(example, "-j", "nightly", "--input", f"{test_size}=0.3")
+    assert job["experiment_name"] == "spaceflights-nightly"
+    assert job["inputs"] == {"data_science_active_modelling_pipeline_model_options_test_size": 0.3}
+    split = next(s for s in job["jobs"].values() if "split_data_node" in s["component"]["command"])
+    command = split["component"]["command"]
+    assert f"--param-input {test_size} number" in command
+    assert '"random_state": 7' in command  # the job's params
+    metrics = outputs["data_science_active_modelling_pipeline_metrics"]
+    assert set(metrics) == {"r2_score", "mae", "max_error"}
