@@ -7,10 +7,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from kedro_azureml.contract.param_inputs import MISSING, lookup
 from kedro_azureml.distributed.config import ATTRIBUTE, DistributedConfig, Framework
 from kedro_azureml.errors import CompileError
 
-_MISSING = object()
+_MISSING = MISSING
 
 
 @dataclass(frozen=True)
@@ -40,12 +41,7 @@ class DistributedSpec:
 def _lookup(params: dict[str, Any], dotted: str) -> Any:
     if dotted in params:
         return params[dotted]
-    value: Any = params
-    for part in dotted.split("."):
-        if not isinstance(value, dict) or part not in value:
-            return _MISSING
-        value = value[part]
-    return value
+    return lookup(params, dotted)
 
 
 def _renamed_inputs(node: Any) -> list[str]:
