@@ -20,6 +20,17 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 ENV_HELP = "Kedro configuration environment to use (as in `kedro run`)."
 PIPELINE_HELP = "Name of the registered pipeline to compile (as in `kedro run`)."
+JOB_HELP = "A job of the jobs: section of azureml.yml: its pipeline, filters and settings."
+# Kedro's own `kedro run` filter options: same names, same meaning (Pipeline.filter).
+FILTER_HELP = {
+    "node_names": "Run only nodes with specified names.",
+    "from_nodes": "A list of node names which should be used as a starting point.",
+    "to_nodes": "A list of node names which should be used as an end point.",
+    "from_inputs": "A list of dataset names which should be used as a starting point.",
+    "to_outputs": "A list of dataset names which should be used as an end point.",
+    "node_namespaces": "Run only node namespaces with specified names.",
+    "tags": "Construct the pipeline using only nodes which have this tag attached.",
+}
 PARAMS_HELP = (
     "Override parameters: a JSON object, or Kedro's key=value syntax with dots for nesting "
     "(a.b=1,c=x)."
@@ -45,17 +56,46 @@ def _project_path(metadata: Any) -> Path:
     return Path(getattr(metadata, "project_path", None) or Path.cwd())
 
 
+def _split_names(ctx: click.Context, param: Any, value: str) -> list[str]:
+    """Kedro's own splitting of filter option values (node names may hold commas)."""
+    from kedro.framework.cli.utils import split_node_names, split_string
+
+    splitter = (
+        split_string if param.name in ("from_inputs", "to_outputs", "tags") else split_node_names
+    )
+    return list(splitter(ctx, param, value or ""))
+
+
+def _job_request(options: dict[str, Any], pipeline: str | None) -> Any:
+    """The job options of `compile` and `run`, taken out of ``options``, as one JobRequest."""
+    from kedro_azureml.commands.jobs import JobRequest
+    from kedro_azureml.contract.options import parse_key_values
+
+    filters = {name: options.pop(name) for name in FILTER_HELP}
+    return JobRequest(
+        job=options.pop("job"),
+        pipeline=pipeline,
+        filters={name: value for name, value in filters.items() if value},
+        display_name=options.pop("display_name"),
+        experiment_name=options.pop("experiment_name"),
+        description=options.pop("description"),
+        tags=parse_key_values(options.pop("job_tags"), "--tag"),
+        inputs=parse_key_values(options.pop("inputs", ()), "--input"),
+    )
+
+
 def compile_options(func: F) -> F:
     """Options shared by `compile` and `run`, named as in `kedro run`.
 
-    The command receives them parsed, as one ``request`` (CompileOptions) and ``group_by``.
+    The command receives them parsed, as one ``request`` (CompileOptions), one ``job_request``
+    (JobRequest: the job, Kedro's filters, overrides) and ``group_by``.
     """
 
     @functools.wraps(func)
     def wrapper(
         *args: Any,
         env: str | None,
-        pipeline: str,
+        pipeline: str | None,
         params: str | None,
         env_vars: tuple[str, ...],
         aml_env: str | None,
@@ -66,8 +106,9 @@ def compile_options(func: F) -> F:
         from kedro_azureml.compiler.render import CompileOptions
         from kedro_azureml.contract.options import parse_env_vars, parse_load_versions, parse_params
 
+        kwargs["job_request"] = _job_request(kwargs, pipeline)
         kwargs["request"] = CompileOptions(
-            pipeline_name=pipeline,
+            pipeline_name=pipeline or "__default__",
             env=_env(click.get_current_context(), env),
             params=parse_params(params),
             env_vars=parse_env_vars(env_vars),
@@ -79,8 +120,50 @@ def compile_options(func: F) -> F:
 
     decorators = [
         click.option("-e", "--env", default=None, help=ENV_HELP),
+        click.option("-j", "--job", default=None, help=JOB_HELP),
         click.option(
-            "-p", "--pipeline", default="__default__", show_default=True, help=PIPELINE_HELP
+            "-p", "--pipeline", default=None, help=PIPELINE_HELP + " [default: __default__]"
+        ),
+        click.option(
+            "-n",
+            "--nodes",
+            "node_names",
+            default="",
+            callback=_split_names,
+            help=FILTER_HELP["node_names"],
+        ),
+        click.option(
+            "--from-nodes", default="", callback=_split_names, help=FILTER_HELP["from_nodes"]
+        ),
+        click.option("--to-nodes", default="", callback=_split_names, help=FILTER_HELP["to_nodes"]),
+        click.option(
+            "--from-inputs", default="", callback=_split_names, help=FILTER_HELP["from_inputs"]
+        ),
+        click.option(
+            "--to-outputs", default="", callback=_split_names, help=FILTER_HELP["to_outputs"]
+        ),
+        click.option("-t", "--tags", default="", callback=_split_names, help=FILTER_HELP["tags"]),
+        click.option(
+            "-ns",
+            "--namespaces",
+            "node_namespaces",
+            default="",
+            callback=_split_names,
+            help=FILTER_HELP["node_namespaces"],
+        ),
+        click.option("--display-name", default=None, help="Display name of the Azure ML job."),
+        click.option(
+            "--experiment-name",
+            default=None,
+            help="Azure ML experiment, instead of the configured one.",
+        ),
+        click.option("--description", default=None, help="Description of the Azure ML job."),
+        click.option(
+            "--tag",
+            "job_tags",
+            multiple=True,
+            metavar="KEY=VALUE",
+            help="A tag of the Azure ML job; repeat for more.",
         ),
         click.option("--params", default=None, help=PARAMS_HELP),
         click.option(
@@ -250,6 +333,7 @@ def compile_(
     ctx: click.Context,
     metadata: Any,
     request: Any,
+    job_request: Any,
     group_by: str | None,
     output: Path,
     explain: bool,
@@ -262,6 +346,7 @@ def compile_(
         output.resolve(),
         request,
         grouping=group_by,
+        job=job_request,
     )
     if explain:
         from kedro_azureml.compiler.explain import explain_plan
@@ -298,6 +383,18 @@ def compile_(
     help="Run the compiled job on this machine, step by step, as Azure ML would.",
 )
 @click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Sign in, make every check and compile, print what would be created; create nothing.",
+)
+@click.option(
+    "--input",
+    "inputs",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Value of a pipeline input (a parameter listed under the job's inputs) for this run.",
+)
+@click.option(
     "--from-yaml",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     default=None,
@@ -323,7 +420,9 @@ def run(
     ctx: click.Context,
     metadata: Any,
     request: Any,
+    job_request: Any,
     group_by: str | None,
+    dry_run: bool,
     subscription_id: str | None,
     wait_for_completion: bool,
     on_job_scheduled: str | None,
@@ -340,6 +439,14 @@ def run(
             "--params changes what is compiled; a --from-yaml job is already compiled. "
             "Compile with --params, or run --local without --from-yaml."
         )
+    if from_yaml and job_request.changes_compile:
+        raise click.UsageError(
+            "-j, the filters and the job overrides change what is compiled; a --from-yaml job is "
+            "already compiled. Compile with them, or run --local without --from-yaml "
+            "(--input works with both)."
+        )
+    if local and dry_run:
+        raise click.UsageError("--dry-run goes with a submission, not with --local.")
     if local:
         from kedro_azureml.commands.run_local import run_local
 
@@ -350,6 +457,7 @@ def run(
             from_yaml=from_yaml,
             max_workers=max_workers,
             mlflow=mlflow,
+            job_request=job_request,
         )
         ctx.exit(0 if ok else 1)
     if from_yaml:
@@ -362,8 +470,9 @@ def run(
         wait=wait_for_completion,
         on_job_scheduled=on_job_scheduled,
         allow_secrets_upload=allow_secrets_upload,
+        dry_run=dry_run,
     )
-    ok = submit_project(project_path, request, settings)
+    ok = submit_project(project_path, request, settings, job=job_request)
     ctx.exit(0 if ok else 1)
 
 
@@ -382,6 +491,9 @@ def run(
 @click.option("--az-output", "az_outputs", type=(str, str), multiple=True, metavar="DATASET PATH")
 @click.option("--params", default=None)
 @click.option("--load-versions", "load_versions", multiple=True)
+@click.option(
+    "--param-input", "param_inputs", type=(str, str, str), multiple=True, metavar="PARAM TYPE VALUE"
+)
 @click.pass_obj
 @click.pass_context
 @_friendly_errors
@@ -396,10 +508,11 @@ def execute(
     az_outputs: tuple[tuple[str, str], ...],
     params: str | None,
     load_versions: tuple[str, ...],
+    param_inputs: tuple[tuple[str, str, str], ...],
 ) -> None:
     """Run one Azure ML step: its node(s), bound to the step's input and output folders."""
     from kedro_azureml.contract.options import parse_load_versions, parse_params
-    from kedro_azureml.step.execute import execute_step
+    from kedro_azureml.step.execute import execute_step, with_param_inputs
 
     if bool(nodes) == bool(node_selection):
         raise click.UsageError("Give the step's nodes as --node NAME (repeated) or --nodes REF.")
@@ -411,7 +524,7 @@ def execute(
         node_selection=node_selection,
         inputs=dict(az_inputs),
         outputs=dict(az_outputs),
-        params=parse_params(params),
+        params=with_param_inputs(parse_params(params), param_inputs),
         load_versions=parse_load_versions(load_versions) or None,
         bootstrap=metadata is None,
     )
@@ -456,3 +569,111 @@ def docker_init(
     for path in written:
         click.echo(f"Wrote {path}")
     click.echo(NEXT_STEPS[flow])
+
+
+SUBSCRIPTION_HELP = (
+    "Azure subscription ID (default: $AZURE_SUBSCRIPTION_ID, then azure.subscription_id in "
+    "azureml.yml)."
+)
+
+
+@azureml.group(name="schedule", invoke_without_command=True)
+@click.option("-e", "--env", default=None, help=ENV_HELP)
+@click.option(
+    "-j",
+    "--job",
+    "jobs",
+    multiple=True,
+    help="A job of azureml.yml to schedule; repeat for more (default: every scheduled job).",
+)
+@click.option("-s", "--subscription-id", default=None, help=SUBSCRIPTION_HELP)
+@click.option(
+    "--dry-run", is_flag=True, help="Compile and check, say what would change; change nothing."
+)
+@click.option(
+    "--prune",
+    is_flag=True,
+    help="Also delete this project's schedules that azureml.yml no longer declares.",
+)
+@click.option(
+    "--allow-secrets-upload",
+    is_flag=True,
+    help="Upload files that look like secrets (conf/local, credentials, .env).",
+)
+@click.pass_obj
+@click.pass_context
+@_friendly_errors
+def schedule(
+    ctx: click.Context,
+    metadata: Any,
+    env: str | None,
+    jobs: tuple[str, ...],
+    subscription_id: str | None,
+    dry_run: bool,
+    prune: bool,
+    allow_secrets_upload: bool,
+) -> None:
+    """Create or update the schedules of azureml.yml's jobs (idempotent).
+
+    Subcommands: list, enable NAME, disable NAME, delete NAME.
+    """
+    ctx.meta["kedro_azureml.schedule"] = (env, subscription_id)
+    if ctx.invoked_subcommand is not None:
+        return
+    from kedro_azureml.commands.schedule import ScheduleSettings, schedule_jobs
+
+    schedule_jobs(
+        _project_path(metadata),
+        ScheduleSettings(
+            env=_env(ctx, env),
+            subscription_id=subscription_id,
+            jobs=jobs,
+            dry_run=dry_run,
+            prune=prune,
+            allow_secrets_upload=allow_secrets_upload,
+        ),
+    )
+
+
+def _schedule_options(ctx: click.Context, env: str | None, subscription: str | None) -> Any:
+    """-e and -s given after the subcommand, else before it (`schedule -s SUB list`)."""
+    outer_env, outer_subscription = ctx.meta.get("kedro_azureml.schedule", (None, None))
+    return _env(ctx, env or outer_env), subscription or outer_subscription
+
+
+@schedule.command(name="list")
+@click.option("-e", "--env", default=None, help=ENV_HELP)
+@click.option("-s", "--subscription-id", default=None, help=SUBSCRIPTION_HELP)
+@click.pass_obj
+@click.pass_context
+@_friendly_errors
+def schedule_list(
+    ctx: click.Context, metadata: Any, env: str | None, subscription_id: str | None
+) -> None:
+    """This project's schedules: job, enabled, trigger, next run."""
+    from kedro_azureml.commands.schedule import list_schedules
+
+    env, subscription_id = _schedule_options(ctx, env, subscription_id)
+    list_schedules(_project_path(metadata), env, subscription_id)
+
+
+def _schedule_verb(verb: str, summary: str) -> None:
+    @schedule.command(name=verb, help=summary)
+    @click.argument("name")
+    @click.option("-e", "--env", default=None, help=ENV_HELP)
+    @click.option("-s", "--subscription-id", default=None, help=SUBSCRIPTION_HELP)
+    @click.pass_obj
+    @click.pass_context
+    @_friendly_errors
+    def command(
+        ctx: click.Context, metadata: Any, name: str, env: str | None, subscription_id: str | None
+    ) -> None:
+        from kedro_azureml.commands.schedule import manage_schedule
+
+        env, subscription_id = _schedule_options(ctx, env, subscription_id)
+        manage_schedule(_project_path(metadata), env, subscription_id, verb, name)
+
+
+_schedule_verb("delete", "Delete the schedule NAME.")
+_schedule_verb("disable", "Disable the schedule NAME (it stays, and no longer fires).")
+_schedule_verb("enable", "Enable the schedule NAME again.")

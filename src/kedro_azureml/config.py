@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from kedro_azureml.config_jobs import KEY_SYNONYMS, JobConfig, ScheduleConfig, check_jobs
 from kedro_azureml.contract.grouping_strategies import GroupingStrategy
 from kedro_azureml.errors import ConfigError
 
@@ -147,6 +148,13 @@ class AzureMLConfig(_Model):
 
     azure: AzureConfig
     docker: DockerConfig = Field(default_factory=DockerConfig)
+    # Named production jobs and their schedules (config_jobs.py).
+    jobs: dict[str, JobConfig] = Field(
+        default_factory=dict, description="Named jobs: kedro azureml compile|run|schedule -j NAME."
+    )
+    schedules: dict[str, ScheduleConfig] = Field(
+        default_factory=dict, description="Named schedules a job's `schedule` may refer to."
+    )
 
     @model_validator(mode="after")
     def _has_environment(self) -> AzureMLConfig:
@@ -154,6 +162,13 @@ class AzureMLConfig(_Model):
             raise ValueError(
                 "set azure.environment_name (code upload flow) or docker.image (docker image flow)"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _jobs_fit(self) -> AzureMLConfig:
+        problems = check_jobs(self.jobs, self.schedules, set(self.azure.compute))
+        if problems:
+            raise ValueError("; ".join(problems))
         return self
 
     def workspace(self) -> dict[str, str]:
@@ -176,8 +191,10 @@ def _known_key_paths(model: type[BaseModel], prefix: str = "") -> dict[str, list
     for name, field in model.model_fields.items():
         path = f"{prefix}{name}"
         paths.setdefault(name, []).append(path)
+        # A map of named entries (jobs, compute aliases): its entries' keys sit one level down.
+        entries = ".<name>" if getattr(field.annotation, "__origin__", None) is dict else ""
         for arg in _model_args(field.annotation):
-            for key, sub in _known_key_paths(arg, f"{path}.").items():
+            for key, sub in _known_key_paths(arg, f"{path}{entries}.").items():
                 paths.setdefault(key, []).extend(sub)
     return paths
 
@@ -200,6 +217,8 @@ def _hint(error: Any, known: dict[str, list[str]]) -> str:
     if error["type"] == "extra_forbidden":
         if key in known:
             return f"did you mean {' or '.join(known[key])}?"
+        if key in KEY_SYNONYMS:
+            return f"did you mean {KEY_SYNONYMS[key]}?"
         close = [k for k in known if k.lower().replace("-", "_") == key.lower().replace("-", "_")]
         if close:
             return f"did you mean {known[close[0]][0]}?"

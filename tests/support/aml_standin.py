@@ -1092,3 +1092,82 @@ def _reset_with_next_script(self: AmlStandin) -> None:
 AmlStandin.script_next_job = _script_next_job  # type: ignore[attr-defined]
 AmlStandin._put_job = _put_job_with_next_script  # type: ignore[method-assign]
 AmlStandin.reset = _reset_with_next_script  # type: ignore[method-assign]
+
+
+# ------------------------------------------------------------------ appended: schedules
+# ``ml_client.schedules``: ``PUT {ws}/schedules/{name}`` (create or update, a long-running
+# operation answered at once: 201 when new, 200 when it existed, ``provisioningState``
+# Succeeded), ``GET {ws}/schedules/{name}``, ``GET {ws}/schedules?listViewType=...``
+# (EnabledOnly, DisabledOnly or All) and ``DELETE {ws}/schedules/{name}`` (200). Enable and
+# disable are a GET then a PUT with ``isEnabled`` changed, as the SDK does them. Stored in
+# ``AmlStandin.schedules`` (name -> the body answered); ``reset()`` forgets them.
+def _schedule_body(self: AmlStandin, name: str, body: JSON, created: str | None = None) -> JSON:
+    stored = copy.deepcopy(body)
+    props = stored.setdefault("properties", {})
+    props["provisioningState"] = "Succeeded"
+    props.setdefault("isEnabled", True)
+    stored.update(
+        {
+            "id": f"{self.ws_path}/schedules/{name}",
+            "name": name,
+            "type": f"{WS_PROVIDER}/workspaces/schedules",
+            "systemData": _system_data(created),
+        }
+    )
+    return stored
+
+
+def _put_schedule(self: AmlStandin, req: RecordedRequest, m: re.Match[str]) -> Response:
+    name = m["name"]
+    existed = name in self.schedules
+    created = self.schedules[name]["systemData"]["createdAt"] if existed else self._tick()
+    body = req.body if isinstance(req.body, dict) else {}
+    self.schedules[name] = _schedule_body(self, name, body, created)
+    return Response(200 if existed else 201, self.schedules[name])
+
+
+def _get_schedule(self: AmlStandin, req: RecordedRequest, m: re.Match[str]) -> Response:
+    if m["name"] not in self.schedules:
+        raise _NotFound(f"Schedule {m['name']} not found", "ScheduleNotFound")
+    return Response(200, self.schedules[m["name"]])
+
+
+def _list_schedules(self: AmlStandin, req: RecordedRequest, m: re.Match[str]) -> Response:
+    view = req.query.get("listViewType", "EnabledOnly").lower()
+    items = [
+        body
+        for body in self.schedules.values()
+        if view == "all" or body["properties"]["isEnabled"] == (view == "enabledonly")
+    ]
+    return Response(200, {"value": items, "nextLink": None})
+
+
+def _delete_schedule(self: AmlStandin, req: RecordedRequest, m: re.Match[str]) -> Response:
+    if self.schedules.pop(m["name"], None) is None:
+        return Response(204, None)
+    return Response(200, None)
+
+
+_build_routes_before_schedules = AmlStandin._build_routes
+_reset_before_schedules = AmlStandin.reset
+
+
+def _build_routes_with_schedules(self: AmlStandin) -> None:
+    _build_routes_before_schedules(self)
+    ws = r"/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.MachineLearningServices/workspaces/[^/]+"
+    one = re.compile(ws + r"/schedules/(?P<name>[^/]+)")
+    self._routes.append(("PUT", one, lambda req, m: _put_schedule(self, req, m)))
+    self._routes.append(("GET", one, lambda req, m: _get_schedule(self, req, m)))
+    self._routes.append(("DELETE", one, lambda req, m: _delete_schedule(self, req, m)))
+    self._routes.append(
+        ("GET", re.compile(ws + r"/schedules"), lambda req, m: _list_schedules(self, req, m))
+    )
+
+
+def _reset_with_schedules(self: AmlStandin) -> None:
+    _reset_before_schedules(self)
+    self.schedules: dict[str, JSON] = {}
+
+
+AmlStandin._build_routes = _build_routes_with_schedules  # type: ignore[method-assign]
+AmlStandin.reset = _reset_with_schedules  # type: ignore[method-assign]

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kedro_azureml.atomic import write_text_atomically
+from kedro_azureml.commands.jobs import JobRequest, select_job
 from kedro_azureml.compiler.plan import JobPlan
 from kedro_azureml.compiler.render import CompileOptions
 from kedro_azureml.errors import CompileError
@@ -94,10 +95,14 @@ def compile_to_file(
     *,
     grouping: str | None = None,
     project: KedroProject | None = None,
+    job: JobRequest | None = None,
 ) -> CompiledJob:
     from kedro_azureml.project.kedro_project import open_project
 
     project = project or open_project(project_path, options.env, options.params)
-    compiled = compile_project(project, options, yaml_dir=output.parent, grouping=grouping)
+    selected = select_job(project, options, job, grouping)
+    compiled = compile_project(
+        selected.project, selected.options, yaml_dir=output.parent, grouping=selected.grouping
+    )
     write_text_atomically(output, compiled.yaml_text)
     return compiled

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from kedro_azureml.atomic import write_text_atomically
 from kedro_azureml.commands.compile import compile_to_file, read_job_yaml
+from kedro_azureml.commands.jobs import JobRequest, input_values_of_yaml
 from kedro_azureml.compiler.render import CompileOptions
 from kedro_azureml.errors import KedroAzureMLError
 from kedro_azureml.project.kedro_project import KedroProject
@@ -38,6 +39,7 @@ def run_local(
     max_workers: int | None = None,
     mlflow: bool = True,
     console: Console | None = None,
+    job_request: JobRequest | None = None,
 ) -> bool:
     """Compile (unless given a YAML) and run the job's steps here; True when all succeeded."""
     from rich.console import Console
@@ -48,13 +50,13 @@ def run_local(
     from kedro_azureml.project.kedro_project import open_project
 
     console = console or Console()
-    run_dir = new_run_dir(project_path, options.pipeline_name)
+    run_dir = new_run_dir(project_path, (job_request and job_request.job) or options.pipeline_name)
     project = None
     if from_yaml is None:
         yaml_path = run_dir / "pipeline.yaml"
         project = open_project(project_path, options.env, options.params)
         compiled = compile_to_file(
-            project_path, yaml_path, options, grouping=grouping, project=project
+            project_path, yaml_path, options, grouping=grouping, project=project, job=job_request
         )
         console.print(
             f"Compiled {len(compiled.plan.steps)} steps in {compiled.seconds:.2f}s -> {yaml_path}",
@@ -63,6 +65,8 @@ def run_local(
     else:
         yaml_path = from_yaml.resolve()
     job = read_job_yaml(yaml_path)
+    if from_yaml is not None and job_request and job_request.inputs:
+        job["inputs"] = {**job.get("inputs", {}), **input_values_of_yaml(job, job_request.inputs)}
     steps = read_steps(job, yaml_path.parent)
     blob_folders = None
     if any(step.output_uris for step in steps):
@@ -83,7 +87,10 @@ def run_local(
         max_workers=max_workers,
         on_change=progress_printer(console, len(steps)),
     )
-    result = runner.run()
+    from kedro_azureml.local.timeouts import forward_interrupts
+
+    with forward_interrupts():
+        result = runner.run()
     print_report(console, result)
     write_text_atomically(run_dir / "summary.json", result.to_json())
     return result.succeeded

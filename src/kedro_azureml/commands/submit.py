@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from kedro_azureml.commands.jobs import JobRequest, select_job
 from kedro_azureml.compiler.render import CompileOptions
 from kedro_azureml.config import DEFAULT_COMPUTE, AzureMLConfig, TemporaryStorageConfig
 from kedro_azureml.contract.references import import_reference
@@ -63,6 +64,7 @@ class SubmitSettings:
     wait: bool = False
     on_job_scheduled: str | None = None
     allow_secrets_upload: bool = False
+    dry_run: bool = False  # every check, then print what would be created; create nothing
 
 
 def submit_project(
@@ -72,6 +74,7 @@ def submit_project(
     *,
     console: Console | None = None,
     interactive: bool | None = None,
+    job: JobRequest | None = None,
 ) -> bool:
     """Submit the project's pipeline; True when created (and, with ``wait``, Completed)."""
     from rich.console import Console
@@ -83,24 +86,16 @@ def submit_project(
     console = console or Console()
     interactive = is_interactive() if interactive is None else interactive
     project = open_project(project_path, options.env, options.params)
+    selected = select_job(project, options, job, settings.grouping)
+    project, options = selected.project, selected.options
+    settings = replace(settings, grouping=selected.grouping)
     config = project.config
     workspace = _workspace(config, settings.subscription_id)
     on_scheduled = load_callback(settings.on_job_scheduled) or print_scheduled(console)
     with tempfile.TemporaryDirectory(prefix="kedro-azureml-code-") as staging:
-        manifest = allowlist = None
-        if config.azure.code_directory is not None:
-            manifest = scan_code_directory((project.path / config.azure.code_directory).resolve())
-            allowlist = Allowlist.for_directory(manifest.root)
-            check_no_secrets(manifest, settings.allow_secrets_upload, allowlist)
-            check_conf_uploaded(manifest, project)
-        account_key = _temporary_storage_key(config, console, interactive)
-        known = known_secrets(account_key)
-        check_options_hold_no_secret(options, known)
-        if manifest is not None and allowlist is not None:
-            check_snapshot_contents(manifest, known, allowlist, settings.allow_secrets_upload)
-            code = Path(staging) / manifest.root.name
-            copy_snapshot(manifest, code)
-            options = replace(options, code=str(code))
+        manifest, account_key, options = stage_code(
+            project, options, Path(staging), settings.allow_secrets_upload, console, interactive
+        )
         ml_client = _connect(workspace, interactive)
         options = pin_asset_versions(ml_client, project, options, console)
         compiled = compile_project(
@@ -109,6 +104,12 @@ def submit_project(
         if manifest is None:
             check_docker_image(compiled.job)
         check_workspace(ml_client, config, compiled)
+        if settings.dry_run:
+            from kedro_azureml.commands.dry_run import print_dry_run
+
+            datastore = _temporary_datastore_name(config)
+            print_dry_run(console, compiled, config, manifest, datastore)
+            return True
         if manifest is not None:
             console.print(
                 f"Uploading code: {len(manifest.files)} files, {_size(manifest.total_bytes)} "
@@ -129,6 +130,47 @@ def submit_project(
     if not settings.wait:
         return True
     return watch_job(ml_client, job, compiled, console=console, interactive=interactive)
+
+
+def stage_code(
+    project: KedroProject,
+    options: CompileOptions,
+    staging: Path,
+    allow_secrets_upload: bool,
+    console: Console,
+    interactive: bool,
+) -> tuple[SnapshotManifest | None, str | None, CompileOptions]:
+    """Check the code snapshot (secrets by name and content, conf) and copy it to ``staging``.
+
+    Every route that sends code to Azure ML (run, schedule) goes through here, so no route
+    skips a check. Returns the manifest (None in the docker image flow), the temporary storage
+    key, and the options pointing at the staged code.
+    """
+    config = project.config
+    manifest = allowlist = None
+    if config.azure.code_directory is not None:
+        manifest = scan_code_directory((project.path / config.azure.code_directory).resolve())
+        allowlist = Allowlist.for_directory(manifest.root)
+        check_no_secrets(manifest, allow_secrets_upload, allowlist)
+        check_conf_uploaded(manifest, project)
+    account_key = _temporary_storage_key(config, console, interactive)
+    known = known_secrets(account_key)
+    check_options_hold_no_secret(options, known)
+    if manifest is not None and allowlist is not None:
+        check_snapshot_contents(manifest, known, allowlist, allow_secrets_upload)
+        code = staging / manifest.root.name
+        copy_snapshot(manifest, code)
+        options = replace(options, code=str(code))
+    return manifest, account_key, options
+
+
+def _temporary_datastore_name(config: AzureMLConfig) -> str | None:
+    from kedro_azureml.contract.storage_paths import temp_datastore_name
+
+    storage = config.azure.temporary_storage
+    if not config.uses_temporary_storage or storage is None:
+        return None
+    return temp_datastore_name(storage.account_name, storage.container)
 
 
 def _workspace(config: AzureMLConfig, subscription_id: str | None) -> Any:

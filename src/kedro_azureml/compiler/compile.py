@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from kedro_azureml.compiler.grouping import group_nodes
+from kedro_azureml.compiler.inputs import check_compile_time_uses, step_inputs
 from kedro_azureml.compiler.plan import JobPlan, plan_job
 from kedro_azureml.compiler.render import CompileOptions, render_job
 from kedro_azureml.compiler.yaml_out import dump_yaml, job_to_dict
@@ -64,6 +66,10 @@ def compile_pipeline(
     plan = plan_pipeline(
         pipeline, config, options, dataset_config, grouping=grouping, params=params
     )
+    if options.job.inputs:  # parameters as pipeline inputs: which steps read them
+        check_compile_time_uses(pipeline, params or {}, options.job.inputs)
+        reading = step_inputs(pipeline, plan.steps, options.job.inputs)
+        options = replace(options, job=replace(options.job, step_inputs=reading))
     return plan, render_job(plan, config, options)
 
 

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from kedro_azureml.compiler.job_settings import JobSettings, apply_job_settings
 from kedro_azureml.compiler.plan import JobPlan, StepPlan
 from kedro_azureml.compiler.validate import validate_job
 from kedro_azureml.config import (
@@ -37,9 +38,11 @@ class Placeholder:
 
     kind: str  # "inputs" or "outputs"
     port: str
+    quoted: bool = False  # a literal input's value: one shell word, whatever it holds
 
     def __str__(self) -> str:
-        return step_io(self.kind, self.port)
+        binding = step_io(self.kind, self.port)
+        return f"'{binding}'" if self.quoted else binding
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,8 @@ class CompileOptions:
     # means the docker image flow, where the code is baked into the image.
     code: str | None = None
     load_versions: dict[str, str] = field(default_factory=dict)
+    display_name: str | None = None
+    job: JobSettings = field(default_factory=JobSettings)  # a named job's settings
 
 
 @dataclass(frozen=True)
@@ -139,6 +144,9 @@ def step_command(
         tokens += ["--params", params.replace(_BINDING_START, "\\u0024{{")]
     for dataset, version in sorted(options.load_versions.items()):
         tokens += ["--load-versions", literal("the --load-versions item", f"{dataset}:{version}")]
+    for param in options.job.step_inputs.get(step.name, ()):
+        tokens += ["--param-input", param.path, param.type]
+        tokens.append(Placeholder("inputs", param.port, quoted=True))
     _check_command_size(step, tokens, params)
     return tokens
 
@@ -226,7 +234,7 @@ def render_job(plan: JobPlan, config: AzureMLConfig, options: CompileOptions) ->
 def _render_job(
     plan: JobPlan, config: AzureMLConfig, options: CompileOptions, flow: StepFlow
 ) -> PipelineJob:
-    from azure.ai.ml import Output, command
+    from azure.ai.ml import Input, Output, command
     from azure.ai.ml.entities import PipelineJob
 
     environment = _environment(config, options, flow)
@@ -255,8 +263,11 @@ def _render_job(
             environment=environment,
             code=flow.code,
             inputs={
-                port: _step_input(plan, dataset, port, producer.get(dataset))
-                for dataset, port in step.inputs.items()
+                **{
+                    port: _step_input(plan, dataset, port, producer.get(dataset))
+                    for dataset, port in step.inputs.items()
+                },
+                **{p.port: Input(type=p.type) for p in options.job.step_inputs.get(step.name, ())},
             },
             outputs={
                 port: Output(type=plan.assets[dataset].type, name=plan.assets[dataset].name)
@@ -268,6 +279,7 @@ def _render_job(
             is_deterministic=step.deterministic,
             tags={"kedro_nodes": ",".join(step.node_names)},
             **kwargs,
+            **options.job.step_kwargs(),
         )
         node.name = step.name
         nodes[step.name] = node
@@ -278,13 +290,18 @@ def _render_job(
         jobs=nodes,
         outputs={port: Output(type="uri_folder") for port in plan.job_outputs.values()},
         experiment_name=config.azure.experiment_name,
-        display_name=plan.pipeline_name,
+        display_name=options.display_name or plan.pipeline_name,
+        description=options.job.description,
         compute=default.cluster_name or ("serverless" if default.serverless else None),
-        tags={
-            "kedro_pipeline": plan.pipeline_name,
-            **({"kedro_env": options.env} if options.env else {}),
-        },
+        inputs=options.job.pipeline_inputs(),
+        tags=options.job.job_tags(
+            {
+                "kedro_pipeline": plan.pipeline_name,
+                **({"kedro_env": options.env} if options.env else {}),
+            }
+        ),
     )
+    apply_job_settings(job, options.job)
     validate_job(job, plan)
     return job
 

@@ -54,7 +54,10 @@ def _check_steps(job: PipelineJob, plan: JobPlan) -> None:
         for kind, port in STEP_IO.findall(node.command):
             if port not in declared[kind]:
                 raise CompileError(f"Step '{name}' uses {step_io(kind, port)} undeclared.")
+        parent_inputs = list((job.inputs or {}).values())
         for port, value in node.inputs.items():
+            if any(getattr(value, "_data", None) is parent for parent in parent_inputs):
+                continue  # a parameter, bound to the pipeline job's input of that name
             if _binding(value).startswith("azureml:"):
                 continue  # a registered data asset, mounted by Azure ML
             match = STEP_OUTPUT.match(_binding(value))
@@ -97,11 +100,15 @@ def _probe_job(job: PipelineJob, names: list[str]) -> PipelineJob:
         for value in node.outputs.values()
         if (parent := JOB_OUTPUT.match(_binding(value)))
     }
-    return PipelineJob(
+    probe = PipelineJob(
         jobs=jobs,
         outputs=outputs,
+        inputs={name: value._data for name, value in (job.inputs or {}).items()} or None,
         experiment_name=job.experiment_name,
         display_name=job.display_name,
+        description=job.description,
         compute=job.compute,
         tags=dict(job.tags or {}),
     )
+    probe.settings = job.settings
+    return probe

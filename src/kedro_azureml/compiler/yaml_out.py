@@ -19,6 +19,10 @@ def job_to_dict(job: PipelineJob, code: str | None) -> dict[str, Any]:
     SDK's path stays.
     """
     data: dict[str, Any] = job._to_dict()
+    # The SDK writes a boolean pipeline input as 1/0; the job's own literal values are exact.
+    for port, value in (job.inputs or {}).items():
+        if isinstance(getattr(value, "_data", None), bool):
+            data["inputs"][port] = value._data
     if code is None:
         return data
     for node in data.get("jobs", {}).values():

@@ -14,6 +14,8 @@ STEP_IO = re.compile(r"\$\{\{\s*(inputs|outputs)\.([A-Za-z0-9_]+)\s*\}\}")
 STEP_OUTPUT = re.compile(
     r"^\$\{\{\s*parent\.jobs\.([A-Za-z0-9_]+)\.outputs\.([A-Za-z0-9_]+)\s*\}\}$"
 )
+# a step input bound to a pipeline job input (a parameter exposed as an input)
+JOB_INPUT = re.compile(r"^\$\{\{\s*parent\.inputs\.([A-Za-z0-9_]+)\s*\}\}$")
 # a step output bound to a pipeline job output
 JOB_OUTPUT = re.compile(r"^\$\{\{\s*parent\.outputs\.([A-Za-z0-9_]+)\s*\}\}$")
 

@@ -143,3 +143,17 @@ def parse_load_versions(items: Iterable[str]) -> dict[str, str]:
                 )
             versions[dataset] = version
     return versions
+
+
+def parse_key_values(items: Iterable[str], option: str) -> dict[str, str]:
+    """Repeatable ``KEY=VALUE`` options (``--tag team=growth``, ``--input scoring.weight=3``).
+
+    The value keeps everything after the first ``=``, so it may itself hold ``=`` and commas.
+    """
+    pairs: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise click.BadParameter(f"'{item}' is not KEY=VALUE", param_hint=option)
+        pairs[key.strip()] = value
+    return pairs

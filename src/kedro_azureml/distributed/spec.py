@@ -7,10 +7,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from kedro_azureml.contract.param_inputs import MISSING, lookup
 from kedro_azureml.distributed.config import ATTRIBUTE, DistributedConfig, Framework
 from kedro_azureml.errors import CompileError
 
-_MISSING = object()
+_MISSING = MISSING
 
 
 @dataclass(frozen=True)
@@ -40,12 +41,7 @@ class DistributedSpec:
 def _lookup(params: dict[str, Any], dotted: str) -> Any:
     if dotted in params:
         return params[dotted]
-    value: Any = params
-    for part in dotted.split("."):
-        if not isinstance(value, dict) or part not in value:
-            return _MISSING
-        value = value[part]
-    return value
+    return lookup(params, dotted)
 
 
 def _renamed_inputs(node: Any) -> list[str]:
@@ -140,3 +136,25 @@ def distribution_resolver(params: dict[str, Any]) -> Callable[[Any], Distributed
         )
 
     return resolve
+
+
+def compile_time_parameters(node: Any, params: dict[str, Any]) -> list[tuple[str, str]]:
+    """``(setting, parameter path)`` of the ``params:`` counts the compiler resolves for a node.
+
+    These are fixed in the compiled job (a step's instance count), so they cannot be pipeline
+    inputs that change at run time.
+    """
+    config: DistributedConfig | None = getattr(node.func, ATTRIBUTE, None)
+    if config is None:
+        return []
+    found = []
+    for label, value in (
+        ("num_nodes", config.num_nodes),
+        ("processes_per_node", config.processes_per_node),
+    ):
+        if isinstance(value, str) and value.startswith("params:"):
+            for candidate in _candidates(node, value.removeprefix("params:")):
+                if _lookup(params, candidate) is not _MISSING:
+                    found.append((label, candidate))
+                    break
+    return found

@@ -10,9 +10,16 @@ from rich.console import Console
 from rich.table import Table
 
 from kedro_azureml.local.runner import FAILED, RUNNING, SKIPPED, SUCCEEDED, RunResult, StepResult
+from kedro_azureml.local.timeouts import TIMED_OUT
 
-_STYLE = {SUCCEEDED: "green", FAILED: "bold red", SKIPPED: "yellow", RUNNING: "cyan"}
-_MARK = {SUCCEEDED: "✔", FAILED: "✘", SKIPPED: "↷", RUNNING: "▶"}
+_STYLE = {
+    SUCCEEDED: "green",
+    FAILED: "bold red",
+    TIMED_OUT: "bold red",
+    SKIPPED: "yellow",
+    RUNNING: "cyan",
+}
+_MARK = {SUCCEEDED: "✔", FAILED: "✘", TIMED_OUT: "⏱", SKIPPED: "↷", RUNNING: "▶"}
 LOG_TAIL_LINES = 40
 PREVIEW_BYTES = 4096
 
@@ -25,7 +32,9 @@ def progress_printer(console: Console, total: int) -> Callable[[StepResult], Non
         if result.status != RUNNING:
             finished += 1
         style = _STYLE.get(result.status, "")
-        timing = f" in {result.duration:.1f}s" if result.status in (SUCCEEDED, FAILED) else ""
+        timing = (
+            f" in {result.duration:.1f}s" if result.status in (SUCCEEDED, FAILED, TIMED_OUT) else ""
+        )
         console.print(
             f"[{style}]{_MARK.get(result.status, '?')} {result.name}[/] "
             f"{result.status}{timing}  [dim]({finished}/{total})[/]",
@@ -44,7 +53,7 @@ def summary_table(result: RunResult) -> Table:
         table.add_row(
             step.display_name,
             f"[{style}]{step.status}[/]" + (f" ({step.reason})" if step.reason else ""),
-            f"{step.duration:.1f}s" if step.status in (SUCCEEDED, FAILED) else "-",
+            f"{step.duration:.1f}s" if step.status in (SUCCEEDED, FAILED, TIMED_OUT) else "-",
             str(step.log_path.relative_to(result.run_dir)) if step.log_path else "-",
         )
     return table
@@ -55,7 +64,7 @@ def print_report(console: Console, result: RunResult) -> None:
     for reference, version in sorted(result.asset_versions.items()):
         console.print(f"data asset {reference} read as version {version}", highlight=False)
     for step in result.steps.values():
-        if step.status == FAILED and step.log_path and step.log_path.exists():
+        if step.status in (FAILED, TIMED_OUT) and step.log_path and step.log_path.exists():
             lines = step.log_path.read_text(errors="replace").splitlines()[-LOG_TAIL_LINES:]
             how = f"exit {step.returncode}" if step.returncode is not None else "not run"
             console.rule(f"[bold red]{step.name} failed ({how}): log tail")

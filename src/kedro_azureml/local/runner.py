@@ -25,6 +25,7 @@ from kedro_azureml.contract.bindings import STEP_IO
 from kedro_azureml.errors import KedroAzureMLError
 from kedro_azureml.local.job import LocalStep
 from kedro_azureml.local.ranks import rank_launches
+from kedro_azureml.local.timeouts import TIMED_OUT, StepTimedOut, wait_within
 from kedro_azureml.local.tracking import LocalTracking
 
 # The runner's variables a step inherits (plus LC_*); see LocalJobRunner._environment. Each is
@@ -186,6 +187,8 @@ class LocalJobRunner:
     def bound_command(self, step: LocalStep) -> str:
         def replace(match: re.Match[str]) -> str:
             kind, port = match.groups()
+            if kind == "inputs" and port in step.literal_inputs:
+                return step.literal_inputs[port]  # raw text, as Azure ML writes it
             if kind == "inputs" and port in step.asset_inputs:
                 folder = self._asset_paths[(step.name, port)]
             elif kind == "inputs":
@@ -294,19 +297,28 @@ class LocalJobRunner:
                         stdout=log,
                         stderr=subprocess.STDOUT,
                         stdin=subprocess.DEVNULL,
+                        start_new_session=step.timeout is not None,  # stopped as a group
                     )
                     for argv, env in launches
                 ]
-                returncode = wait_all_or_fail_fast(processes)
+                if step.timeout is None:
+                    returncode = wait_all_or_fail_fast(processes)
+                else:
+                    returncode = wait_within(processes, step.timeout)
                 if not returncode:
                     self._unmount_outputs(step)
+            except StepTimedOut as exc:
+                log.write(f"\nkedro-azureml: the step {exc}\n")
+                result.reason, returncode = str(exc), None
+                result.status = TIMED_OUT
             except Exception as exc:  # A step that cannot start or finish fails like any other.
                 log.write(f"\nkedro-azureml: {type(exc).__name__}: {exc}\n")
                 result.reason = f"{type(exc).__name__}: {exc}"[:200]
                 returncode = None
         result.duration = time.perf_counter() - started
         result.returncode = returncode
-        result.status = SUCCEEDED if returncode == 0 else FAILED
+        if result.status != TIMED_OUT:
+            result.status = SUCCEEDED if returncode == 0 else FAILED
         if self.tracking:
             self.tracking.end_step(step.name, result.status == SUCCEEDED)
         return result
@@ -328,7 +340,7 @@ class LocalJobRunner:
                     changed = False
                     for name, step in list(remaining.items()):
                         states = {self.result.steps[dep].status for dep in step.depends_on}
-                        if states & {FAILED, SKIPPED}:
+                        if states & {FAILED, SKIPPED, TIMED_OUT}:
                             self._finish_skipped(name, remaining)
                             changed = True
                         elif states <= {SUCCEEDED}:

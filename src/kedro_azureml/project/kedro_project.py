@@ -31,12 +31,18 @@ class KedroProject:
 
     path: Path
     env: str
+    package_name: str  # names the project in schedule names and tags
     params: dict[str, Any]
     config: AzureMLConfig
     _catalog: Any = field(repr=False)
     _conf_source: Path = field(repr=False)
+    # A named job's (or the command line's) filtered pipeline, by registered name: what
+    # every command then compiles, checks and submits (commands/jobs.py).
+    selected_pipelines: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def pipeline(self, name: str) -> Pipeline:
+        if name in self.selected_pipelines:
+            return self.selected_pipelines[name]
         from kedro.framework.project import pipelines
 
         if name not in pipelines:
@@ -105,7 +111,7 @@ def open_project(
     from kedro.framework.session import KedroSession
     from kedro.framework.startup import bootstrap_project
 
-    bootstrap_project(path)
+    metadata = bootstrap_project(path)
     session = KedroSession.create(
         project_path=path, env=env, runtime_params=runtime_params or None, save_on_close=False
     )
@@ -118,6 +124,7 @@ def open_project(
     return KedroProject(
         path=path,
         env=env or loader.base_env or "base",
+        package_name=metadata.package_name,
         params=context.params,
         config=config,
         _catalog=catalog,

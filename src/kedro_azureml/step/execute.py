@@ -6,6 +6,7 @@ Kept free of the Azure SDK on purpose: every step on every cluster pays this mod
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,22 @@ from kedro_azureml.step.hooks import StepBinding, step_hook
 from kedro_azureml.step.step_data import write_marker
 
 logger = logging.getLogger(__name__)
+
+
+def with_param_inputs(
+    params: dict[str, Any], param_inputs: Sequence[tuple[str, str, str]]
+) -> dict[str, Any]:
+    """``params`` with each pipeline input's value (``--param-input PATH TYPE TEXT``) applied.
+
+    Azure ML writes the input's current value into the command as text; it wins over the
+    compiled ``--params``, which held the value the job was compiled with.
+    """
+    from kedro_azureml.contract.param_inputs import deep_merge, nest, parse_value
+
+    merged = dict(params)
+    for path, kind, text in param_inputs:
+        merged = deep_merge(merged, nest(path, parse_value(text, kind, path)))
+    return merged
 
 
 def execute_step(
