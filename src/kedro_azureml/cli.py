@@ -265,6 +265,7 @@ def compile_(
         from kedro_azureml.compiler.explain import explain_plan
 
         click.echo(explain_plan(compiled.plan))
+    click.echo(compiled.env_note)
     click.echo(f"Wrote {output} ({len(compiled.plan.steps)} steps) in {compiled.seconds:.2f}s")
 
 

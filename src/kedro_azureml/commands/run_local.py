@@ -57,6 +57,7 @@ def run_local(
             f"Compiled {len(compiled.plan.steps)} steps in {compiled.seconds:.2f}s -> {yaml_path}",
             highlight=False,
         )
+        console.print(compiled.env_note, highlight=False)
     else:
         yaml_path = from_yaml.resolve()
     job = read_job_yaml(yaml_path)

@@ -7,6 +7,7 @@ values (pipeline, dataset configs, parameters, plugin config).
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
@@ -34,6 +35,8 @@ class KedroProject:
     config: AzureMLConfig
     _catalog: Any = field(repr=False)
     _conf_source: Path = field(repr=False)
+    base_env: str = "base"
+    env_origin: str = "-e"  # where ``env`` came from: -e, $KEDRO_ENV or the base environment
 
     def pipeline(self, name: str) -> Any:
         from kedro.framework.project import pipelines
@@ -97,26 +100,66 @@ def load_plugin_config(config_loader: Any, env: str, conf_source: Path) -> Azure
     return parse_config(raw, source=f"{conf_source}/(base|{env})/{CONFIG_FILE}")
 
 
+def config_environment(env: str | None) -> tuple[str, str]:
+    """The Kedro env whose config decides the job, and where that choice came from.
+
+    ``-e``, else ``$KEDRO_ENV`` (as ``kedro run`` does), else the base env. Never Kedro's
+    default run env (``local``): it holds this machine's settings and is not uploaded, so
+    compiling with it would bake values into the job that no step could ever read back.
+    Every step is given this same env with ``--env``. Needs the project's settings, i.e. a
+    bootstrapped project.
+    """
+    from kedro.framework.project import settings
+
+    if env:
+        return env, "-e"
+    if os.environ.get("KEDRO_ENV"):
+        return os.environ["KEDRO_ENV"], "$KEDRO_ENV"
+    base_env = dict(settings.CONFIG_LOADER_ARGS or {}).get("base_env") or "base"
+    return str(base_env), "the base environment"
+
+
+def check_environment_exists(conf_source: Path, env: str) -> None:
+    """Kedro reads a missing env folder as "no config at all": say what is really wrong."""
+    if not conf_source.is_dir() or (conf_source / env).is_dir():
+        return  # a packaged or remote conf source: Kedro itself reports what it cannot read
+    known = sorted(
+        p.name for p in conf_source.iterdir() if p.is_dir() and not p.name.startswith(".")
+    )
+    raise ConfigError(
+        f"Kedro environment '{env}' does not exist: there is no folder {conf_source / env}. "
+        f"Environments of this project: {', '.join(known) or 'none'}. "
+        f"Create {conf_source.name}/{env}/ or pick one of these with -e."
+    )
+
+
 def open_project(
     path: Path, env: str | None = None, runtime_params: dict[str, Any] | None = None
 ) -> KedroProject:
-    """Bootstrap the project and load its context, config and catalog exactly once."""
+    """Bootstrap the project and load its context, config and catalog exactly once.
+
+    The session is opened with the env the steps will run with (see ``config_environment``),
+    so every compile-time value (parameters, catalog, azureml.yml) is the one the steps see.
+    """
+    from kedro.framework.project import settings
     from kedro.framework.session import KedroSession
     from kedro.framework.startup import bootstrap_project
 
     metadata = bootstrap_project(path)
+    env, env_origin = config_environment(env)
+    check_environment_exists(path / settings.CONF_SOURCE, env)
     session = KedroSession.create(
         project_path=path, env=env, runtime_params=runtime_params or None, save_on_close=False
     )
     context = session.load_context()
-    loader: Any = context.config_loader
     conf_source = Path(context.config_loader.conf_source)
-    resolved_env = context.env or loader.default_run_env or "local"
-    config = load_plugin_config(context.config_loader, resolved_env, conf_source)
+    config = load_plugin_config(context.config_loader, env, conf_source)
     catalog = context.catalog
     return KedroProject(
         path=path,
-        env=env or loader.base_env or "base",
+        env=env,
+        env_origin=env_origin,
+        base_env=str(getattr(context.config_loader, "base_env", "") or "base"),
         package_name=metadata.package_name,
         params=context.params,
         runtime_params=runtime_params or {},
