@@ -146,6 +146,9 @@ def plan_job(
         )
 
     ports = unique_names(crossing | job_outputs | asset_ports, "dataset")
+    # Built once: a union per step would cost steps x datasets (quadratic on a 5000-node chain).
+    step_inputs = crossing | asset_ports
+    step_outputs = crossing | job_outputs | asset_ports
     steps = []
     for group in groups:
         name = step_names[group.name]
@@ -156,10 +159,8 @@ def plan_job(
             StepPlan(
                 name=name,
                 node_names=tuple(node.name for node in group.nodes),
-                inputs={d: ports[d] for d in sorted(read & (crossing | asset_ports))},
-                outputs={
-                    d: ports[d] for d in sorted(made & (crossing | job_outputs | asset_ports))
-                },
+                inputs={d: ports[d] for d in sorted(read & step_inputs)},
+                outputs={d: ports[d] for d in sorted(made & step_outputs)},
                 compute=compute_alias(group.nodes[0], aliases),  # the same for the group
                 deterministic=all(DETERMINISTIC_TAG in node.tags for node in group.nodes),
                 distribution=next((d for d in distributions if d is not None), None),

@@ -111,10 +111,38 @@ def _compute_kwargs(compute: ComputeConfig) -> dict[str, Any]:
     return kwargs
 
 
+def _skip_quadratic_sdk_key_check() -> None:
+    """Make the SDK's input-key conflict check linear for port names without dots.
+
+    ``GroupInput.validate_conflict_keys`` compares every pair of a node's input names (for
+    group inputs such as ``a.b`` against ``a.b.c``) and runs several times per node, at
+    construction, validation and serialisation: 12.5 million comparisons for a fan-in node of
+    5000 inputs, most of a 60 s compile. It can only fail when some name has a dot, and our
+    port names never do (``validate_job`` checks them), so for dot-free names it returns at
+    once, exactly as the full loop would; any other call goes to the SDK's own code.
+    Installed once per process, so submitting the compiled job gains the same.
+    """
+    from azure.ai.ml.entities._inputs_outputs.group_input import GroupInput
+
+    original = GroupInput.validate_conflict_keys
+    if getattr(original, "_kedro_azureml_linear", False):
+        return
+
+    def validate_conflict_keys(keys: Any) -> None:
+        keys = list(keys)
+        if any("." in key for key in keys):
+            original(keys)
+
+    validate_conflict_keys._kedro_azureml_linear = True  # type: ignore[attr-defined]
+    GroupInput.validate_conflict_keys = staticmethod(validate_conflict_keys)  # type: ignore[method-assign,assignment]
+
+
 def render_job(plan: JobPlan, config: AzureMLConfig, options: CompileOptions) -> Any:
     """Build the PipelineJob for ``plan``; validated by the SDK and by our own binding check."""
     from azure.ai.ml import Output, command
     from azure.ai.ml.entities import PipelineJob
+
+    _skip_quadratic_sdk_key_check()
 
     environment = _environment(config, options)
     docker_flow = options.code is None
@@ -160,6 +188,10 @@ def render_job(plan: JobPlan, config: AzureMLConfig, options: CompileOptions) ->
             **kwargs,
         )
         node.name = step.name
+        # The SDK checks "every declared input is set" by rebuilding all inputs once per
+        # input: quadratic in a step's inputs (a 5000-input fan-in: minutes, at compile and
+        # again at submit). validate_job checks every input is bound, in one pass.
+        node._validate_required_input_not_provided = False
         nodes[step.name] = node
     for dataset, port in plan.job_outputs.items():
         nodes[producer[dataset]].outputs[port] = job_output(port)
