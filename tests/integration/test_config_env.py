@@ -56,7 +56,7 @@ def test_without_env_compile_and_steps_read_the_base_env(env_project: Path) -> N
     # the step, run with --env base, read num_nodes 2.
     assert step["resources"] == {"instance_count": 2}
     assert "--env base" in step["component"]["command"]
-    assert "Kedro environment 'base' (from the base environment)" in result.stdout
+    assert "Kedro environment 'base' (default: the base env, not 'local')" in result.stdout
 
     run = kedro(env_project, "azureml", "run", "--local", "--from-yaml", "pipeline.yaml")
     assert "1/1" in run.stdout

@@ -14,7 +14,7 @@ from typing import Any
 
 from kedro_azureml.atomic import write_text_atomically
 from kedro_azureml.compiler.render import CompileOptions
-from kedro_azureml.errors import CompileError
+from kedro_azureml.errors import CompileError, KedroAzureMLError
 from kedro_azureml.project.kedro_project import KedroProject
 
 
@@ -30,7 +30,7 @@ class CompiledJob:
     @property
     def env_note(self) -> str:
         """One line for the user: which config decided this job and what the steps load."""
-        origin = f" (from {self.env_origin})" if self.env_origin and self.env_origin != "-e" else ""
+        origin = f" ({self.env_origin})" if self.env_origin and self.env_origin != "-e" else ""
         return (
             f"Kedro environment '{self.env}'{origin}: its config decided this job, and every "
             f"step loads it (--env {self.env})."
@@ -121,25 +121,43 @@ def compile_project(
 
 
 def read_job_yaml(path: Path) -> dict[str, Any]:
+    """A compiled job YAML as a dict; a file that is not one is a message, not a traceback."""
     import yaml
 
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    with path.open() as stream:
-        data = yaml.load(stream, Loader=loader)
-    return data if isinstance(data, dict) else {}
+    try:
+        with path.open(encoding="utf-8") as stream:
+            data = yaml.load(stream, Loader=loader)
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        problem = " ".join(str(exc).split())
+        raise KedroAzureMLError(
+            f"{path} is not valid YAML ({problem[:300]}). Give --from-yaml a job YAML written "
+            "by `kedro azureml compile`."
+        ) from None
+    if not isinstance(data, dict):
+        raise KedroAzureMLError(
+            f"{path} holds {type(data).__name__ if data is not None else 'nothing'}, not an "
+            "Azure ML pipeline job. Give --from-yaml a job YAML written by "
+            "`kedro azureml compile`."
+        )
+    return data
 
 
 def compile_to_file(
     project_path: Path,
-    output: Path,
+    output: Path | None,
     options: CompileOptions,
     *,
     grouping: str | None = None,
     project: KedroProject | None = None,
 ) -> CompiledJob:
+    """Compile and write the YAML to ``output``; with None, only compile (for stdout), the
+    code path in the YAML then being relative to the current folder."""
     from kedro_azureml.project.kedro_project import open_project
 
     project = project or open_project(project_path, options.env, options.params)
-    compiled = compile_project(project, options, yaml_dir=output.parent, grouping=grouping)
-    write_text_atomically(output, compiled.yaml_text)
+    yaml_dir = output.parent if output is not None else Path.cwd()
+    compiled = compile_project(project, options, yaml_dir=yaml_dir, grouping=grouping)
+    if output is not None:
+        write_text_atomically(output, compiled.yaml_text)
     return compiled

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,10 @@ RUNS_DIR = ".kedro-azureml/runs"
 
 def new_run_dir(project_path: Path, pipeline_name: str) -> Path:
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    base = project_path / RUNS_DIR / f"{stamp}-{pipeline_name.strip('_') or 'default'}"
+    # A pipeline name is free text: no '/', '..' or odd characters in the folder name, so the
+    # run folder always lands in RUNS_DIR.
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", pipeline_name).strip("._")[:80] or "default"
+    base = project_path / RUNS_DIR / f"{stamp}-{name}"
     run_dir, suffix = base, 1
     while run_dir.exists():
         suffix += 1

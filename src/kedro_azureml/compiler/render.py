@@ -16,6 +16,7 @@ from kedro_azureml.compiler.plan import JobPlan, StepPlan
 from kedro_azureml.compiler.validate import validate_job
 from kedro_azureml.config import (
     DEFAULT_COMPUTE,
+    DISPLAY_NAME_MAX,
     AzureMLConfig,
     ComputeConfig,
     is_environment_reference,
@@ -200,7 +201,7 @@ def render_job(plan: JobPlan, config: AzureMLConfig, options: CompileOptions) ->
         jobs=nodes,
         outputs={port: Output(type="uri_folder") for port in plan.job_outputs.values()},
         experiment_name=config.azure.experiment_name,
-        display_name=options.display_name or plan.pipeline_name,
+        display_name=_job_display_name(plan, options),
         compute=default.cluster_name or ("serverless" if default.serverless else None),
         tags={
             "kedro_pipeline": plan.pipeline_name,
@@ -232,6 +233,23 @@ def _step_output(port: str, datastore: str | None) -> Any:
 
 
 def _display_name(step: StepPlan) -> str:
+    """What Studio shows for the step: its node, within Azure ML's 256-character limit."""
     if len(step.node_names) == 1:
-        return step.node_names[0]
-    return f"{step.node_names[0]} (+{len(step.node_names) - 1} nodes)"
+        name = step.node_names[0]
+        more = ""
+    else:
+        name, more = step.node_names[0], f" (+{len(step.node_names) - 1} nodes)"
+    if len(name) + len(more) > DISPLAY_NAME_MAX:  # the full names stay in the kedro_nodes tag
+        name = name[: DISPLAY_NAME_MAX - len(more) - 3] + "..."
+    return name + more
+
+
+def _job_display_name(plan: JobPlan, options: CompileOptions) -> str:
+    name = options.display_name or plan.pipeline_name
+    if len(name) > DISPLAY_NAME_MAX:
+        raise CompileError(
+            f"The job's display name (the pipeline name '{name[:60]}...') has {len(name)} "
+            f"characters; Azure ML takes at most {DISPLAY_NAME_MAX}. Register the pipeline "
+            "under a shorter name."
+        )
+    return name
