@@ -1,6 +1,7 @@
 """Write a synthetic Kedro project with a layered pipeline, for the compile and run benchmarks.
 
     python benchmarks/generate.py 1000 /tmp/bench-1000
+    python benchmarks/generate.py 5000 /tmp/fan-in --shape fan-in    # also chain, fan-out
 
 The project comes from ``kedro new`` (offline, no example), then gets a pipeline of N nodes in
 layers of 10: every node of layer k reads two nodes of layer k-1 (the first layer reads the two
@@ -69,6 +70,38 @@ def _dataset(layer: int, column: int) -> str:
     return f"block_{{layer // {layers_per_block}}}.data_{{layer}}_{{column}}"
 '''
 
+# One node reading the outputs of all others (fan-in), one output read by all others
+# (fan-out), and a chain: the shapes that make a compiler's cost depend on node degree.
+SHAPE_REGISTRY = '''"""A {shape} pipeline of {nodes} nodes, written by benchmarks/generate.py."""
+
+from kedro.pipeline import Pipeline, node
+
+
+def one(left, offset):
+    return float(left["x"].sum() + offset)
+
+
+def total(*values):
+    return float(sum(values))
+
+
+def register_pipelines() -> dict[str, Pipeline]:
+    shape, count = "{shape}", {nodes}
+    if shape == "fan-in":
+        nodes = [node(one, ["raw_left", "params:offset"], f"part_{{i}}", name=f"part_{{i}}")
+                 for i in range(count - 1)]
+        nodes.append(node(total, [f"part_{{i}}" for i in range(count - 1)], "result", name="sum"))
+    elif shape == "fan-out":
+        nodes = [node(one, ["raw_left", "params:offset"], "shared", name="source")]
+        nodes += [node(total, "shared", f"use_{{i}}", name=f"use_{{i}}") for i in range(count - 1)]
+    else:  # chain
+        nodes = [node(one, ["raw_left", "params:offset"], "link_0", name="link_0")]
+        nodes += [node(total, f"link_{{i - 1}}", f"link_{{i}}", name=f"link_{{i}}")
+                  for i in range(1, count)]
+    return {{"__default__": Pipeline(nodes)}}
+'''
+SHAPES = ("layered", "chain", "fan-in", "fan-out")
+
 CATALOG = """\
 raw_left:
   type: pandas.CSVDataset
@@ -93,12 +126,14 @@ def new_project(parent: Path) -> Path:
     return project
 
 
-def write_pipeline(project: Path, nodes: int) -> None:
-    """Replace the project's pipeline with a layered one of ``nodes`` nodes."""
+def write_pipeline(project: Path, nodes: int, shape: str = "layered") -> None:
+    """Replace the project's pipeline with one of ``nodes`` nodes of the given shape."""
     registry = project / "src" / PACKAGE / "pipeline_registry.py"
-    registry.write_text(
-        PIPELINE_REGISTRY.format(nodes=nodes, width=WIDTH, layers_per_block=LAYERS_PER_BLOCK)
-    )
+    if shape == "layered":
+        text = PIPELINE_REGISTRY.format(nodes=nodes, width=WIDTH, layers_per_block=LAYERS_PER_BLOCK)
+    else:
+        text = SHAPE_REGISTRY.format(shape=shape, nodes=nodes)
+    registry.write_text(text)
     shutil.rmtree(registry.parent / "__pycache__", ignore_errors=True)
 
 
@@ -106,9 +141,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("nodes", type=int)
     parser.add_argument("parent", type=Path, help="folder to create the project in")
+    parser.add_argument("--shape", choices=SHAPES, default="layered")
     args = parser.parse_args()
     project = new_project(args.parent)
-    write_pipeline(project, args.nodes)
+    write_pipeline(project, args.nodes, args.shape)
     print(project)
 
 

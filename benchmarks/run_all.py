@@ -5,6 +5,7 @@
 
 What it measures (medians over repeats, each command in a fresh process, as a user runs it):
 - `kedro azureml compile` wall time and peak RSS on layered pipelines of 10..1000 nodes;
+- `kedro azureml compile` of a 5000-node chain, fan-in and fan-out (linear whatever the shape);
 - steps per pipeline under each grouping strategy;
 - `kedro azureml execute` of one trivial node against `kedro run --nodes` of that node;
 - `kedro --help` and `kedro run --nodes` inside a project with and without the plugin's
@@ -127,6 +128,25 @@ def bench_compile(parent: Path, sizes: Sequence[int], repeats: int) -> list[list
     ]
 
 
+def bench_shapes(parent: Path, count: int, repeats: int) -> list[list[str]]:
+    """Compile time of one shape against another of the same size: a cost that grows with
+    one node's inputs or outputs (fan-in, fan-out) rather than with nodes + edges shows here."""
+    project = generate.new_project(parent)
+    rows = []
+    for shape in ("chain", "fan-in", "fan-out"):
+        generate.write_pipeline(project, count, shape)
+        argv = [KEDRO, "azureml", "compile", "--group-by", "none", "-o", "p.yaml"]
+        measure(argv, project)  # warm-up: bytecode and file caches
+        wall, peak = median_of(argv, project, repeats)
+        rows.append((shape, wall, peak))
+        print(f"  compile {shape} of {count}: {wall:.2f}s {peak:.0f}MB", flush=True)
+    chain = rows[0][1]
+    return [
+        [shape, str(count), f"{wall:.2f}", f"{wall / chain:.2f}", f"{peak:.0f}"]
+        for shape, wall, peak in rows
+    ]
+
+
 def bench_startup(parent: Path, repeats: int) -> list[list[str]]:
     project = generate.new_project(parent)
     generate.write_pipeline(project, 10)
@@ -242,6 +262,9 @@ def main() -> None:
         parent = Path(tmp)
         print("compile ...", flush=True)
         compile_rows = bench_compile(parent / "compile", sizes, repeats)
+        print("compile by shape ...", flush=True)
+        shape_nodes = 500 if args.quick else 5000
+        shape_rows = bench_shapes(parent / "shapes", shape_nodes, repeats)
         print("start-up ...", flush=True)
         startup_rows = bench_startup(parent / "startup", max(repeats, 5))
         print("example project ...", flush=True)
@@ -268,6 +291,9 @@ def main() -> None:
                 ],
                 compile_rows,
             ),
+            "## Compile by pipeline shape (`compile --group-by none`; a chain, one node reading "
+            "all others (fan-in), one dataset read by all others (fan-out))",
+            table(["shape", "nodes", "wall s", "ratio to chain", "peak RSS MB"], shape_rows),
             "## Step start-up and CLI overhead (one trivial node)",
             "`kedro --help` without the plugin runs Kedro's own CLI with kedro-azureml's entry "
             "points filtered out of `importlib.metadata` (same venv, same other plugins); both "

@@ -6,9 +6,11 @@ click here; everything heavier is imported inside the command that needs it.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import functools
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -18,7 +20,10 @@ from kedro_azureml.contract.grouping_strategies import GROUPING_STRATEGIES
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-ENV_HELP = "Kedro configuration environment to use (as in `kedro run`)."
+ENV_HELP = (
+    "Kedro configuration environment, used at compile and by every step (default: $KEDRO_ENV, "
+    "else the base env; never Kedro's default run env 'local', which is not uploaded)."
+)
 PIPELINE_HELP = "Name of the registered pipeline to compile (as in `kedro run`)."
 JOB_HELP = "A job of the jobs: section of azureml.yml: its pipeline, filters and settings."
 # Kedro's own `kedro run` filter options: same names, same meaning (Pipeline.filter).
@@ -37,8 +42,12 @@ PARAMS_HELP = (
 )
 
 
+# File-system errors that say something about the user's machine, not about our code.
+_FILE_SYSTEM_ERRNOS = {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT}
+
+
 def _friendly_errors(func: F) -> F:
-    """Our own errors become one clean CLI message instead of a traceback."""
+    """Our own errors, and a folder we may not write, become one clean CLI message."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -48,6 +57,17 @@ def _friendly_errors(func: F) -> F:
             return func(*args, **kwargs)
         except KedroAzureMLError as exc:
             raise click.ClickException(str(exc)) from exc
+        except OSError as exc:
+            if exc.errno not in _FILE_SYSTEM_ERRNOS or not exc.filename:
+                raise
+            target = Path(str(exc.filename))
+            if target.name.startswith(".") and target.name.endswith(".partial"):
+                target = target.parent  # our temporary file: the folder is what matters
+            raise click.ClickException(
+                f"{target}: {exc.strerror}. kedro azureml writes there (compile its YAML, "
+                "run --local its run folders under .kedro-azureml/): fix the permissions or "
+                "the free space, or give compile another place with -o."
+            ) from exc
 
     return wrapper  # type: ignore[return-value]
 
@@ -104,7 +124,12 @@ def compile_options(func: F) -> F:
         **kwargs: Any,
     ) -> Any:
         from kedro_azureml.compiler.render import CompileOptions
-        from kedro_azureml.contract.options import parse_env_vars, parse_load_versions, parse_params
+        from kedro_azureml.contract.options import (
+            check_image,
+            parse_env_vars,
+            parse_load_versions,
+            parse_params,
+        )
 
         kwargs["job_request"] = _job_request(kwargs, pipeline)
         kwargs["request"] = CompileOptions(
@@ -113,7 +138,7 @@ def compile_options(func: F) -> F:
             params=parse_params(params),
             env_vars=parse_env_vars(env_vars),
             aml_env=aml_env,
-            image=image,
+            image=check_image(image),
             load_versions=parse_load_versions(load_versions),
         )
         return func(*args, **kwargs)
@@ -222,6 +247,16 @@ def _env(ctx: click.Context, env: str | None) -> str | None:
     return env or ctx.meta.get("kedro_azureml.env")
 
 
+def _subscription_id(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A subscription ID is a GUID: say so now, not after a sign-in attempt."""
+    from kedro_azureml.contract.options import check_subscription_id
+
+    source = ctx.get_parameter_source(param.name or "")
+    from_environment = source is click.core.ParameterSource.DEFAULT and value
+    hint = "$AZURE_SUBSCRIPTION_ID" if from_environment else "-s/--subscription-id"
+    return check_subscription_id(value, hint)
+
+
 @azureml.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument(
     "args",
@@ -232,6 +267,7 @@ def _env(ctx: click.Context, env: str | None) -> str | None:
     "--subscription-id",
     "-s",
     default=lambda: os.environ.get("AZURE_SUBSCRIPTION_ID", ""),
+    callback=_subscription_id,
     help="Azure subscription ID (default: $AZURE_SUBSCRIPTION_ID; may also be given at `run -s`).",
 )
 @click.option(
@@ -276,14 +312,52 @@ def init(
         )
 
 
+INIT_FORMS = (
+    "The forms of `kedro azureml init`:\n"
+    "  7 arguments: RESOURCE_GROUP WORKSPACE_NAME EXPERIMENT_NAME CLUSTER_NAME "
+    "STORAGE_ACCOUNT_NAME STORAGE_CONTAINER ENVIRONMENT_NAME (the quickstart)\n"
+    "  5 arguments: RESOURCE_GROUP WORKSPACE_NAME EXPERIMENT_NAME CLUSTER_NAME ENVIRONMENT_NAME "
+    "(pipeline data passing, no storage account)\n"
+    "  4 or 6 arguments with -d IMAGE: the same without ENVIRONMENT_NAME (docker image flow)"
+)
+
+
+def _missing_init_argument(args: tuple[str, ...], docker_image: str | None) -> str | None:
+    """What is missing from ``args`` (none, or which argument for which form)."""
+    from kedro_azureml.config import is_environment_reference
+
+    if len(args) < 4:
+        names = ("RESOURCE_GROUP", "WORKSPACE_NAME", "EXPERIMENT_NAME", "CLUSTER_NAME")
+        return f"{', '.join(names[len(args) :])} missing: every form starts with these four"
+    if docker_image or len(args) in (5, 7):
+        return None
+    if len(args) == 4:
+        return "ENVIRONMENT_NAME missing (5-argument form), or give -d IMAGE (docker image flow)"
+    sixth = args[5]
+    if is_environment_reference(sixth):
+        return (
+            f"STORAGE_CONTAINER missing (7-argument form): the 6th argument {sixth!r} looks like "
+            "the ENVIRONMENT_NAME, so the STORAGE_CONTAINER before it is missing; or leave out "
+            "the storage pair (5 arguments) for pipeline data passing"
+        )
+    return (
+        f"ENVIRONMENT_NAME missing (7-argument form) after STORAGE_ACCOUNT_NAME {args[4]!r} and "
+        f"STORAGE_CONTAINER {sixth!r}; or give -d IMAGE for the docker image flow"
+    )
+
+
 def _init_settings(
     args: tuple[str, ...], subscription_id: str, docker_image: str | None, data_passing: bool
 ) -> Any:
+    from kedro_azureml.config import check_init_names, is_environment_reference
+    from kedro_azureml.contract.options import check_image
     from kedro_azureml.project.scaffold import InitSettings
 
-    usage = "expected RESOURCE_GROUP WORKSPACE_NAME EXPERIMENT_NAME CLUSTER_NAME [STORAGE_ACCOUNT_NAME STORAGE_CONTAINER] [ENVIRONMENT_NAME]"
-    if len(args) not in (4, 5, 6, 7):
-        raise click.UsageError(f"Got {len(args)} arguments; {usage}.")
+    if len(args) > 7:
+        raise click.UsageError(f"Got {len(args)} arguments, at most 7 are taken.\n{INIT_FORMS}")
+    missing = _missing_init_argument(args, docker_image)
+    if missing:
+        raise click.UsageError(f"Got {len(args)} arguments: {missing}.\n{INIT_FORMS}")
     base = dict(
         zip(
             ("resource_group", "workspace_name", "experiment_name", "cluster_name"),
@@ -296,17 +370,21 @@ def _init_settings(
     if len(rest) >= 2:
         storage = (rest.pop(0), rest.pop(0))
     environment = rest.pop(0) if rest else None
-    if not environment and not docker_image:
-        raise click.UsageError(
-            "Give an ENVIRONMENT_NAME (code upload flow) or -d/--docker-image (docker image flow)."
+    if environment and not is_environment_reference(environment):
+        raise click.BadParameter(
+            f"{environment!r} is not a registered Azure ML environment reference: use "
+            "name@latest or name:version (e.g. kedro-env@latest), or -d IMAGE for an image",
+            param_hint="ENVIRONMENT_NAME",
         )
+    for argument, problem in check_init_names(base["experiment_name"], base["cluster_name"]):
+        raise click.BadParameter(problem, param_hint=argument)
     return InitSettings(
         **base,
         subscription_id=subscription_id or "",
         storage_account_name=storage[0],
         storage_container=storage[1],
         environment_name=environment,
-        docker_image=docker_image,
+        docker_image=check_image(docker_image, "-d/--docker-image"),
         pipeline_data_passing=data_passing or storage[0] is None,
     )
 
@@ -316,10 +394,11 @@ def _init_settings(
 @click.option(
     "-o",
     "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=click.Path(dir_okay=False, path_type=Path, allow_dash=True),
     default=Path("pipeline.yaml"),
     show_default=True,
-    help="Where to write the Azure ML pipeline job YAML.",
+    help="Where to write the Azure ML pipeline job YAML; '-' writes it to stdout (its code "
+    "path is then relative to the current folder) and everything else to stderr.",
 )
 @click.option(
     "--explain",
@@ -341,18 +420,57 @@ def compile_(
     """Compile a Kedro pipeline into an Azure ML pipeline job YAML (for `az ml job create -f`)."""
     from kedro_azureml.commands.compile import compile_to_file
 
-    compiled = compile_to_file(
-        _project_path(metadata),
-        output.resolve(),
-        request,
-        grouping=group_by,
-        job=job_request,
-    )
+    to_stdout = str(output) == "-"
+    with _logs_to_stderr() if to_stdout else contextlib.nullcontext():
+        compiled = compile_to_file(
+            _project_path(metadata),
+            None if to_stdout else output.resolve(),
+            request,
+            grouping=group_by,
+            job=job_request,
+        )
     if explain:
         from kedro_azureml.compiler.explain import explain_plan
 
-        click.echo(explain_plan(compiled.plan))
-    click.echo(f"Wrote {output} ({len(compiled.plan.steps)} steps) in {compiled.seconds:.2f}s")
+        click.echo(explain_plan(compiled.plan), err=to_stdout)
+    if to_stdout:
+        click.echo(compiled.yaml_text, nl=False)
+    click.echo(compiled.env_note, err=to_stdout)
+    where = "stdout" if to_stdout else output
+    click.echo(
+        f"Wrote {where} ({len(compiled.plan.steps)} steps) in {compiled.seconds:.2f}s",
+        err=to_stdout,
+    )
+
+
+@contextlib.contextmanager
+def _logs_to_stderr() -> Iterator[None]:
+    """Send log records to stderr while stdout carries the YAML (``compile -o -``).
+
+    Kedro's default logging writes to stdout through a rich console; warnings raised while
+    compiling (the SDK's, Kedro's) would otherwise land in the middle of the YAML.
+    """
+    import logging
+    import sys
+
+    restore: list[Callable[[], Any]] = []
+    loggers = [logging.getLogger(), *logging.Logger.manager.loggerDict.values()]
+    for log in loggers:
+        for handler in getattr(log, "handlers", []):
+            console = getattr(handler, "console", None)
+            if console is not None and getattr(console, "file", None) is sys.stdout:
+                from rich.console import Console
+
+                handler.console = Console(stderr=True)  # type: ignore[attr-defined]
+                restore.append(functools.partial(setattr, handler, "console", console))
+            elif isinstance(handler, logging.StreamHandler) and handler.stream is sys.stdout:
+                handler.setStream(sys.stderr)
+                restore.append(functools.partial(handler.setStream, sys.stdout))
+    try:
+        yield
+    finally:
+        for undo in restore:
+            undo()
 
 
 @azureml.command()
@@ -361,6 +479,7 @@ def compile_(
     "-s",
     "--subscription-id",
     default=None,
+    callback=_subscription_id,
     help="Azure subscription ID (default: $AZURE_SUBSCRIPTION_ID, then azure.subscription_id in azureml.yml).",
 )
 @click.option(
@@ -462,6 +581,10 @@ def run(
         ctx.exit(0 if ok else 1)
     if from_yaml:
         raise click.UsageError("--from-yaml goes with --local.")
+    if subscription_id is None:  # submit falls back on the variable: check it as early
+        from kedro_azureml.contract.options import check_subscription_id
+
+        check_subscription_id(os.environ.get("AZURE_SUBSCRIPTION_ID"), "$AZURE_SUBSCRIPTION_ID")
     from kedro_azureml.commands.submit import SubmitSettings, submit_project
 
     settings = SubmitSettings(

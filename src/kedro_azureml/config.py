@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -21,12 +22,55 @@ DEFAULT_COMPUTE = "__default__"
 # kedro-docker's image keeps the project in this folder; the docker flow `cd`s into it.
 DEFAULT_WORKING_DIRECTORY = "/home/kedro_docker"
 
-_ENV_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*(@latest|:[A-Za-z0-9_.\-]+)$")
+_ENV_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]*(@latest|:[A-Za-z0-9_.\-]+)")
+# Azure ML's naming rules, checked at compile so a bad name fails here, not at submission:
+# experiments (and so MLflow experiments) take up to 256 letters, digits, '_' and '-',
+# starting with a letter or digit; a run's display name up to 256 characters; compute names
+# 2-24 letters, digits and '-', starting with a letter and ending with a letter or digit
+# (clusters allow 16, compute instances 24). Sources: "Service limits in Azure Machine
+# Learning" and "Naming rules and restrictions for Azure resources" (Microsoft Learn).
+EXPERIMENT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_\-]{0,255}")
+EXPERIMENT_RULE = (
+    "1-256 letters, digits, '_' and '-', starting with a letter or digit (Azure ML's rule)"
+)
+COMPUTE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9\-]{0,22}[A-Za-z0-9]")
+COMPUTE_RULE = (
+    "2-24 letters, digits and '-', starting with a letter and ending with a letter or digit "
+    "(Azure ML's rule for compute names)"
+)
+DISPLAY_NAME_MAX = 256
+_GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
 def is_environment_reference(value: str) -> bool:
     """``name@latest`` or ``name:version``, optionally ``azureml:``-prefixed."""
-    return bool(_ENV_NAME.match(value.removeprefix("azureml:")))
+    return bool(_ENV_NAME.fullmatch(value.removeprefix("azureml:")))
+
+
+def _shown(value: str) -> str:
+    """A user's value in a message: quoted, and cut short when it is huge."""
+    return repr(value) if len(value) <= 80 else f"{value[:60]!r}... ({len(value)} characters)"
+
+
+def experiment_name_problem(value: str) -> str | None:
+    if EXPERIMENT_NAME.fullmatch(value):
+        return None
+    return f"{_shown(value)} is not a valid experiment name: use {EXPERIMENT_RULE}"
+
+
+def compute_name_problem(value: str) -> str | None:
+    if COMPUTE_NAME.fullmatch(value):
+        return None
+    return f"{_shown(value)} is not a valid compute name: use {COMPUTE_RULE}"
+
+
+def check_init_names(experiment: str, cluster: str) -> list[tuple[str, str]]:
+    """Problems with ``init``'s name arguments, as (argument, message) pairs."""
+    problems = [
+        ("EXPERIMENT_NAME", experiment_name_problem(experiment)),
+        ("CLUSTER_NAME", compute_name_problem(cluster)),
+    ]
+    return [(argument, problem) for argument, problem in problems if problem]
 
 
 class _Model(BaseModel):
@@ -48,6 +92,14 @@ class ComputeConfig(_Model):
     serverless: bool = Field(
         default=False, description="Run on Azure ML serverless compute instead of a cluster."
     )
+
+    @field_validator("cluster_name")
+    @classmethod
+    def _cluster_name(cls, value: str | None) -> str | None:
+        problem = compute_name_problem(value) if value else None
+        if problem:
+            raise ValueError(problem)
+        return value
 
     @model_validator(mode="after")
     def _cluster_or_serverless(self) -> ComputeConfig:
@@ -126,6 +178,25 @@ class AzureConfig(_Model):
         if DEFAULT_COMPUTE not in value:
             raise ValueError(f"a '{DEFAULT_COMPUTE}' entry is required")
         return value
+
+    @field_validator("experiment_name")
+    @classmethod
+    def _experiment_name(cls, value: str) -> str:
+        problem = experiment_name_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    @field_validator("subscription_id")
+    @classmethod
+    def _subscription_guid(cls, value: str) -> str:
+        if value and not _GUID.fullmatch(value.strip()):
+            raise ValueError(
+                f"{_shown(value)} is not an Azure subscription ID, which is a GUID (see "
+                "`az account show --query id`); or leave it empty and use -s or "
+                "$AZURE_SUBSCRIPTION_ID"
+            )
+        return value.strip()
 
     @field_validator("environment_name")
     @classmethod
@@ -228,8 +299,15 @@ def _hint(error: Any, known: dict[str, list[str]]) -> str:
     return ""
 
 
-def parse_config(data: Any, source: str = CONFIG_FILE) -> AzureMLConfig:
-    """Validate raw azureml.yml content, turning pydantic's report into one readable error."""
+def parse_config(
+    data: Any,
+    source: str = CONFIG_FILE,
+    locate: Callable[[tuple[int | str, ...]], str | None] | None = None,
+) -> AzureMLConfig:
+    """Validate raw azureml.yml content, turning pydantic's report into one readable error.
+
+    ``locate`` names the file that holds a key, so each problem points at the file to edit.
+    """
     if not isinstance(data, dict) or not data:
         raise ConfigError(
             f"{source} is empty or not a mapping. Run `kedro azureml init` to create it."
@@ -241,7 +319,11 @@ def parse_config(data: Any, source: str = CONFIG_FILE) -> AzureMLConfig:
         lines = []
         for error in exc.errors():
             location = _format_location(error["loc"]) or "(top level)"
+            where = locate(tuple(error["loc"])) if locate else None
             message = error["msg"].removeprefix("Value error, ")
             hint = _hint(error, known)
-            lines.append(f"  - {location}: {message}" + (f" ({hint})" if hint else ""))
+            lines.append(
+                f"  - {where + ': ' if where else ''}{location}: {message}"
+                + (f" ({hint})" if hint else "")
+            )
         raise ConfigError(f"Invalid {source}:\n" + "\n".join(lines)) from None

@@ -219,9 +219,9 @@ def test_name_clash_is_a_compile_error() -> None:
 def test_two_compute_tags_is_a_compile_error() -> None:
     config = _config(
         compute={
-            "__default__": {"cluster_name": "c"},
+            "__default__": {"cluster_name": "c1"},
             "chunky": {"cluster_name": "c8"},
-            "gpu": {"cluster_name": "g"},
+            "gpu": {"cluster_name": "g1"},
         }
     )
     pipe = pipeline([node(_f, "raw", "x", name="n", tags=["chunky", "gpu"])])

@@ -9,7 +9,7 @@ from kedro_azureml.project.scaffold import InitSettings, render_config
 
 VALID = {
     "azure": {
-        "subscription_id": "sub",
+        "subscription_id": "00000000-0000-0000-0000-000000000000",
         "resource_group": "rg",
         "workspace_name": "ws",
         "experiment_name": "exp",
@@ -55,7 +55,7 @@ def test_valid_config_has_defaults() -> None:
             _with("azure.image", "img"), "did you mean docker.image?", id="misplaced-image"
         ),
         pytest.param(
-            _with("azure.compute", {"gpu": {"cluster_name": "g"}}),
+            _with("azure.compute", {"gpu": {"cluster_name": "g1"}}),
             "'__default__' entry is required",
             id="no-default-compute",
         ),

@@ -37,7 +37,7 @@ def _config():
                 "resource_group": "rg",
                 "workspace_name": "ws",
                 "experiment_name": "exp",
-                "compute": {"__default__": {"cluster_name": "cpu"}, "gpu": {"cluster_name": "g"}},
+                "compute": {"__default__": {"cluster_name": "cpu"}, "gpu": {"cluster_name": "g1"}},
                 "environment_name": "env@latest",
             }
         }

@@ -106,8 +106,7 @@ def test_unreadable_param_value_is_a_usage_error(text: str) -> None:
 
 
 def test_json_params_must_be_an_object() -> None:
-    # A JSON list does not start with "{", so it is read as key=value and refused as such.
-    with pytest.raises(click.BadParameter, match="is not key=value"):
+    with pytest.raises(click.BadParameter, match="got a JSON list; --params takes a JSON object"):
         parse_params("[1, 2]")
 
 

@@ -48,7 +48,7 @@ def plan():
                 "resource_group": "rg",
                 "workspace_name": "ws",
                 "experiment_name": "e",
-                "compute": {"__default__": {"cluster_name": "c"}},
+                "compute": {"__default__": {"cluster_name": "c1"}},
                 "environment_name": "env@latest",
             }
         }

@@ -16,7 +16,7 @@ from kedro_azureml.atomic import write_text_atomically
 from kedro_azureml.commands.jobs import JobRequest, select_job
 from kedro_azureml.compiler.plan import JobPlan
 from kedro_azureml.compiler.render import CompileOptions
-from kedro_azureml.errors import CompileError
+from kedro_azureml.errors import CompileError, KedroAzureMLError
 from kedro_azureml.project.kedro_project import KedroProject
 
 if TYPE_CHECKING:
@@ -29,6 +29,50 @@ class CompiledJob:
     job: PipelineJob
     yaml_text: str
     seconds: float
+    env: str = ""  # the Kedro env compiled with, which every step loads
+    env_origin: str = ""
+
+    @property
+    def env_note(self) -> str:
+        """One line for the user: which config decided this job and what the steps load."""
+        origin = f" ({self.env_origin})" if self.env_origin and self.env_origin != "-e" else ""
+        return (
+            f"Kedro environment '{self.env}'{origin}: its config decided this job, and every "
+            f"step loads it (--env {self.env})."
+        )
+
+
+def check_environment_uploaded(project: KedroProject) -> None:
+    """Refuse, at compile, a Kedro env the steps could not load on Azure ML.
+
+    In the code upload flow the steps read their config from the uploaded snapshot. An env
+    folder the ignore rules leave out (``conf/local/`` always is, by ``init``'s .amlignore
+    and Kedro's .gitignore), or one holding only empty files (Azure ML drops them), would make
+    every step fail with MissingConfigException long after submission.
+    """
+    if project.config.azure.code_directory is None:
+        return  # docker image flow: the image holds the project, nothing is uploaded
+    from kedro_azureml.project.snapshot import scan_code_directory
+
+    root = (project.path / project.config.azure.code_directory).resolve()
+    manifest = None
+    for env in dict.fromkeys((project.base_env, project.env)):
+        try:
+            folder = (project.env_conf_dir.parent / env).resolve().relative_to(root).as_posix()
+        except ValueError:
+            continue  # the conf lives outside the code directory: not uploaded by us
+        manifest = manifest or scan_code_directory(root)
+        if any(name.startswith(f"{folder}/") for name in manifest.files):
+            continue
+        rules = manifest.ignore_file or "Azure ML's rules"
+        raise CompileError(
+            f"Kedro environment '{env}' cannot be used on Azure ML: {folder}/ is left out of the "
+            f"code upload ({rules} excludes it, or it holds only empty files, which Azure ML "
+            f"drops), so every step would fail to load its config. Keep {folder}/ for "
+            "`kedro run` on this machine and put what Azure ML needs in an environment that "
+            "is uploaded (e.g. conf/azureml/ and -e azureml), or stop excluding it in "
+            f"{manifest.ignore_file or '.amlignore'} if it holds no secrets."
+        )
 
 
 def code_path_for(project: KedroProject, yaml_dir: Path) -> str | None:
@@ -58,8 +102,9 @@ def compile_project(
             "Add nodes to it in pipeline_registry.py, or pick another with -p."
         )
     check_dataset_types(pipeline.datasets(), project.dataset_config, project.env)
-    # Steps always name their env: conf/local (Kedro's default run env) is never uploaded.
-    options = replace(options, env=options.env or project.env)
+    check_environment_uploaded(project)
+    # Steps load exactly the env the project was opened with (never Kedro's default run env).
+    options = replace(options, env=project.env)
     yaml_code = options.code
     if options.code is None and project.config.azure.code_directory is not None:
         # The SDK resolves the code folder against the current directory: give it the real
@@ -76,33 +121,52 @@ def compile_project(
         params=project.params,
     )
     yaml_text = job_yaml(job, replace(options, code=yaml_code))
-    return CompiledJob(plan, job, yaml_text, time.perf_counter() - started)
+    seconds = time.perf_counter() - started
+    return CompiledJob(plan, job, yaml_text, seconds, project.env, project.env_origin)
 
 
 def read_job_yaml(path: Path) -> dict[str, Any]:
+    """A compiled job YAML as a dict; a file that is not one is a message, not a traceback."""
     import yaml
 
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    with path.open() as stream:
-        data = yaml.load(stream, Loader=loader)
-    return data if isinstance(data, dict) else {}
+    try:
+        with path.open(encoding="utf-8") as stream:
+            data = yaml.load(stream, Loader=loader)
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        problem = " ".join(str(exc).split())
+        raise KedroAzureMLError(
+            f"{path} is not valid YAML ({problem[:300]}). Give --from-yaml a job YAML written "
+            "by `kedro azureml compile`."
+        ) from None
+    if not isinstance(data, dict):
+        raise KedroAzureMLError(
+            f"{path} holds {type(data).__name__ if data is not None else 'nothing'}, not an "
+            "Azure ML pipeline job. Give --from-yaml a job YAML written by "
+            "`kedro azureml compile`."
+        )
+    return data
 
 
 def compile_to_file(
     project_path: Path,
-    output: Path,
+    output: Path | None,
     options: CompileOptions,
     *,
     grouping: str | None = None,
     project: KedroProject | None = None,
     job: JobRequest | None = None,
 ) -> CompiledJob:
+    """Compile and write the YAML to ``output``; with None, only compile (for stdout), the
+    code path in the YAML then being relative to the current folder."""
     from kedro_azureml.project.kedro_project import open_project
 
     project = project or open_project(project_path, options.env, options.params)
     selected = select_job(project, options, job, grouping)
+    yaml_dir = output.parent if output is not None else Path.cwd()
     compiled = compile_project(
-        selected.project, selected.options, yaml_dir=output.parent, grouping=selected.grouping
+        selected.project, selected.options, yaml_dir=yaml_dir, grouping=selected.grouping
     )
-    write_text_atomically(output, compiled.yaml_text)
+    if output is not None:
+        write_text_atomically(output, compiled.yaml_text)
     return compiled

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,7 +22,10 @@ RUNS_DIR = ".kedro-azureml/runs"
 
 def new_run_dir(project_path: Path, pipeline_name: str) -> Path:
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    base = project_path / RUNS_DIR / f"{stamp}-{pipeline_name.strip('_') or 'default'}"
+    # A pipeline name is free text: no '/', '..' or odd characters in the folder name, so the
+    # run folder always lands in RUNS_DIR.
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", pipeline_name).strip("._")[:80] or "default"
+    base = project_path / RUNS_DIR / f"{stamp}-{name}"
     run_dir, suffix = base, 1
     while run_dir.exists():
         suffix += 1
@@ -62,6 +66,7 @@ def run_local(
             f"Compiled {len(compiled.plan.steps)} steps in {compiled.seconds:.2f}s -> {yaml_path}",
             highlight=False,
         )
+        console.print(compiled.env_note, highlight=False)
     else:
         yaml_path = from_yaml.resolve()
     job = read_job_yaml(yaml_path)

@@ -101,6 +101,7 @@ def submit_project(
         compiled = compile_project(
             project, options, yaml_dir=project.path, grouping=settings.grouping
         )
+        console.print(compiled.env_note, highlight=False)
         if manifest is None:
             check_docker_image(compiled.job)
         check_workspace(ml_client, config, compiled)

@@ -123,10 +123,13 @@ def plan_job(
             )
         wiring.add(dataset, config, source, readers, (asset_versions or {}).get(dataset))
     ports = wiring.ports()
+    # Built once: a union per step would cost steps x datasets (quadratic on a 5000-node chain).
+    step_inputs = wiring.crossing | set(wiring.assets)
+    step_outputs = step_inputs | wiring.job_outputs
     return JobPlan(
         pipeline_name=pipeline_name,
         steps=[
-            _step_plan(name, group, wiring, ports, aliases, distribution_of)
+            _step_plan(name, group, (step_inputs, step_outputs), ports, aliases, distribution_of)
             for group, name in named
         ],
         job_outputs={d: ports[d] for d in sorted(wiring.job_outputs)},
@@ -220,20 +223,20 @@ def _asset_decision(spec: AssetSpec, source: str | None, readers: set[str]) -> s
 def _step_plan(
     name: str,
     group: NodeGroup,
-    wiring: _Wiring,
+    travelling: tuple[set[str], set[str]],  # datasets a step may read, and may write, as ports
     ports: dict[str, str],
     aliases: set[str],
     distribution_of: Callable[[Node], DistributedSpec | None],
 ) -> StepPlan:
     made = {d for node in group.nodes for d in node.outputs}
     read = {d for node in group.nodes for d in node.inputs} - made
-    between_steps = wiring.crossing | set(wiring.assets)
+    step_inputs, step_outputs = travelling
     distributions = [distribution_of(node) for node in group.nodes]
     return StepPlan(
         name=name,
         node_names=tuple(node.name for node in group.nodes),
-        inputs={d: ports[d] for d in sorted(read & between_steps)},
-        outputs={d: ports[d] for d in sorted(made & (between_steps | wiring.job_outputs))},
+        inputs={d: ports[d] for d in sorted(read & step_inputs)},
+        outputs={d: ports[d] for d in sorted(made & step_outputs)},
         compute=compute_alias(group.nodes[0], aliases),  # the same for the group
         deterministic=all(DETERMINISTIC_TAG in node.tags for node in group.nodes),
         distribution=next((d for d in distributions if d is not None), None),

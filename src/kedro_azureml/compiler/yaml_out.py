@@ -59,7 +59,9 @@ class _NotPlain(Exception):
 class _PlainStrings:
     """Whether a string may be written unquoted: it must read back as the same string."""
 
-    _SAFE = re.compile(r"^[A-Za-z_/.$][A-Za-z0-9_/.@:$ \-]*$")
+    # Matched with fullmatch: ``$`` would also match before a final newline, and "x\n"
+    # written plain reads back as "x" (or breaks the next line).
+    _SAFE = re.compile(r"[A-Za-z_/.$][A-Za-z0-9_/.@:$ \-]*")
     # Booleans and nulls of YAML 1.1 and 1.2 that PyYAML reads as strings: other readers don't.
     _WORDS = frozenset({"y", "n", "yes", "no", "on", "off", "true", "false", "null", "nan"})
 
@@ -74,7 +76,7 @@ class _PlainStrings:
         written = self._seen.get(value)
         if written is None:
             plain = (
-                bool(self._SAFE.match(value))
+                bool(self._SAFE.fullmatch(value))
                 and not value.endswith((" ", ":"))
                 and ": " not in value
                 and " #" not in value
@@ -82,26 +84,38 @@ class _PlainStrings:
                 and self._resolver.resolve(self._scalar, value, (True, False))
                 == "tag:yaml.org,2002:str"
             )
-            written = value if plain else _double_quoted(value)
+            written = value if plain else double_quoted(value)
             self._seen[value] = written
         return written
 
 
-# In JSON text: an escaped backslash, or a character beyond U+FFFF as a UTF-16 surrogate pair.
-_JSON_PAIR = re.compile(r"(\\\\)|\\u(d[89ab][0-9a-f]{2})\\u(d[c-f][0-9a-f]{2})")
+_ESCAPE_FREE = re.compile(r"[\x20-\x7e]*")
 
 
-def _double_quoted(value: str) -> str:
-    """A YAML double-quoted scalar of ``value``: its JSON string, but with ``\\U`` escapes
-    for characters beyond U+FFFF, which YAML reads back as two lone surrogates otherwise."""
+def double_quoted(value: str) -> str:
+    """``value`` as a YAML double-quoted scalar of ASCII only, read back exactly.
 
-    def one_escape(match: re.Match[str]) -> str:
-        if match.group(1):
-            return match.group(1)
-        high, low = int(match.group(2), 16), int(match.group(3), 16)
-        return f"\\U{0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00):08x}"
-
-    return _JSON_PAIR.sub(one_escape, json.dumps(value))
+    JSON's escaping is YAML's for printable ASCII (the common case, done in C). Anything else
+    is escaped by code point: JSON would write a character beyond U+FFFF as a surrogate pair,
+    which YAML reads back as two characters, and would leave DEL raw, which YAML refuses.
+    """
+    if _ESCAPE_FREE.fullmatch(value):
+        return json.dumps(value)
+    out = ['"']
+    for char in value:
+        code = ord(char)
+        if char in '"\\':
+            out.append("\\" + char)
+        elif 0x20 <= code < 0x7F:
+            out.append(char)
+        elif code <= 0xFF:
+            out.append(f"\\x{code:02x}")
+        elif code <= 0xFFFF:
+            out.append(f"\\u{code:04x}")
+        else:
+            out.append(f"\\U{code:08x}")
+    out.append('"')
+    return "".join(out)
 
 
 def _scalar(value: Any, strings: _PlainStrings) -> str:

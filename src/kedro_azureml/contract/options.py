@@ -12,8 +12,12 @@ import click
 
 logger = logging.getLogger(__name__)
 
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 RESERVED_ENV_PREFIXES = ("AZUREML_", "AZURE_")
+_GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+# Control characters (a trailing newline from `$(cat file)` or a paste is the usual one).
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+PARAMS_FORMS = 'a JSON object (\'{"a": {"b": 1}}\') or key=value items (a.b=1,c=x)'
 
 
 def _parse_dotlist(items: list[str]) -> dict[str, Any]:
@@ -95,9 +99,14 @@ def parse_params(text: str | None) -> dict[str, Any]:
             value = json.loads(stripped)
         except json.JSONDecodeError as exc:
             raise click.BadParameter(f"not valid JSON: {exc}", param_hint="--params") from None
-        if not isinstance(value, dict):
-            raise click.BadParameter("JSON must be an object", param_hint="--params")
-        return value
+        return cast("dict[str, Any]", value)
+    if stripped.startswith(("[", '"')) or _is_json_scalar(stripped):
+        kind = type(_json_or_none(stripped)).__name__
+        raise click.BadParameter(
+            f"got {'a JSON ' + kind if kind != 'NoneType' else repr(stripped)}; --params takes "
+            f"{PARAMS_FORMS}",
+            param_hint="--params",
+        )
     items: list[str] = []
     for item in (part.strip() for part in stripped.split(",")):
         if not item:
@@ -105,11 +114,23 @@ def parse_params(text: str | None) -> dict[str, Any]:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
             raise click.BadParameter(
-                f"'{item}' is not key=value (use a.b=1,c=x or a JSON object)",
+                f"'{item}' is not key=value; --params takes {PARAMS_FORMS}",
                 param_hint="--params",
             )
         items.append(f"{key.strip()}={value}")
     return _parse_dotlist(items)
+
+
+def _json_or_none(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return None
+
+
+def _is_json_scalar(text: str) -> bool:
+    """A bare JSON number or word (``3``, ``true``): no key=value item, surely a mistake."""
+    return "=" not in text and isinstance(_json_or_none(text), int | float | bool)
 
 
 def parse_env_vars(items: Iterable[str]) -> dict[str, str]:
@@ -117,9 +138,11 @@ def parse_env_vars(items: Iterable[str]) -> dict[str, str]:
     for item in items:
         _check_utf8(item, "--env-var")
         key, sep, value = item.partition("=")
-        if not sep or not _ENV_NAME.match(key):
+        if not sep or not _ENV_NAME.fullmatch(key):
             raise click.BadParameter(
-                f"'{item}' is not KEY=VALUE with a valid variable name", param_hint="--env-var"
+                f"{item!r} is not KEY=VALUE with a valid variable name (letters, digits and _, "
+                "not starting with a digit; no spaces or control characters such as a newline)",
+                param_hint="--env-var",
             )
         if key.startswith(RESERVED_ENV_PREFIXES):
             logger.warning(
@@ -157,3 +180,25 @@ def parse_key_values(items: Iterable[str], option: str) -> dict[str, str]:
             raise click.BadParameter(f"'{item}' is not KEY=VALUE", param_hint=option)
         pairs[key.strip()] = value
     return pairs
+
+
+def check_image(image: str | None, param_hint: str = "-i/--image") -> str | None:
+    """A docker image reference has no whitespace or control characters (a pasted newline)."""
+    if image is not None and (not image.strip() or _CONTROL.search(image) or " " in image):
+        raise click.BadParameter(
+            f"{image!r} is not a docker image reference: it holds a space or a control "
+            "character (often a trailing newline from a pasted or $(cat ...) value)",
+            param_hint=param_hint,
+        )
+    return image
+
+
+def check_subscription_id(value: str | None, source: str) -> str | None:
+    """An Azure subscription ID is a GUID: check it before any sign-in is attempted."""
+    if value and not _GUID.fullmatch(value.strip()):
+        raise click.BadParameter(
+            f"{value!r} is not an Azure subscription ID, which is a GUID like "
+            "00000000-0000-0000-0000-000000000000 (see `az account show --query id`)",
+            param_hint=source,
+        )
+    return value.strip() if value else value

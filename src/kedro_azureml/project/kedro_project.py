@@ -7,7 +7,8 @@ values (pipeline, dataset configs, parameters, plugin config).
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+import os
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 CONFIG_PATTERNS = ["azureml*", "azureml*/**", "**/azureml*"]
+DEFAULT_RUN_ENV = "local"  # Kedro's: this machine's settings, never uploaded
 
 
 @dataclass
@@ -39,6 +41,8 @@ class KedroProject:
     # A named job's (or the command line's) filtered pipeline, by registered name: what
     # every command then compiles, checks and submits (commands/jobs.py).
     selected_pipelines: dict[str, Any] = field(default_factory=dict, repr=False)
+    base_env: str = "base"
+    env_origin: str = "-e"  # where ``env`` came from: -e, $KEDRO_ENV or the base environment
 
     def pipeline(self, name: str) -> Pipeline:
         if name in self.selected_pipelines:
@@ -89,43 +93,196 @@ def load_plugin_config(config_loader: Any, env: str, conf_source: Path) -> Azure
     merge_strategy = getattr(config_loader, "merge_strategy", None)
     if isinstance(merge_strategy, dict):
         merge_strategy.setdefault("azureml", "soft")
+    base_env = str(getattr(config_loader, "base_env", "") or "base")
+    files = PluginConfigFiles.find(
+        conf_source, dict.fromkeys((base_env, env)), config_loader.config_patterns["azureml"]
+    )
+    files.check_each_is_a_mapping()
     try:
         with _environment_variables_resolvable():
             raw = config_loader["azureml"]
     except Exception as exc:  # Kedro raises MissingConfigException for no matching file.
         if type(exc).__name__ != "MissingConfigException":
-            raise ConfigError(f"Could not read {CONFIG_FILE}: {exc}") from exc
+            raise ConfigError(f"Could not read {files.describe()}: {exc}") from exc
         raw = {}
     if not raw:
+        if files.paths:
+            raise ConfigError(
+                f"{files.describe()} is empty. Fill it in from the commented template: run "
+                "`kedro azureml init ... --force` to write conf/base/azureml.yml again."
+            )
         raise ConfigError(
-            f"No {CONFIG_FILE} found in {conf_source}/base or {conf_source}/{env}. "
+            f"No {CONFIG_FILE} found in {conf_source / base_env} or {conf_source / env}. "
             "Run `kedro azureml init` to create one."
         )
-    return parse_config(raw, source=f"{conf_source}/(base|{env})/{CONFIG_FILE}")
+    return parse_config(raw, source=files.describe(), locate=files.holding)
+
+
+@dataclass
+class PluginConfigFiles:
+    """The azureml config files Kedro merges, read on their own to say which holds a key."""
+
+    root: Path  # the project folder: paths are shown relative to it
+    paths: list[Path]
+    contents: list[Any] = field(default_factory=list)
+
+    @classmethod
+    def find(cls, conf_source: Path, envs: Iterable[str], patterns: list[str]) -> PluginConfigFiles:
+        import yaml
+
+        paths: list[Path] = []
+        for env in envs:
+            folder = conf_source / env
+            found = {
+                path
+                for pattern in patterns
+                for path in (folder.glob(pattern) if folder.is_dir() else ())
+                if path.is_file()
+                and path.suffix in (".yml", ".yaml", ".json")
+                and not any(part.startswith(".") for part in path.relative_to(folder).parts)
+            }
+            paths += sorted(found)
+        contents = []
+        for path in paths:
+            try:
+                contents.append(yaml.safe_load(path.read_text()))
+            except (yaml.YAMLError, OSError, UnicodeDecodeError):
+                contents.append(None)  # Kedro's loader reports what is wrong with it
+        return cls(conf_source.parent, paths, contents)
+
+    def shown(self, path: Path) -> str:
+        try:
+            return path.relative_to(self.root).as_posix()
+        except ValueError:
+            return str(path)
+
+    def describe(self) -> str:
+        return " + ".join(self.shown(path) for path in self.paths) or CONFIG_FILE
+
+    def check_each_is_a_mapping(self) -> None:
+        for path, content in zip(self.paths, self.contents, strict=True):
+            if content is not None and not isinstance(content, dict):
+                raise ConfigError(
+                    f"{self.shown(path)} holds a {type(content).__name__}, not a mapping: "
+                    f"{CONFIG_FILE} is a mapping with an `azure:` section (and optionally "
+                    "`docker:`), as written by `kedro azureml init`."
+                )
+
+    def holding(self, location: tuple[int | str, ...]) -> str | None:
+        """The file that sets the key at ``location``: the env's, which wins, before base."""
+        for path, content in reversed(list(zip(self.paths, self.contents, strict=True))):
+            node = content
+            for part in location:
+                if not isinstance(node, dict) or part not in node:
+                    break
+                node = node[part]
+            else:
+                if location:
+                    return self.shown(path)
+        return None
+
+
+def config_environment(env: str | None) -> tuple[str, str]:
+    """The Kedro env whose config decides the job, and where that choice came from.
+
+    ``-e``, else ``$KEDRO_ENV`` (as ``kedro run`` does), else the base env. Never Kedro's
+    default run env (``local``): it holds this machine's settings and is not uploaded, so
+    compiling with it would bake values into the job that no step could ever read back.
+    Every step is given this same env with ``--env``. Needs the project's settings, i.e. a
+    bootstrapped project.
+    """
+    from kedro.framework.project import settings
+
+    if env:
+        return env, "-e"
+    if os.environ.get("KEDRO_ENV"):
+        return os.environ["KEDRO_ENV"], "from $KEDRO_ENV"
+    base_env = dict(settings.CONFIG_LOADER_ARGS or {}).get("base_env") or "base"
+    return str(base_env), f"default: the base env, not {DEFAULT_RUN_ENV!r}"
+
+
+def check_environment_exists(conf_source: Path, env: str) -> None:
+    """Kedro reads a missing env folder as "no config at all": say what is really wrong."""
+    if not conf_source.is_dir() or (conf_source / env).is_dir():
+        return  # a packaged or remote conf source: Kedro itself reports what it cannot read
+    known = sorted(
+        p.name for p in conf_source.iterdir() if p.is_dir() and not p.name.startswith(".")
+    )
+    raise ConfigError(
+        f"Kedro environment '{env}' does not exist: there is no folder {conf_source / env}. "
+        f"Environments of this project: {', '.join(known) or 'none'}. "
+        f"Create {conf_source.name}/{env}/ or pick one of these with -e."
+    )
+
+
+def _interpolations(value: Any, path: str = "") -> Iterator[tuple[str, str]]:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _interpolations(item, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _interpolations(item, f"{path}[{index}]")
+    elif isinstance(value, str) and "${" in value:
+        yield path, value
+
+
+def _unresolvable_override(exc: Exception, overrides: dict[str, Any] | None) -> Exception | None:
+    """An OmegaConf error caused by a ``${...}`` in --params, as a message saying so.
+
+    Kedro resolves overrides like any parameter (``kedro run --params`` does the same, and
+    fails with a traceback), so ``${globals:...}`` works; anything else cannot be resolved.
+    """
+    from omegaconf.errors import OmegaConfBaseException
+
+    found = list(_interpolations(overrides or {}))
+    if not found or not isinstance(exc, OmegaConfBaseException):
+        return None
+    listed = ", ".join(f"{key}={value!r}" for key, value in found[:5])
+    problem = str(exc).splitlines()[0]
+    return ConfigError(
+        f"--params {listed}: Kedro reads ${{...}} in parameter overrides as an interpolation, "
+        f"as `kedro run --params` does, and this one cannot be resolved ({problem}). To pass "
+        "the text as it is, escape it as \\${...}; or use a resolver Kedro knows for "
+        "parameters, such as ${globals:...}."
+    )
 
 
 def open_project(
     path: Path, env: str | None = None, runtime_params: dict[str, Any] | None = None
 ) -> KedroProject:
-    """Bootstrap the project and load its context, config and catalog exactly once."""
+    """Bootstrap the project and load its context, config and catalog exactly once.
+
+    The session is opened with the env the steps will run with (see ``config_environment``),
+    so every compile-time value (parameters, catalog, azureml.yml) is the one the steps see.
+    """
+    from kedro.framework.project import settings
     from kedro.framework.session import KedroSession
     from kedro.framework.startup import bootstrap_project
 
     metadata = bootstrap_project(path)
+    env, env_origin = config_environment(env)
+    check_environment_exists(path / settings.CONF_SOURCE, env)
     session = KedroSession.create(
         project_path=path, env=env, runtime_params=runtime_params or None, save_on_close=False
     )
-    context = session.load_context()
-    loader: Any = context.config_loader
+    try:
+        context = session.load_context()
+        params = context.params
+    except Exception as exc:
+        override_error = _unresolvable_override(exc, runtime_params)
+        if override_error is None:
+            raise
+        raise override_error from None
     conf_source = Path(context.config_loader.conf_source)
-    resolved_env = context.env or loader.default_run_env or "local"
-    config = load_plugin_config(context.config_loader, resolved_env, conf_source)
+    config = load_plugin_config(context.config_loader, env, conf_source)
     catalog = context.catalog
     return KedroProject(
         path=path,
-        env=env or loader.base_env or "base",
+        env=env,
+        env_origin=env_origin,
+        base_env=str(getattr(context.config_loader, "base_env", "") or "base"),
         package_name=metadata.package_name,
-        params=context.params,
+        params=params,
         config=config,
         _catalog=catalog,
         _conf_source=conf_source,

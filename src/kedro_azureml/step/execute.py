@@ -79,7 +79,9 @@ def execute_step(
         ) as session,
     ):
         session.run(  # type: ignore[call-arg]
-            pipeline_name=pipeline_name, node_names=node_names, load_versions=load_versions
+            **_pipeline_argument(session, pipeline_name),
+            node_names=node_names,
+            load_versions=load_versions,
         )
     release_process_group()
     for name in binding.in_place:
@@ -92,3 +94,13 @@ def execute_step(
             f"step's folders: {', '.join(missing)}. Is 'kedro-azureml' listed in "
             "DISABLE_HOOKS_FOR_PLUGINS in settings.py? Remove it from there."
         )
+
+
+def _pipeline_argument(session: Any, pipeline_name: str) -> dict[str, Any]:
+    """``pipeline_names=[...]`` where Kedro has it (it logs ``pipeline_name`` as deprecated
+    into every step log), ``pipeline_name=`` on the Kedro 1.x releases before it."""
+    import inspect
+
+    if "pipeline_names" in inspect.signature(session.run).parameters:
+        return {"pipeline_names": [pipeline_name]}
+    return {"pipeline_name": pipeline_name}

@@ -6,6 +6,7 @@ unless ``kedro azureml execute`` armed it for the current process.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -38,6 +39,11 @@ class AzureMLStepHook:
     def after_catalog_created(self, catalog: Any) -> None:
         if self.binding is None:
             return
+        with _quiet_replacements():
+            self._bind(catalog)
+
+    def _bind(self, catalog: Any) -> None:
+        assert self.binding is not None
         from kedro_azureml.contract.routing import (
             Route,
             resolve_dataset_config,
@@ -77,7 +83,8 @@ class AzureMLStepHook:
     @hook_impl
     def before_pipeline_run(self, run_params: Any, pipeline: Any, catalog: Any) -> None:
         if self.binding is None:
-            self._give_assets_a_workspace(pipeline, catalog)
+            with _quiet_replacements():
+                self._give_assets_a_workspace(pipeline, catalog)
 
     def _give_assets_a_workspace(self, pipeline: Any, catalog: Any) -> None:
         """Outside a step (plain `kedro run`), data assets download from azureml.yml's workspace.
@@ -113,6 +120,24 @@ class AzureMLStepHook:
             yield binding
         finally:
             self.binding = None
+
+
+class _ReplacementFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("Replacing dataset")
+
+
+@contextmanager
+def _quiet_replacements() -> Iterator[None]:
+    """Binding a step replaces catalog entries on purpose: no "Replacing dataset" warning
+    per dataset in every step log, where it reads like a problem."""
+    catalog_logger = logging.getLogger("kedro.io.data_catalog")
+    quiet = _ReplacementFilter()
+    catalog_logger.addFilter(quiet)
+    try:
+        yield
+    finally:
+        catalog_logger.removeFilter(quiet)
 
 
 step_hook = AzureMLStepHook()

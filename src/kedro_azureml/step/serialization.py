@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import logging
 import os
 import pickle
 import sys
@@ -40,6 +41,7 @@ FILES = {
     "json": "data.json",
     "cloudpickle": "data.pkl",
 }
+logger = logging.getLogger(__name__)
 PICKLE_PROTOCOL = 5
 JSON_MAX_BYTES = 1_000_000
 PARQUET_OPTIONS: dict[str, Any] = {"compression": "zstd", "compression_level": 1}
@@ -288,6 +290,9 @@ def _parquet_table(obj: pd.DataFrame | pd.Series, meta: dict[str, Any]) -> pa.Ta
     """
     import pandas as pd
 
+    if not _pyarrow_available():
+        meta["choice"] = "pickle: pyarrow is not installed"
+        return None
     if isinstance(obj, pd.Series):
         name = obj.name
         if not (name is None or type(name) in (str, int)):
@@ -310,6 +315,28 @@ def _parquet_table(obj: pd.DataFrame | pd.Series, meta: dict[str, Any]) -> pa.Ta
         columns = frame.columns
         meta["range_columns"] = [columns.start, columns.stop, columns.step]
     return table
+
+
+_PYARROW: list[bool] = []  # found or not, looked up (and said) once per process
+
+
+def _pyarrow_available() -> bool:
+    """Whether Parquet can be written; without pyarrow, say so once (not per frame)."""
+    if not _PYARROW:
+        try:
+            import pyarrow  # noqa: F401  # Parquet needs it next anyway.
+        except ImportError:
+            _PYARROW.append(False)
+        else:
+            _PYARROW.append(True)
+        if not _PYARROW[0]:
+            logger.warning(
+                "pyarrow is not installed, so DataFrames that cross steps are written with "
+                "cloudpickle instead of Parquet: larger and slower for big frames, and not "
+                'readable outside Python. Install it with `pip install "kedro-azureml[parquet]"` '
+                "in the steps' environment."
+            )
+    return _PYARROW[0]
 
 
 def _prefers_parquet(frame: pd.DataFrame, meta: dict[str, Any]) -> bool:
