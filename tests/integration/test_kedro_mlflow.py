@@ -8,12 +8,18 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from kedro_azureml.step.serialization import load_object
 from tests.support.kedro_mlflow_venv import kedro_with_mlflow, needs_kedro_mlflow_venv, store_tree
-from tests.support.kedro_projects import copy_example, last_run
+from tests.support.kedro_projects import REPO, copy_example, last_run
+from tests.support.seam import write_seam
+
+if TYPE_CHECKING:
+    from tests.support.aml_standin import AmlStandin
+    from tests.support.azurite import AzuriteBlob
 
 pytestmark = [pytest.mark.slow, needs_kedro_mlflow_venv]
 
@@ -256,3 +262,64 @@ def test_eight_parallel_steps_share_the_sqlite_store_and_datasets_cross_by_run(
     assert collected["password_seen"] is None
     assert collected["tracking_uri"] == tracking["tracking_uri"]
     assert not (fan_project / "mlruns").exists()
+
+
+TRACKING_SECRETS = {
+    "MLFLOW_TRACKING_TOKEN": "token-secret-1",
+    "MLFLOW_TRACKING_PASSWORD": "password-secret-2",
+    "MLFLOW_TRACKING_URI": "https://user:uri-secret-3@mlflow.example.com",
+}
+
+
+def test_submit_sends_no_tracking_secret_and_warns_when_azureml_mlflow_is_missing(
+    tmp_path: Path, aml_standin: AmlStandin, azurite: AzuriteBlob
+) -> None:
+    project = copy_example(tmp_path)
+    config = project / "conf" / "base" / "azureml.yml"
+    config.write_text(
+        config.read_text()
+        .replace('"example-rg"', f'"{aml_standin.resource_group}"')
+        .replace('"example-ws"', f'"{aml_standin.workspace_name}"')
+    )
+    # The user forgot azureml-mlflow: kedro-mlflow is required, Azure ML's store plugin is not.
+    (project / "requirements-kedro-mlflow.txt").write_text("-r requirements.txt\nkedro-mlflow\n")
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace(', "azureml-mlflow"', ""))
+    (project / "conf" / "local" / "credentials.yml").write_text(
+        "mlflow_credentials:\n  MLFLOW_TRACKING_PASSWORD: password-secret-4\n"
+    )
+    mlflow_yml = project / "conf" / "base" / "mlflow.yml"
+    mlflow_yml.write_text(
+        mlflow_yml.read_text().replace("server:\n", "server:\n  credentials: mlflow_credentials\n")
+    )
+    aml_standin.add_compute("cpu-cluster")
+    aml_standin.add_compute("cpu-cluster-8", vm_size="STANDARD_D8_V3")
+    aml_standin.add_environment("kedro-spaceflights", "1", image="acr.local/sf:1")
+    seam = write_seam(tmp_path / "standin.json", aml_standin)
+
+    result = kedro_with_mlflow(
+        project,
+        "azureml",
+        "run",
+        "-e",
+        "kedro_mlflow",
+        PYTHONPATH=str(REPO),
+        AZURE_SUBSCRIPTION_ID=aml_standin.subscription_id,
+        **seam,
+        **TRACKING_SECRETS,
+    )
+
+    output = " ".join(result.stdout.split())
+    assert (
+        "Warning: This project tracks with kedro-mlflow (its requirements name kedro-mlflow), but its "
+        "requirements (requirements-distributed.txt, requirements.txt, "
+        "requirements-kedro-mlflow.txt, pyproject.toml) do not name azureml-mlflow." in output
+    )
+    assert "Job " in output and " created in experiment spaceflights" in output
+    (put,) = aml_standin.find("PUT", r"^\{ws\}/jobs/[^/]+$")
+    for step in put.body["properties"]["jobs"].values():
+        assert not [name for name in step.get("environment_variables") or {} if "MLFLOW" in name]
+    sent = json.dumps([request.body for request in aml_standin.requests], default=str)
+    for secret in (*TRACKING_SECRETS.values(), "password-secret-4", "uri-secret-3"):
+        assert secret not in sent
+    assert not (project / "mlruns").exists()

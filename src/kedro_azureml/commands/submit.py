@@ -62,6 +62,7 @@ def submit_project(
     console = console or Console()
     interactive = is_interactive() if interactive is None else interactive
     project = open_project(project_path, options.env, options.params)
+    warn_about_tracking_requirements(project, console)
     config = project.config
     workspace = _workspace(config, settings.subscription_id)
     on_scheduled = load_callback(settings.on_job_scheduled) or print_scheduled(console)
@@ -105,6 +106,18 @@ def submit_project(
     if not settings.wait:
         return True
     return watch_job(ml_client, job, compiled, console=console, interactive=interactive)
+
+
+def warn_about_tracking_requirements(project: KedroProject, console: Any) -> None:
+    """Warn (not stop) when kedro-mlflow would lack what it needs in the Azure ML environment:
+    the requirements are what is installed there, and nothing here can see that environment."""
+    from kedro_azureml.project.requirements import tracking_requirements_warning
+
+    conf_source = project.env_conf_dir.parent
+    conf_dirs = [conf_source / env for env in dict.fromkeys(("base", project.env))]
+    warning = tracking_requirements_warning(project.path, conf_dirs)
+    if warning:
+        console.print(f"[yellow]Warning:[/] {warning}", highlight=False, soft_wrap=True)
 
 
 def _workspace(config: AzureMLConfig, subscription_id: str | None) -> Any:
