@@ -10,7 +10,9 @@ What it measures (medians over repeats, each command in a fresh process, as a us
 - `kedro --help` and `kedro run --nodes` inside a project with and without the plugin's
   entry points;
 - `kedro azureml run --local` of the example project against a plain `kedro run`;
-- benchmarks/serialization.py --size-mb 1024 (frames of about 1 GB), when present.
+- benchmarks/serialization.py --size-mb 1024 (frames of about 1 GB), when present;
+- benchmarks/secret_scan.py: the pre-submit snapshot walk and secret scan of a 5000-file,
+  200 MB tree.
 """
 
 from __future__ import annotations
@@ -32,11 +34,12 @@ from pathlib import Path
 
 import generate
 
+from kedro_azureml.contract.grouping_strategies import GROUPING_STRATEGIES as STRATEGIES
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 EXAMPLE = REPO / "examples" / "spaceflights"
 KEDRO = str(generate.BIN / "kedro")
-STRATEGIES = ("none", "namespace", "tag", "memory")
 
 # `kedro` with the plugin's entry points filtered out: same interpreter, same venv, same other
 # plugins. Kedro has no switch to disable a CLI plugin (DISABLE_HOOKS_FOR_PLUGINS is for hooks
@@ -184,18 +187,23 @@ def bench_example(parent: Path, repeats: int) -> list[list[str]]:
 
 
 def bench_serialization(size_mb: int) -> str:
-    script = HERE / "serialization.py"
+    return bench_script("serialization.py", "--size-mb", str(size_mb))
+
+
+def bench_script(name: str, *args: str) -> str:
+    """Run benchmarks/NAME, which prints its own markdown; its output, or why it failed."""
+    script = HERE / name
     if not script.is_file():
-        return "benchmarks/serialization.py is not present."
+        return f"benchmarks/{name} is not present."
     result = subprocess.run(
-        [sys.executable, str(script), "--size-mb", str(size_mb)],
+        [sys.executable, str(script), *args],
         capture_output=True,
         text=True,
         timeout=3600,
         env=generate.quiet_env(),
     )
     if result.returncode != 0:
-        return f"serialization.py exited {result.returncode}:\n\n```\n{result.stderr[-2000:]}\n```"
+        return f"{name} exited {result.returncode}:\n\n```\n{result.stderr[-2000:]}\n```"
     return result.stdout.strip()
 
 
@@ -240,6 +248,9 @@ def main() -> None:
         example_rows = bench_example(parent / "example", repeats)
     print("serialization ...", flush=True)
     serialization = bench_serialization(20 if args.quick else 1024)  # the issue: ~1 GB frames
+    print("secret scan ...", flush=True)
+    quick_scan = ("--files", "500", "--mb", "20", "--repeats", "1") if args.quick else ()
+    secret_scan = bench_script("secret_scan.py", *quick_scan)
     report = "\n\n".join(
         [
             "# kedro-azureml benchmarks",
@@ -267,6 +278,8 @@ def main() -> None:
             table(["command", "wall s", "ratio to kedro run", "peak RSS MB"], example_rows),
             "## Serialization (`benchmarks/serialization.py`)",
             serialization,
+            "## Secret scan before submitting (`benchmarks/secret_scan.py`)",
+            secret_scan,
         ]
     )
     print(report)

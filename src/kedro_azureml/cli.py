@@ -14,6 +14,8 @@ from typing import Any, TypeVar
 
 import click
 
+from kedro_azureml.contract.grouping_strategies import GROUPING_STRATEGIES
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 ENV_HELP = "Kedro configuration environment to use (as in `kedro run`)."
@@ -110,7 +112,7 @@ def compile_options(func: F) -> F:
             "--group-by",
             "group_by",
             default=None,
-            type=click.Choice(["none", "namespace", "tag", "memory"]),
+            type=click.Choice(GROUPING_STRATEGIES),
             help="How nodes are grouped into steps; overrides azure.grouping.",
         ),
     ]
@@ -368,7 +370,14 @@ def run(
 @azureml.command(hidden=True)
 @click.option("-e", "--env", default=None, help=ENV_HELP)
 @click.option("--pipeline", default="__default__")
-@click.option("--node", "nodes", multiple=True, required=True)
+@click.option("--node", "nodes", multiple=True)
+@click.option(
+    "--nodes",
+    "node_selection",
+    default=None,
+    help="The nodes as a reference into the pipeline's nodes (written by compile for steps "
+    "of many nodes, whose --node options would make the command too long).",
+)
 @click.option("--az-input", "az_inputs", type=(str, str), multiple=True, metavar="DATASET PATH")
 @click.option("--az-output", "az_outputs", type=(str, str), multiple=True, metavar="DATASET PATH")
 @click.option("--params", default=None)
@@ -382,6 +391,7 @@ def execute(
     env: str | None,
     pipeline: str,
     nodes: tuple[str, ...],
+    node_selection: str | None,
     az_inputs: tuple[tuple[str, str], ...],
     az_outputs: tuple[tuple[str, str], ...],
     params: str | None,
@@ -391,11 +401,14 @@ def execute(
     from kedro_azureml.contract.options import parse_load_versions, parse_params
     from kedro_azureml.step.execute import execute_step
 
+    if bool(nodes) == bool(node_selection):
+        raise click.UsageError("Give the step's nodes as --node NAME (repeated) or --nodes REF.")
     execute_step(
         _project_path(metadata),
         env=_env(ctx, env),
         pipeline_name=pipeline,
         node_names=list(nodes),
+        node_selection=node_selection,
         inputs=dict(az_inputs),
         outputs=dict(az_outputs),
         params=parse_params(params),

@@ -12,13 +12,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from kedro_azureml.contract.grouping_strategies import GroupingStrategy
 from kedro_azureml.errors import ConfigError
 
 CONFIG_FILE = "azureml.yml"
 DEFAULT_COMPUTE = "__default__"
 # kedro-docker's image keeps the project in this folder; the docker flow `cd`s into it.
 DEFAULT_WORKING_DIRECTORY = "/home/kedro_docker"
-GROUPING_STRATEGIES = ("none", "namespace", "tag", "memory")
 
 _ENV_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*(@latest|:[A-Za-z0-9_.\-]+)$")
 
@@ -112,7 +112,7 @@ class AzureConfig(_Model):
         default_factory=PipelineDataPassingConfig,
         description="Azure ML pipeline data passing (mode A).",
     )
-    grouping: Literal["none", "namespace", "tag", "memory"] = Field(
+    grouping: GroupingStrategy = Field(
         # Kedro's own deployment grouping: fewer container starts for namespaced pipelines,
         # and exactly one node per step for pipelines without namespaces.
         default="namespace",

@@ -39,7 +39,17 @@ def test_init_writes_config_and_safe_amlignore(blank_project: Path) -> None:
     }
     assert config["azure"]["environment_name"] == "kedro-env@latest"
     ignore = (blank_project / ".amlignore").read_text()
-    for pattern in ("conf/local/", ".env", ".git/", ".venv/", "data/*", "!data/01_raw/"):
+    for pattern in (
+        "conf/local/",
+        ".env",
+        ".git/",
+        ".venv/",
+        "data/*",
+        "!data/01_raw/",
+        "*.log",
+        "/logs/",
+        "/pipeline*.yaml",
+    ):
         assert pattern in ignore.splitlines()
     assert config["azure"]["pipeline_data_passing"]["enabled"] is False
     again = kedro(blank_project, *QUICKSTART_INIT, check=False)
@@ -52,7 +62,9 @@ def test_init_writes_config_and_safe_amlignore(blank_project: Path) -> None:
 
 def test_compile_then_run_local_gives_right_values(small_project: Path) -> None:
     kedro(small_project, *INIT)
-    kedro(small_project, "azureml", "compile", "-o", "pipeline.yaml")
+    compiling = kedro(small_project, "azureml", "compile", "-o", "pipeline.yaml")
+    # The SDK's "experimental class" notices are noise the user cannot act on.
+    assert "experimental" not in compiling.stdout + compiling.stderr
     compiled = yaml.safe_load((small_project / "pipeline.yaml").read_text())
     assert set(compiled["jobs"]) == {"scale", "summarise", "to_csv", "report"}
     assert compiled["jobs"]["report"]["inputs"]["scaled_csv"] == {
@@ -265,3 +277,27 @@ def test_compile_to_another_folder_keeps_code_relative(small_project: Path, tmp_
     kedro(small_project, "azureml", "run", "--local", "--from-yaml", str(out))
     report = load_object(str(last_run(small_project) / "outputs" / "report"))
     assert report["total"] == 165
+
+
+def test_docker_image_flow_compiles_and_runs_locally_from_a_quoted_working_directory(
+    small_project: Path,
+) -> None:
+    kedro(small_project, "azureml", "init", "rg", "ws", "exp", "cpu", "-d", "acr.local/demo:1")
+    config = small_project / "conf" / "base" / "azureml.yml"
+    text = config.read_text()
+    assert "code_directory: ~" in text and "working_directory: /home/kedro_docker" in text
+    config.write_text(
+        text.replace("/home/kedro_docker", '"/home/my project/it\'s here"')  # spaces, a quote
+    )
+    kedro(small_project, "azureml", "compile", "-o", "pipeline.yaml")
+    compiled = yaml.safe_load((small_project / "pipeline.yaml").read_text())
+    command = compiled["jobs"]["scale"]["component"]["command"]
+    assert command.startswith("cd '/home/my project/it'\"'\"'s here' && kedro azureml execute ")
+    assert "code" not in compiled["jobs"]["scale"]["component"]
+
+    # The image's working directory is the project here: the same command runs in it. The old
+    # `cd (\S+) &&` pattern missed a quoted directory, and every step failed on its `cd`.
+    result = kedro(small_project, "azureml", "run", "--local", "--from-yaml", "pipeline.yaml")
+    assert "4/4" in result.stdout
+    report = load_object(str(last_run(small_project) / "outputs" / "report"))
+    assert report == {"total": 165, "rows": 10, "max": 30}

@@ -239,6 +239,96 @@ def test_secrets_in_the_snapshot_are_refused(
     assert {".env", "conf/local/settings.yml"} <= landed
 
 
+CONNECTION_STRING = (
+    "DefaultEndpointsProtocol=https;AccountName=prodstore;AccountKey="
+    + base64.b64encode(bytes(range(64, 128))).decode()
+    + ";EndpointSuffix=core.windows.net"
+)
+
+
+def test_secrets_inside_ordinary_files_are_refused_by_content(
+    example: Path, aml_standin: AmlStandin, azurite: AzuriteBlob, seam: dict[str, str]
+) -> None:
+    """A connection string in a .py file, an AWS key in conf/base/aws.ini, a token in a
+    notebook: refused with path:line and kind, never echoed; accepted one by one as a team would."""
+    from azure.storage.blob import BlobServiceClient
+
+    _ready(aml_standin)
+    nodes = example / "src" / "spaceflights" / "storage.py"
+    nodes.write_text(f'"""Where reports go."""\n\nCONNECTION = "{CONNECTION_STRING}"\n')
+    aws = example / "conf" / "base" / "aws.ini"
+    aws.write_text("[default]\nregion = eu-west-1\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\n")
+    notebook = example / "notebooks" / "explore.ipynb"
+    notebook.parent.mkdir()
+    token = "ghp_" + "Xy7" * 12
+    notebook.write_text(json.dumps({"cells": [{"source": [f'TOKEN = "{token}"\n']}]}, indent=1))
+
+    message = _fails(kedro(example, "azureml", "run", check=False, **seam))
+
+    assert "Not submitted: 3 possible secret(s) in files that would be uploaded" in message
+    assert "conf/base/aws.ini:3: AWS access key ID" in message
+    assert "notebooks/explore.ipynb:5: GitHub token" in message
+    assert "src/spaceflights/storage.py:3: Azure storage account key (AccountKey=)" in message
+    assert "pragma: allowlist secret" in message and "--allow-secrets-upload" in message
+    for secret in ("AKIAIOSFODNN7EXAMPLE", token, CONNECTION_STRING.split("AccountKey=")[1][:20]):
+        assert secret not in message
+    assert "Traceback" not in message
+    assert aml_standin.requests == []
+
+    # A team accepts them: an inline pragma, .amlsecrets, and a baseline entry.
+    aws.write_text(aws.read_text().replace("EXAMPLE\n", "EXAMPLE  # pragma: allowlist secret\n"))
+    (example / ".amlsecrets").write_text("notebooks/\n")
+    (example / ".secrets.baseline").write_text(
+        json.dumps(
+            {
+                "results": {
+                    "src/spaceflights/storage.py": [
+                        {
+                            "type": "Azure Storage Account access key",
+                            "hashed_secret": "0" * 40,
+                            "line_number": 3,
+                        }
+                    ]
+                }
+            }
+        )
+    )
+    kedro(example, "azureml", "run", **seam)
+    (upload,) = aml_standin.pending_uploads
+    container = BlobServiceClient.from_connection_string(
+        azurite.connection_string
+    ).get_container_client(upload.container)
+    landed = {b.name.split("/", 1)[1] for b in container.list_blobs()}
+    assert {"conf/base/aws.ini", "notebooks/explore.ipynb", "src/spaceflights/storage.py"} <= landed
+
+
+def test_only_a_gitignore_never_uploads_git_or_cli_credentials_and_skips_dangling_links(
+    example: Path, aml_standin: AmlStandin, azurite: AzuriteBlob, seam: dict[str, str]
+) -> None:
+    from azure.storage.blob import BlobServiceClient
+
+    _ready(aml_standin)
+    (example / ".amlignore").unlink()  # Azure ML then reads .gitignore
+    for rel in (".git/config", ".azure/accessTokens.json", ".aws/config", ".kube/config"):
+        (example / rel).parent.mkdir(exist_ok=True)
+        (example / rel).write_text("[remote]\n  url = https://x-access-token:abc@github.com/o/r\n")
+    (example / "src" / "spaceflights" / ".#nodes.py").symlink_to("user@host.4242:1700000000")
+
+    result = kedro(example, "azureml", "run", **seam)
+
+    assert "Skipped src/spaceflights/.#nodes.py in the code snapshot: it is a symlink to" in (
+        " ".join((result.stdout + result.stderr).split())
+    )
+    assert "Traceback" not in result.stdout + result.stderr
+    (upload,) = aml_standin.pending_uploads
+    container = BlobServiceClient.from_connection_string(
+        azurite.connection_string
+    ).get_container_client(upload.container)
+    landed = {b.name.split("/", 1)[1] for b in container.list_blobs()}
+    assert "src/spaceflights/pipeline_registry.py" in landed
+    assert not [f for f in landed if f.startswith((".git/", ".azure/", ".aws/", ".kube/"))]
+
+
 def test_missing_compute_cluster_stops_before_anything_is_created(
     example: Path, aml_standin: AmlStandin, seam: dict[str, str]
 ) -> None:
@@ -468,6 +558,82 @@ def test_mode_b_refuses_code_that_contains_the_key(
     assert "The storage account key is written in conf/base/globals.yml" in message
     assert PLANTED_KEY not in message
     assert _created_nothing(aml_standin)
+
+
+def test_mode_b_finds_the_key_past_the_first_2_mb_of_a_file(
+    mode_b: Path, aml_standin: AmlStandin, seam: dict[str, str]
+) -> None:
+    raw = mode_b / "data" / "01_raw" / "big_export.csv"
+    raw.write_text("id,value\n" + "1,2\n" * 800_000 + f"9,{PLANTED_KEY}\n")  # 3.2 MB
+    env = {**seam, "AZURE_STORAGE_ACCOUNT_KEY": PLANTED_KEY}
+
+    message = _fails(kedro(mode_b, "azureml", "run", check=False, **env))
+
+    assert "The storage account key is written in data/01_raw/big_export.csv" in message
+    assert PLANTED_KEY not in message
+    assert _created_nothing(aml_standin)
+
+
+@pytest.mark.parametrize(
+    ("args", "option"),
+    [
+        (
+            ("--env-var", f"AZURE_STORAGE_ACCOUNT_KEY={PLANTED_KEY}"),
+            "--env-var AZURE_STORAGE_ACCOUNT_KEY",
+        ),
+        (("--env-var", f"BACKUP=key:{PLANTED_KEY}"), "--env-var BACKUP"),
+        (("--params", json.dumps({"io": {"k": PLANTED_KEY}})), "--params io.k"),
+    ],
+    ids=["env-var", "env-var-containing", "params"],
+)
+def test_mode_b_refuses_the_key_in_options(
+    mode_b: Path,
+    aml_standin: AmlStandin,
+    seam: dict[str, str],
+    args: tuple[str, ...],
+    option: str,
+) -> None:
+    env = {**seam, "AZURE_STORAGE_ACCOUNT_KEY": PLANTED_KEY}
+
+    message = _fails(kedro(mode_b, "azureml", "run", *args, check=False, **env))
+
+    assert "would be written into the job definition sent to Azure ML" in message
+    assert f"- {option}: the storage account key" in message
+    assert PLANTED_KEY not in message
+    assert "Traceback" not in message
+    assert aml_standin.requests == []
+
+
+def test_a_client_secret_in_options_is_refused_without_mode_b(
+    example: Path, aml_standin: AmlStandin, seam: dict[str, str]
+) -> None:
+    _ready(aml_standin)
+    secret = "cl1ent~Secret.Value_0123456789"
+    env = {**seam, "AZURE_CLIENT_SECRET": secret}
+
+    message = _fails(
+        kedro(example, "azureml", "run", "--env-var", f"SP={secret}", check=False, **env)
+    )
+
+    assert "- --env-var SP: the value of $AZURE_CLIENT_SECRET" in message
+    assert secret not in message
+    assert aml_standin.requests == []
+
+
+def test_mode_b_with_a_malformed_key_says_so_first(
+    mode_b: Path, aml_standin: AmlStandin, seam: dict[str, str]
+) -> None:
+    env = {**seam, "AZURE_STORAGE_ACCOUNT_KEY": "not-a-key!"}
+
+    message = _fails(kedro(mode_b, "azureml", "run", check=False, **env))
+
+    assert (
+        "Environment variable AZURE_STORAGE_ACCOUNT_KEY is not a storage account key: account "
+        "keys are base64" in message
+    )
+    assert "not-a-key!" not in message
+    assert "Traceback" not in message and "binascii" not in message
+    assert aml_standin.requests == []
 
 
 def test_mode_b_with_identity_registers_a_datastore_without_credentials(

@@ -33,7 +33,8 @@ from kedro_azureml.commands.submit import (
 )
 from kedro_azureml.config import TemporaryStorageConfig
 from kedro_azureml.errors import KedroAzureMLError
-from kedro_azureml.project.snapshot import SnapshotManifest, looks_like_secret
+from kedro_azureml.project.secret_scan import looks_like_secret
+from kedro_azureml.project.snapshot import SnapshotManifest
 
 LOCAL = {
     "resource_manager": "https://127.0.0.1:8443/",
@@ -288,3 +289,22 @@ def test_on_job_scheduled_must_import() -> None:
     assert load_callback(None) is None
     with pytest.raises(SubmitCheckError, match="cannot import it"):
         load_callback("no_such_module_xyz:hook")
+    # A relative module name used to escape as a TypeError traceback.
+    with pytest.raises(SubmitCheckError, match=r"cannot import it \(.*relative import"):
+        load_callback("..relative:hook")
+
+
+@pytest.mark.parametrize(
+    ("total", "text"),
+    [
+        (0, "0 bytes"),
+        (999, "999 bytes"),
+        (1000, "1.0 kB"),
+        (2_500_000, "2.5 MB"),
+        (7 * 10**12, "7000.0 GB"),
+    ],
+)
+def test_upload_sizes_read_in_the_largest_unit_under_a_thousand(total: int, text: str) -> None:
+    from kedro_azureml.commands.submit import _size
+
+    assert _size(total) == text

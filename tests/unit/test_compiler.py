@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import logging
 import shlex
 from pathlib import Path
 from typing import Any
@@ -137,6 +138,65 @@ def test_image_is_wrapped_as_environment_and_docker_flow_cds() -> None:
     assert step.environment.image == "acr.io/img:1"
     assert step.command.startswith("cd /home/kedro_docker && kedro azureml execute")
     assert step.code is None
+
+
+@pytest.mark.parametrize(
+    ("docker", "azure", "command", "code", "environment"),
+    [
+        ({}, {}, "kedro azureml execute", ".", "azureml:kedro-env@latest"),
+        ({"image": "acr.io/img:1"}, {}, "kedro azureml execute", ".", "azureml:kedro-env@latest"),
+        (
+            {"image": "acr.io/img:1"},
+            {"code_directory": None},
+            "cd /home/kedro_docker && kedro azureml execute",
+            None,
+            "acr.io/img:1",
+        ),
+    ],
+    ids=["code-upload", "code-upload-with-an-image-configured", "docker-image"],
+)
+def test_the_config_alone_decides_the_flow_with_default_options(
+    docker: dict[str, Any], azure: dict[str, Any], command: str, code: Any, environment: str
+) -> None:
+    # Default CompileOptions() used to give a code-upload config a docker-flow command
+    # ("cd /home/kedro_docker && ..." in a registered environment, with no code).
+    _, job = compile_pipeline(_pipeline(), _config(docker, **azure), CompileOptions(), CATALOG.get)
+    for step in job.jobs.values():
+        assert step.command.startswith(f"{command} --pipeline __default__ --node ")
+        assert step.code == code
+        assert getattr(step.environment, "image", step.environment) == environment
+
+
+class _Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+def test_compiling_shows_no_experimental_notices_and_leaves_the_sdk_logger_alone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from azure.ai.ml._utils import _experimental
+
+    # The SDK logs each notice once per process: forget the ones other tests triggered.
+    monkeypatch.setattr(_experimental, "_warning_cache", set())
+    logger = logging.getLogger(_experimental.__name__)  # the SDK's logger does not propagate
+    records = _Records()
+    logger.addHandler(records)
+    try:
+        # Importing the compiler used to set this logger to ERROR for the whole process.
+        assert logger.level == logging.NOTSET
+        _, job = _compile()
+        job_yaml(job, CompileOptions(code="."))
+        assert logger.level == logging.NOTSET
+        # (Only the process's first validation builds the schemas that log these notices;
+        # the integration test of `kedro azureml compile` checks them in a fresh process.)
+        assert [m for m in records.messages if "experimental" in m] == []
+    finally:
+        logger.removeHandler(records)
 
 
 def test_aml_env_override_is_a_registered_environment() -> None:

@@ -12,7 +12,7 @@ from kedro_azureml.compiler.render import CompileOptions
 from kedro_azureml.compiler.yaml_out import dump_yaml
 from kedro_azureml.config import parse_config
 from kedro_azureml.distributed import Framework, distributed_job
-from kedro_azureml.errors import CompileError
+from kedro_azureml.errors import CompileError, ConfigError
 
 CATALOG: dict[str, dict[str, Any]] = {
     "raw": {"type": "pandas.CSVDataset", "filepath": "data/01_raw/raw.csv"},
@@ -130,6 +130,30 @@ def test_memory_joins_nodes_sharing_an_assign_memory_dataset() -> None:
         ("copy", ["copy"]),
         ("last", ["last"]),
     ]
+
+
+def test_a_shared_memory_dataset_with_assign_stays_in_its_step_like_a_memory_dataset() -> None:
+    # SharedMemoryDataset is a memory dataset for routing; grouping used to miss it and split
+    # its writer and reader into two steps (["open"], ["use"]).
+    catalog = {"shared": {"type": "kedro.io.SharedMemoryDataset", "copy_mode": "assign"}}
+    pipe = pipeline([node(_f, "raw", "shared", name="open"), node(_f, "shared", "out", name="use")])
+    assert _steps(group_nodes(pipe, "memory", catalog.get)) == [("open", ["open", "use"])]
+
+
+def test_every_strategy_name_is_a_strategy_of_config_and_cli() -> None:
+    from kedro_azureml.cli import compile_options
+    from kedro_azureml.compiler.grouping import _PROPOSERS
+    from kedro_azureml.contract.grouping_strategies import GROUPING_STRATEGIES
+
+    command = compile_options(lambda **kwargs: None)
+    (group_by,) = [p for p in command.__click_params__ if p.name == "group_by"]
+    assert tuple(group_by.type.choices) == GROUPING_STRATEGIES
+    assert tuple(_PROPOSERS) == GROUPING_STRATEGIES
+    azure = _config().model_dump()["azure"]
+    for strategy in GROUPING_STRATEGIES:
+        assert parse_config({"azure": {**azure, "grouping": strategy}}).azure.grouping == strategy
+    with pytest.raises(ConfigError, match=r"azure\.grouping: Input should be 'none', 'namespace'"):
+        parse_config({"azure": {**azure, "grouping": "biggest"}})
 
 
 def test_unknown_strategy_is_a_compile_error() -> None:

@@ -183,3 +183,49 @@ def test_a_wrapper_travels_as_the_dataset_it_wraps() -> None:
     assert travelling_config(plain) is plain
     ours = {"type": "kedro_azureml.datasets.AzureMLPipelineDataset", "dataset": inner}
     assert travelling_config(ours) is ours
+
+
+@pytest.mark.parametrize(
+    ("uri", "parts"),
+    [
+        ("azureml://datastores/store/paths/a/b.csv", ("store", "a/b.csv")),
+        (
+            "azureml://subscriptions/s/resourcegroups/rg/workspaces/ws/datastores/store/paths/a/",
+            ("store", "a/"),
+        ),
+        # the first datastores/ names the datastore, even if the path repeats the pattern
+        (
+            "azureml://datastores/d1/paths/x/datastores/d2/paths/y",
+            ("d1", "x/datastores/d2/paths/y"),
+        ),
+        ("azureml:companies:3", None),
+        ("abfs://container/datastores/d/paths/x", None),
+    ],
+    ids=["short", "workspace-qualified", "path-repeats-pattern", "asset-reference", "abfs"],
+)
+def test_one_datastore_uri_pattern_for_compiled_jobs_and_asset_paths(
+    uri: str, parts: tuple[str, str] | None
+) -> None:
+    from kedro_azureml.contract.storage_paths import DATASTORE_URI, is_datastore_uri
+
+    match = DATASTORE_URI.match(uri)
+    assert (match and (match["datastore"], match["path"])) == parts
+    assert is_datastore_uri(uri) is (parts is not None)
+
+
+@pytest.mark.parametrize(
+    ("config", "stays"),
+    [
+        ({"type": "MemoryDataset", "copy_mode": "assign"}, True),
+        ({"type": "kedro.io.SharedMemoryDataset", "copy_mode": "assign"}, True),
+        ({"type": "MemoryDataSet", "copy_mode": "assign"}, True),
+        ({"type": "MemoryDataset", "copy_mode": "deepcopy"}, False),
+        ({"type": "pickle.PickleDataset", "filepath": "x.pkl", "copy_mode": "assign"}, False),
+        (None, False),
+    ],
+    ids=["memory", "shared-memory", "old-spelling", "deepcopy", "not-memory", "undeclared"],
+)
+def test_which_catalog_entries_cannot_travel(config: dict[str, Any] | None, stays: bool) -> None:
+    from kedro_azureml.contract.routing import cannot_travel
+
+    assert cannot_travel(config) is stays

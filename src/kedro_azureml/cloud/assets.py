@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import shutil
 import uuid
 from collections.abc import Mapping
@@ -20,16 +19,12 @@ from typing import TYPE_CHECKING, Any
 from kedro.io import DatasetError
 
 from kedro_azureml.contract.assets import LATEST, AssetSpec
+from kedro_azureml.contract.storage_paths import DATASTORE_URI
 
 if TYPE_CHECKING:
     from kedro_azureml.cloud.client import WorkspaceConnection
 
 logger = logging.getLogger(__name__)
-
-# azureml://[subscriptions/.../workspaces/<ws>/]datastores/<datastore>/paths/<path>
-_DATASTORE_URI = re.compile(
-    r"^azureml://(?:.*/)?datastores/(?P<datastore>[^/]+)/paths/(?P<path>.*)$"
-)
 
 
 @dataclass(frozen=True)
@@ -64,7 +59,7 @@ def download_asset(
     A ``uri_folder`` keeps its layout under ``destination``; a ``uri_file`` is written as
     ``destination/file_name``.
     """
-    match = _DATASTORE_URI.match(location.uri)
+    match = DATASTORE_URI.match(location.uri)
     if match is None:
         raise DatasetError(
             f"Data asset {location.name}:{location.version} lives at {location.uri}; only "

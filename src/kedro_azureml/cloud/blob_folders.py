@@ -22,6 +22,7 @@ from typing import Any
 from kedro_azureml.contract.storage_paths import (
     DATASTORE_URI,
     METADATA_FILE,
+    account_key_problem,
     temp_datastore_name,
 )
 from kedro_azureml.errors import KedroAzureMLError
@@ -37,11 +38,11 @@ class BlobFolders:
 
     def remote_path(self, uri: str, job_name: str) -> str:
         match = DATASTORE_URI.match(uri)
-        if not match or match.group(1) != self.datastore:
+        if not match or match["datastore"] != self.datastore:
             raise KedroAzureMLError(
                 f"run --local can only mount datastore '{self.datastore}', not {uri}."
             )
-        path = match.group(2).replace("${{name}}", job_name).strip("/")
+        path = match["path"].replace("${{name}}", job_name).strip("/")
         return f"{self.container}/{path}"
 
     def upload(self, local: Path, remote: str) -> None:
@@ -69,6 +70,9 @@ def blob_folders_from_environment(account_name: str, container: str) -> BlobFold
     if connection_string:
         fs = adlfs.AzureBlobFileSystem(connection_string=connection_string)
     elif key:
+        problem = account_key_problem(key, "Environment variable AZURE_STORAGE_ACCOUNT_KEY")
+        if problem:  # adlfs would only warn, and every step would fail signing its requests
+            raise KedroAzureMLError(problem)
         fs = adlfs.AzureBlobFileSystem(account_name=account_name, account_key=key)
     else:
         raise KedroAzureMLError(

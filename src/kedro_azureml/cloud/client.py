@@ -29,14 +29,11 @@ silently redirects a real submission.
 
 from __future__ import annotations
 
-import importlib
 import json
 import logging
 import os
 import re
-import warnings
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -44,6 +41,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from kedro_azureml.config import TemporaryStorageConfig
+from kedro_azureml.contract.references import import_reference
+from kedro_azureml.contract.sdk_warnings import quiet_sdk
 from kedro_azureml.contract.storage_paths import temp_datastore_name
 from kedro_azureml.errors import KedroAzureMLError
 
@@ -127,22 +126,13 @@ class LocalTestEndpoint:
         return endpoint
 
     def make_credential(self) -> Any:
-        module_name, _, attribute = self.credential.partition(":")
         try:
-            factory = getattr(importlib.import_module(module_name), attribute)
-        except (ImportError, AttributeError) as exc:
+            factory = import_reference(self.credential)
+        except ImportError as exc:
             raise KedroAzureMLError(
                 f"{TEST_ENDPOINT_ENV}: cannot import credential {self.credential}: {exc}"
             ) from exc
         return factory()
-
-
-@contextmanager
-def _quiet_sdk() -> Iterator[None]:
-    """The SDK warns about its experimental classes on import and use; users can't act on it."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*experimental.*")
-        yield
 
 
 def connect(workspace: WorkspaceRef, *, interactive: bool | None = None) -> Any:
@@ -161,7 +151,7 @@ def connect_workspace(
     from kedro_azureml.cloud.auth import default_credential, verified
 
     endpoint = LocalTestEndpoint.from_environment()  # validated before the slow SDK import
-    with _quiet_sdk():
+    with quiet_sdk():
         from azure.ai.ml import MLClient
     names = {
         "subscription_id": workspace.subscription_id,
@@ -247,7 +237,7 @@ def missing_environment(ml_client: Any, reference: str) -> str | None:
 
     name, label, version = parse_environment_reference(reference)
     try:
-        with _quiet_sdk():
+        with quiet_sdk():
             if label:
                 ml_client.environments.get(name, label=label)
             else:
@@ -289,7 +279,7 @@ def ensure_temporary_datastore(
     itself never leaves this machine. With ``auth: identity`` it holds no credentials and the
     compute's managed identity reads and writes the container.
     """
-    with _quiet_sdk():
+    with quiet_sdk():
         from azure.ai.ml.entities import AzureBlobDatastore, SasTokenConfiguration
     from azure.core.exceptions import HttpResponseError
 
@@ -346,7 +336,7 @@ def create_job(ml_client: Any, job: Any, experiment_name: str) -> Any:
 
     _resolvable_environments(job)
     try:
-        with _quiet_sdk():
+        with quiet_sdk():
             return ml_client.jobs.create_or_update(job, experiment_name=experiment_name)
     except (HttpResponseError, MlException) as exc:
         raise AzureMLError(f"Azure ML did not accept the job: {error_reason(exc)}") from exc
@@ -357,7 +347,7 @@ def stream_job(ml_client: Any, name: str) -> None:
     from azure.ai.ml.exceptions import JobException
 
     try:
-        with _quiet_sdk():
+        with quiet_sdk():
             ml_client.jobs.stream(name)
     except JobException as exc:
         # The SDK turns Ctrl-C into a JobException; give the caller its Ctrl-C back, so it can

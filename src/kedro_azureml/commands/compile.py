@@ -10,18 +10,22 @@ import os
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kedro_azureml.atomic import write_text_atomically
+from kedro_azureml.compiler.plan import JobPlan
 from kedro_azureml.compiler.render import CompileOptions
 from kedro_azureml.errors import CompileError
 from kedro_azureml.project.kedro_project import KedroProject
 
+if TYPE_CHECKING:
+    from azure.ai.ml.entities import PipelineJob
+
 
 @dataclass
 class CompiledJob:
-    plan: Any  # JobPlan
-    job: Any  # azure.ai.ml PipelineJob
+    plan: JobPlan
+    job: PipelineJob
     yaml_text: str
     seconds: float
 

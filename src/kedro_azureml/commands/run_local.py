@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kedro_azureml.atomic import write_text_atomically
 from kedro_azureml.commands.compile import compile_to_file, read_job_yaml
 from kedro_azureml.compiler.render import CompileOptions
 from kedro_azureml.errors import KedroAzureMLError
 from kedro_azureml.project.kedro_project import KedroProject
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 RUNS_DIR = ".kedro-azureml/runs"
 
@@ -34,7 +37,7 @@ def run_local(
     from_yaml: Path | None = None,
     max_workers: int | None = None,
     mlflow: bool = True,
-    console: Any = None,
+    console: Console | None = None,
 ) -> bool:
     """Compile (unless given a YAML) and run the job's steps here; True when all succeeded."""
     from rich.console import Console
@@ -86,7 +89,9 @@ def run_local(
     return result.succeeded
 
 
-def _local_tracking(job: dict[str, Any], project_path: Path, run_dir: Path, console: Any) -> Any:
+def _local_tracking(
+    job: dict[str, Any], project_path: Path, run_dir: Path, console: Console
+) -> Any:
     from kedro_azureml.local.tracking import start_local_tracking
 
     try:

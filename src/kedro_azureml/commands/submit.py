@@ -1,8 +1,10 @@
 """``kedro azureml run``: compile, check, upload, create the Azure ML job, and maybe watch it.
 
 Every check that can fail runs before anything is created in Azure ML, in this order: local
-ones (the ``--on-job-scheduled`` callback, secrets in the code snapshot, an empty conf folder,
-the storage key), then sign-in, then the data asset versions (each unpinned asset input is
+ones (the ``--on-job-scheduled`` callback, files named like secrets in the code snapshot, an
+empty conf folder, the storage key and its format, ``--env-var``/``--params`` values holding a
+known secret, then one read of every file of the snapshot for secret shapes and known secret
+values, see ``project/secret_scan.py``), then sign-in, then the data asset versions (each unpinned asset input is
 resolved to its latest version once, so every step reads the same one), then compiling and
 the docker image, then the workspace (compute clusters, environments). Only then is the
 temporary datastore registered and the job created.
@@ -13,22 +15,41 @@ The code upload flow uploads a staged copy of exactly the files of the snapshot 
 
 from __future__ import annotations
 
-import importlib
 import os
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kedro_azureml.compiler.render import CompileOptions
 from kedro_azureml.config import DEFAULT_COMPUTE, AzureMLConfig, TemporaryStorageConfig
+from kedro_azureml.contract.references import import_reference
 from kedro_azureml.errors import ConfigError, KedroAzureMLError
 from kedro_azureml.project.kedro_project import KedroProject
+from kedro_azureml.project.secret_scan import (
+    KNOWN_SECRET_ENV_VARS,
+    MIN_KNOWN_SECRET,
+    Allowlist,
+    scan_contents,
+    suspicious_files,
+)
 from kedro_azureml.project.snapshot import SnapshotManifest, copy_snapshot, scan_code_directory
 
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from kedro_azureml.commands.compile import CompiledJob
+    from kedro_azureml.compiler.plan import StepPlan
+
 STORAGE_KEY_ENV = "AZURE_STORAGE_ACCOUNT_KEY"
+STORAGE_KEY_LABEL = "The storage account key"
 _SHOWN_SECRETS = 10
+_ALLOW_HOW = (
+    "If they are safe to upload, add `pragma: allowlist secret` in a comment on the line, list "
+    "the files in .amlsecrets (gitignore patterns) or in a detect-secrets .secrets.baseline, or "
+    "pass --allow-secrets-upload."
+)
 
 
 class SubmitCheckError(KedroAzureMLError):
@@ -49,7 +70,7 @@ def submit_project(
     options: CompileOptions,
     settings: SubmitSettings,
     *,
-    console: Any = None,
+    console: Console | None = None,
     interactive: bool | None = None,
 ) -> bool:
     """Submit the project's pipeline; True when created (and, with ``wait``, Completed)."""
@@ -67,17 +88,20 @@ def submit_project(
     workspace = _workspace(config, settings.subscription_id)
     on_scheduled = load_callback(settings.on_job_scheduled) or print_scheduled(console)
     with tempfile.TemporaryDirectory(prefix="kedro-azureml-code-") as staging:
-        manifest = None
+        manifest = allowlist = None
         if config.azure.code_directory is not None:
             manifest = scan_code_directory((project.path / config.azure.code_directory).resolve())
-            check_no_secrets(manifest, settings.allow_secrets_upload)
+            allowlist = Allowlist.for_directory(manifest.root)
+            check_no_secrets(manifest, settings.allow_secrets_upload, allowlist)
             check_conf_uploaded(manifest, project)
+        account_key = _temporary_storage_key(config, console, interactive)
+        known = known_secrets(account_key)
+        check_options_hold_no_secret(options, known)
+        if manifest is not None and allowlist is not None:
+            check_snapshot_contents(manifest, known, allowlist, settings.allow_secrets_upload)
             code = Path(staging) / manifest.root.name
             copy_snapshot(manifest, code)
             options = replace(options, code=str(code))
-        account_key = _temporary_storage_key(config, console, interactive)
-        if manifest is not None and account_key:
-            check_key_not_in_code(manifest, account_key)
         ml_client = _connect(workspace, interactive)
         options = pin_asset_versions(ml_client, project, options, console)
         compiled = compile_project(
@@ -161,7 +185,7 @@ def unpinned_assets(project: KedroProject, options: CompileOptions) -> dict[str,
 
 
 def pin_asset_versions(
-    ml_client: Any, project: KedroProject, options: CompileOptions, console: Any
+    ml_client: Any, project: KedroProject, options: CompileOptions, console: Console
 ) -> CompileOptions:
     """``options`` with every unpinned asset input resolved once, as ``--load-versions``.
 
@@ -198,10 +222,9 @@ def load_callback(reference: str | None) -> Callable[[Any], Any] | None:
     """``module:function`` -> the function (imported now, so a typo fails before submitting)."""
     if not reference:
         return None
-    module_name, _, attribute = reference.partition(":")
     try:
-        function = getattr(importlib.import_module(module_name), attribute)
-    except (ImportError, AttributeError, ValueError) as exc:
+        function = import_reference(reference)
+    except ImportError as exc:
         raise SubmitCheckError(
             f"--on-job-scheduled {reference}: cannot import it ({exc}); give module:function."
         ) from exc
@@ -210,7 +233,7 @@ def load_callback(reference: str | None) -> Callable[[Any], Any] | None:
     return function  # type: ignore[no-any-return]
 
 
-def print_scheduled(console: Any) -> Callable[[Any], None]:
+def print_scheduled(console: Console) -> Callable[[Any], None]:
     def on_job_scheduled(job: Any) -> None:
         console.print(
             f"Job {job.name} created in experiment {job.experiment_name}", highlight=False
@@ -220,29 +243,110 @@ def print_scheduled(console: Any) -> Callable[[Any], None]:
     return on_job_scheduled
 
 
-def check_no_secrets(manifest: SnapshotManifest, allowed: bool) -> None:
-    suspicious = manifest.suspicious
+def _listed(items: list[str]) -> str:
+    more = len(items) - _SHOWN_SECRETS
+    return ", ".join(items[:_SHOWN_SECRETS]) + (f" and {more} more" if more > 0 else "")
+
+
+def check_no_secrets(
+    manifest: SnapshotManifest, allowed: bool, allowlist: Allowlist | None = None
+) -> None:
+    """No file that looks like a secret by its name (or its symlink target's) goes up."""
+    suspicious = suspicious_files(manifest, allowlist)
     if not suspicious or allowed:
         return
-    shown = ", ".join(suspicious[:_SHOWN_SECRETS])
-    more = (
-        f" and {len(suspicious) - _SHOWN_SECRETS} more" if len(suspicious) > _SHOWN_SECRETS else ""
-    )
     raise SubmitCheckError(
         f"{len(suspicious)} file(s) that look like secrets would be uploaded with the code: "
-        f"{shown}{more}. Exclude them in {manifest.root / '.amlignore'} (e.g. conf/local/, "
+        f"{_listed(suspicious)}. Exclude them in {manifest.root / '.amlignore'} (e.g. conf/local/, "
         "**/credentials*, .env), or pass --allow-secrets-upload if they are safe to upload."
     )
 
 
-def check_key_not_in_code(manifest: SnapshotManifest, account_key: str) -> None:
-    """The storage key must never go up with the code, whatever file it hides in."""
-    found = manifest.files_containing(account_key)
-    if found:
+def known_secrets(account_key: str | None) -> dict[str, str]:
+    """``{label: value}`` of every secret this run knows: never uploaded, never in the job.
+
+    The label says where the value came from (a variable), never the value itself; a value
+    known under two names keeps the first.
+    """
+    candidates = [(STORAGE_KEY_LABEL, account_key or "")]
+    candidates += [
+        (f"The value of ${name}", os.environ.get(name, "")) for name in KNOWN_SECRET_ENV_VARS
+    ]
+    for part in os.environ.get("AZURE_STORAGE_CONNECTION_STRING", "").split(";"):
+        name, _, value = part.partition("=")
+        if name.strip().lower() in ("accountkey", "sharedaccesssignature"):
+            candidates.append((f"The {name.strip()} in $AZURE_STORAGE_CONNECTION_STRING", value))
+    known: dict[str, str] = {}
+    for label, value in candidates:
+        value = value.strip()
+        if len(value) >= MIN_KNOWN_SECRET and value not in known.values():
+            known[label] = value
+    return known
+
+
+def _secret_options(options: CompileOptions, known: dict[str, str]) -> list[tuple[str, str]]:
+    """``(option, label)`` for every --env-var/--params value that holds a known secret."""
+    found = []
+    values: list[tuple[str, Any]] = [
+        (f"--env-var {name}", value) for name, value in options.env_vars.items()
+    ]
+    stack: list[tuple[str, Any]] = [("", options.params)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, dict):
+            stack += [(f"{path}.{key}" if path else str(key), v) for key, v in value.items()]
+        elif isinstance(value, (list, tuple)):
+            stack += [(f"{path}[{i}]", v) for i, v in enumerate(value)]
+        else:
+            values.append((f"--params {path}", value))
+    for option, value in values:
+        text = str(value)
+        for label, secret in known.items():
+            if secret in text:
+                found.append((option, label))
+    return sorted(found)
+
+
+def check_options_hold_no_secret(options: CompileOptions, known: dict[str, str]) -> None:
+    """A value given with --env-var or --params is written into the job Azure ML stores and
+    shows: refuse one that holds a secret this run knows (the message never shows it)."""
+    found = _secret_options(options, known)
+    if not found:
+        return
+    lines = "\n".join(f"  - {option}: {label[0].lower()}{label[1:]}" for option, label in found)
+    raise SubmitCheckError(
+        "Not submitted: these values would be written into the job definition sent to Azure ML, "
+        f"where anyone who can read the job sees them:\n{lines}\nSteps never need the storage "
+        "key (temporary storage is mounted through a datastore). Give a step a secret through "
+        "Azure Key Vault or a workspace connection instead."
+    )
+
+
+def check_snapshot_contents(
+    manifest: SnapshotManifest, known: dict[str, str], allowlist: Allowlist, allowed: bool
+) -> None:
+    """Read every file that would go up: a known secret anywhere is refused whatever the flags;
+    a secret's shape in a text file is refused unless accepted (see ``secret_scan``)."""
+    result = scan_contents(manifest, known, allowlist)
+    if result.known:
+        lines = "\n".join(
+            f"  - {label} is written in {_listed(files)}"
+            for label, files in sorted(result.known.items())
+        )
         raise SubmitCheckError(
-            f"The storage account key is written in {', '.join(found[:_SHOWN_SECRETS])}, which "
-            "would be uploaded with the code. Remove it from there: the key is read from "
-            "$AZURE_STORAGE_ACCOUNT_KEY (or a prompt) and never needs to be in the project."
+            f"Not submitted: secrets would be uploaded with the code:\n{lines}\nRemove them from "
+            "there: secrets are read from the environment (or a prompt) and never need to be in "
+            "the project."
+        )
+    if result.findings and not allowed:
+        shown = "\n".join(f"  {finding}" for finding in result.findings[:_SHOWN_SECRETS])
+        more = len(result.findings) - _SHOWN_SECRETS
+        raise SubmitCheckError(
+            f"Not submitted: {len(result.findings)} possible secret(s) in files that would be "
+            f"uploaded with the code:\n{shown}"
+            + (f"\n  and {more} more" if more > 0 else "")
+            + f"\nRemove them or exclude the files in {manifest.ignore_file or '.amlignore'}. "
+            + _ALLOW_HOW
         )
 
 
@@ -277,7 +381,7 @@ def check_docker_image(job: Any) -> None:
             )
 
 
-def compute_clusters(config: AzureMLConfig, compiled: Any) -> dict[str, list[str]]:
+def compute_clusters(config: AzureMLConfig, compiled: CompiledJob) -> dict[str, list[str]]:
     """``{cluster_name: [aliases]}`` of every cluster the job uses (serverless has none)."""
     aliases = {DEFAULT_COMPUTE, *(step.compute for step in compiled.plan.steps)}
     clusters: dict[str, list[str]] = {}
@@ -288,7 +392,7 @@ def compute_clusters(config: AzureMLConfig, compiled: Any) -> dict[str, list[str
     return clusters
 
 
-def check_workspace(ml_client: Any, config: AzureMLConfig, compiled: Any) -> None:
+def check_workspace(ml_client: Any, config: AzureMLConfig, compiled: CompiledJob) -> None:
     """Every compute cluster and registered environment the job names exists."""
     from kedro_azureml.cloud.client import missing_computes, missing_environment
 
@@ -310,7 +414,9 @@ def check_workspace(ml_client: Any, config: AzureMLConfig, compiled: Any) -> Non
         )
 
 
-def _temporary_storage_key(config: AzureMLConfig, console: Any, interactive: bool) -> str | None:
+def _temporary_storage_key(
+    config: AzureMLConfig, console: Console, interactive: bool
+) -> str | None:
     storage = config.azure.temporary_storage
     if not config.uses_temporary_storage or storage is None:
         return None
@@ -320,7 +426,7 @@ def _temporary_storage_key(config: AzureMLConfig, console: Any, interactive: boo
 def storage_account_key(
     storage: TemporaryStorageConfig,
     *,
-    console: Any,
+    console: Console,
     interactive: bool,
     prompt: Callable[[str], str] | None = None,
 ) -> str | None:
@@ -333,7 +439,7 @@ def storage_account_key(
         return None
     key = os.environ.get(STORAGE_KEY_ENV)
     if key:
-        return key
+        return _valid_key(key, f"Environment variable {STORAGE_KEY_ENV}")
     if not interactive:
         raise SubmitCheckError(
             f"Environment variable {STORAGE_KEY_ENV} not set, and there is no terminal to ask "
@@ -347,6 +453,15 @@ def storage_account_key(
     )
     if not key.strip():
         raise SubmitCheckError("No storage account key given.")
+    return _valid_key(key, "The key typed at the prompt")
+
+
+def _valid_key(key: str, source: str) -> str:
+    from kedro_azureml.contract.storage_paths import account_key_problem
+
+    problem = account_key_problem(key, source)
+    if problem:
+        raise SubmitCheckError(problem)
     return key.strip()
 
 
@@ -358,14 +473,16 @@ def _hidden_prompt(text: str) -> str:
 
 def _size(total: int) -> str:
     size = float(total)
-    for unit in ("bytes", "kB", "MB", "GB"):
-        if size < 1000 or unit == "GB":
+    for unit in ("bytes", "kB", "MB"):
+        if size < 1000:
             return f"{int(size)} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
         size /= 1000
     return f"{size:.1f} GB"
 
 
-def watch_job(ml_client: Any, job: Any, compiled: Any, *, console: Any, interactive: bool) -> bool:
+def watch_job(
+    ml_client: Any, job: Any, compiled: CompiledJob, *, console: Console, interactive: bool
+) -> bool:
     """Stream the job's logs, then summarise; True only when it Completed.
 
     Ctrl-C stops watching; at a terminal it asks whether to cancel the job in Azure ML.
@@ -382,7 +499,7 @@ def watch_job(ml_client: Any, job: Any, compiled: Any, *, console: Any, interact
     return status == "Completed"
 
 
-def _interrupted(ml_client: Any, job: Any, console: Any, interactive: bool) -> None:
+def _interrupted(ml_client: Any, job: Any, console: Console, interactive: bool) -> None:
     import click
 
     from kedro_azureml.cloud.client import cancel_job
@@ -400,17 +517,19 @@ def _interrupted(ml_client: Any, job: Any, console: Any, interactive: bool) -> N
     )
 
 
-def print_summary(console: Any, job: Any, status: str, runs: list[Any], compiled: Any) -> None:
+def print_summary(
+    console: Console, job: Any, status: str, runs: list[Any], compiled: CompiledJob
+) -> None:
     """Each step's status, and for failed steps their Kedro nodes and where the logs are.
 
     Azure ML names a step's run after the step's display name (its Kedro node's name).
     """
     from rich.table import Table
 
-    steps = {}
-    for step in compiled.plan.steps:
-        steps[step.name] = step
-        steps[str(compiled.job.jobs[step.name].display_name)] = step
+    steps: dict[str, StepPlan] = {}
+    for plan_step in compiled.plan.steps:
+        steps[plan_step.name] = plan_step
+        steps[str(compiled.job.jobs[plan_step.name].display_name)] = plan_step
     table = Table(title=f"Job {job.name}: {status}", title_justify="left")
     for column in ("Step", "Kedro nodes", "Status"):
         table.add_column(column)

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kedro_azureml.compiler.grouping import group_nodes
 from kedro_azureml.compiler.plan import JobPlan, plan_job
 from kedro_azureml.compiler.render import CompileOptions, render_job
 from kedro_azureml.compiler.yaml_out import dump_yaml, job_to_dict
 from kedro_azureml.config import AzureMLConfig
+from kedro_azureml.contract.sdk_warnings import quiet_sdk
+
+if TYPE_CHECKING:
+    from azure.ai.ml.entities import PipelineJob
+    from kedro.pipeline import Pipeline
 
 
 def plan_pipeline(
-    pipeline: Any,
+    pipeline: Pipeline,
     config: AzureMLConfig,
     options: CompileOptions,
     dataset_config: Callable[[str], dict[str, Any] | None],
@@ -21,6 +26,13 @@ def plan_pipeline(
     grouping: str | None = None,
     params: dict[str, Any] | None = None,
 ) -> JobPlan:
+    """Decide the steps and how each dataset travels, without importing the Azure ML SDK.
+
+    Everything the job will do is decided here, from plain values: ``dataset_config`` gives a
+    dataset's catalog entry (None for an undeclared one), ``params`` resolve distributed nodes'
+    sizes, ``grouping`` overrides azure.grouping. ``compile --explain`` stops here, so it
+    answers in a fraction of the time a full compile takes.
+    """
     from kedro_azureml.distributed.spec import distribution_resolver
 
     return plan_job(
@@ -35,19 +47,33 @@ def plan_pipeline(
 
 
 def compile_pipeline(
-    pipeline: Any,
+    pipeline: Pipeline,
     config: AzureMLConfig,
     options: CompileOptions,
     dataset_config: Callable[[str], dict[str, Any] | None],
     *,
     grouping: str | None = None,
     params: dict[str, Any] | None = None,
-) -> tuple[JobPlan, Any]:
+) -> tuple[JobPlan, PipelineJob]:
+    """Plan ``pipeline`` and render it as a validated azure-ai-ml PipelineJob.
+
+    Pure: no project, session, network or credentials, so the same call serves ``compile``,
+    ``run --local``, ``submit`` and tests. The plan comes back too: it says in Kedro's terms
+    (nodes, datasets) what the SDK job says in Azure ML's.
+    """
     plan = plan_pipeline(
         pipeline, config, options, dataset_config, grouping=grouping, params=params
     )
     return plan, render_job(plan, config, options)
 
 
-def job_yaml(job: Any, options: CompileOptions) -> str:
-    return dump_yaml(job_to_dict(job, options.code))
+def job_yaml(job: PipelineJob, options: CompileOptions) -> str:
+    """The YAML ``az ml job create -f`` and ``run --local`` read, the same on every machine.
+
+    ``options.code`` is written as each step's code path (relative to where the YAML is
+    written, so the file is portable); the SDK itself would write the compiling machine's
+    absolute path.
+    """
+    with quiet_sdk():
+        data = job_to_dict(job, options.code)
+    return dump_yaml(data)

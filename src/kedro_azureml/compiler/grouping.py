@@ -18,29 +18,39 @@ from __future__ import annotations
 import heapq
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from kedro_azureml.contract.grouping_strategies import (
+    GROUPING_STRATEGIES,
+    GroupingStrategy,
+    is_grouping_strategy,
+)
+from kedro_azureml.contract.routing import cannot_travel
 from kedro_azureml.distributed.config import ATTRIBUTE as DISTRIBUTED_ATTRIBUTE
 from kedro_azureml.errors import CompileError
 
-STRATEGIES = ("none", "namespace", "tag", "memory")
+if TYPE_CHECKING:
+    from kedro.pipeline import Pipeline
+    from kedro.pipeline.node import Node
+
 GROUP_TAG_PREFIX = "group."
-_MEMORY_TYPES = ("MemoryDataset", "MemoryDataSet")
 # Rounds that split one group each before a still-cyclic set gets twice as many per round.
 _SINGLE_SPLIT_ROUNDS = 16
 
 DatasetConfig = Callable[[str], "dict[str, Any] | None"]
-StepKey = Callable[[Any], Hashable]
+StepKey = Callable[["Node"], Hashable]
 
 
 @dataclass(frozen=True)
 class NodeGroup:
+    """Nodes that will run in one Azure ML step, in topological order."""
+
     name: str
-    nodes: Sequence[Any]  # kedro Nodes, in topological order
+    nodes: tuple[Node, ...]
 
 
 def group_nodes(
-    pipeline: Any,
+    pipeline: Pipeline,
     strategy: str = "none",
     dataset_config: DatasetConfig | None = None,
     *,
@@ -51,27 +61,22 @@ def group_nodes(
     ``dataset_config`` (a dataset name to its catalog entry) is needed by ``memory`` only.
     ``step_key`` says which nodes may share a machine (e.g. their compute); see split_groups.
     """
-    if strategy == "none":
-        proposed = [NodeGroup(node.name, (node,)) for node in pipeline.nodes]
-    elif strategy == "namespace":
-        proposed = _by_namespace(pipeline)
-    elif strategy == "tag":
-        proposed = _by_tag(pipeline)
-    elif strategy == "memory":
-        proposed = _by_memory(pipeline, dataset_config or (lambda name: None))
-    else:
+    if not is_grouping_strategy(strategy):
         raise CompileError(
-            f"Unknown grouping strategy '{strategy}'. Use one of: {', '.join(STRATEGIES)}."
+            f"Unknown grouping strategy '{strategy}'. Use one of: {', '.join(GROUPING_STRATEGIES)}."
         )
-    return split_groups(pipeline, proposed, step_key)
+    propose = _PROPOSERS[strategy]
+    return split_groups(
+        pipeline, propose(pipeline, dataset_config or (lambda name: None)), step_key
+    )
 
 
-def is_distributed(node: Any) -> bool:
+def is_distributed(node: Node) -> bool:
     return getattr(node.func, DISTRIBUTED_ATTRIBUTE, None) is not None
 
 
 def split_groups(
-    pipeline: Any, groups: Iterable[NodeGroup], step_key: StepKey | None = None
+    pipeline: Pipeline, groups: Iterable[NodeGroup], step_key: StepKey | None = None
 ) -> list[NodeGroup]:
     """Make ``groups`` runnable: one machine per step, and no cycle between steps.
 
@@ -84,9 +89,11 @@ def split_groups(
     order = {node.name: index for index, node in enumerate(pipeline.nodes)}
     parts: list[NodeGroup] = []
     for group in groups:
-        by_key: dict[Hashable, list[Any]] = {}
+        by_key: dict[Hashable, list[Node]] = {}
         for node in sorted(group.nodes, key=lambda n: order[n.name]):
-            key = ("distributed", node.name) if is_distributed(node) else None
+            key: tuple[str, Hashable] | None = None
+            if is_distributed(node):
+                key = ("distributed", node.name)
             if key is None and step_key is not None:
                 key = ("key", step_key(node))
             by_key.setdefault(key, []).append(node)
@@ -94,22 +101,16 @@ def split_groups(
     return _acyclic(pipeline, parts, order)
 
 
-def _named_parts(name: str, parts: list[list[Any]]) -> list[NodeGroup]:
+def _named_parts(name: str, parts: Sequence[Sequence[Node]]) -> list[NodeGroup]:
     """A part of one node takes the node's name (a distributed node stays recognisable);
-    the first larger part keeps the group's name and the others are numbered after it."""
+    larger parts keep the group's name. Names may repeat: the step names are made unique
+    once, in Azure ML's alphabet, by ``naming.unique_step_names``."""
     if len(parts) == 1:
         return [NodeGroup(name, tuple(parts[0]))]
-    named, larger = [], 0
-    for nodes in parts:
-        if len(nodes) == 1:
-            named.append(NodeGroup(nodes[0].name, (nodes[0],)))
-            continue
-        larger += 1
-        named.append(NodeGroup(name if larger == 1 else f"{name}_{larger}", tuple(nodes)))
-    return named
+    return [NodeGroup(nodes[0].name if len(nodes) == 1 else name, tuple(nodes)) for nodes in parts]
 
 
-def _by_namespace(pipeline: Any) -> list[NodeGroup]:
+def _by_namespace(pipeline: Pipeline) -> list[NodeGroup]:
     nodes = {node.name: node for node in pipeline.nodes}
     return [
         NodeGroup(grouped.name, tuple(nodes[name] for name in grouped.nodes))
@@ -117,8 +118,9 @@ def _by_namespace(pipeline: Any) -> list[NodeGroup]:
     ]
 
 
-def _by_tag(pipeline: Any) -> list[NodeGroup]:
-    groups: dict[str, list[Any]] = {}
+def _by_tag(pipeline: Pipeline) -> list[NodeGroup]:
+    # Keyed by (tagged, name): an untagged node named like a group tag still runs alone.
+    groups: dict[tuple[bool, str], list[Node]] = {}
     for node in pipeline.nodes:
         names = sorted(
             tag.removeprefix(GROUP_TAG_PREFIX)
@@ -130,19 +132,11 @@ def _by_tag(pipeline: Any) -> list[NodeGroup]:
                 f"Node '{node.name}' has the group tags {', '.join(names)}; a node runs in one "
                 f"step, so keep one '{GROUP_TAG_PREFIX}<name>' tag."
             )
-        groups.setdefault(names[0] if names else node.name, []).append(node)
-    return [NodeGroup(name, tuple(nodes)) for name, nodes in groups.items()]
+        groups.setdefault((True, names[0]) if names else (False, node.name), []).append(node)
+    return [NodeGroup(name, tuple(nodes)) for (_, name), nodes in groups.items()]
 
 
-def cannot_travel(config: dict[str, Any] | None) -> bool:
-    """A MemoryDataset with ``copy_mode: assign`` holds an object that must not be copied."""
-    if not config:
-        return False
-    type_name = str(config.get("type", "")).rsplit(".", 1)[-1]
-    return type_name in _MEMORY_TYPES and config.get("copy_mode") == "assign"
-
-
-def _by_memory(pipeline: Any, dataset_config: DatasetConfig) -> list[NodeGroup]:
+def _by_memory(pipeline: Pipeline, dataset_config: DatasetConfig) -> list[NodeGroup]:
     nodes = list(pipeline.nodes)
     parent = list(range(len(nodes)))
 
@@ -161,13 +155,26 @@ def _by_memory(pipeline: Any, dataset_config: DatasetConfig) -> list[NodeGroup]:
             for other in indices[1:]:
                 first, second = root(indices[0]), root(other)
                 parent[max(first, second)] = min(first, second)  # the earliest node names it
-    groups: dict[int, list[Any]] = {}
+    groups: dict[int, list[Node]] = {}
     for index, node in enumerate(nodes):
         groups.setdefault(root(index), []).append(node)
     return [NodeGroup(members[0].name, tuple(members)) for members in groups.values()]
 
 
-def _acyclic(pipeline: Any, groups: list[NodeGroup], order: dict[str, int]) -> list[NodeGroup]:
+def _one_per_node(pipeline: Pipeline, dataset_config: DatasetConfig) -> list[NodeGroup]:
+    return [NodeGroup(node.name, (node,)) for node in pipeline.nodes]
+
+
+# What each strategy proposes, before split_groups makes the proposal runnable.
+_PROPOSERS: dict[GroupingStrategy, Callable[[Pipeline, DatasetConfig], list[NodeGroup]]] = {
+    "none": _one_per_node,
+    "namespace": lambda pipeline, dataset_config: _by_namespace(pipeline),
+    "tag": lambda pipeline, dataset_config: _by_tag(pipeline),
+    "memory": _by_memory,
+}
+
+
+def _acyclic(pipeline: Pipeline, groups: list[NodeGroup], order: dict[str, int]) -> list[NodeGroup]:
     """Split the groups that take part in a cycle between steps; return them in step order.
 
     Within each strongly connected set of groups, a node's level is the longest count of group
@@ -179,74 +186,109 @@ def _acyclic(pipeline: Any, groups: list[NodeGroup], order: dict[str, int]) -> l
     node is looked at in at most _SINGLE_SPLIT_ROUNDS + log2(groups) rounds: near-linear even for
     a chain that enters each of thousands of groups again and again.
     """
-    nodes = list(pipeline.nodes)  # topological order, as ``order``
-    producer = {dataset: index for index, node in enumerate(nodes) for dataset in node.outputs}
-    parents = [sorted({producer[d] for d in node.inputs if d in producer}) for node in nodes]
-    members = [sorted(order[n.name] for n in g.nodes) for g in groups]
-    names = [group.name for group in groups]
-    # Among equally wide groups the first in the list is split, as if each split had replaced
-    # its group in place. A split group's members are emptied and its parts appended: ids stay.
-    rank: list[tuple[int, ...]] = [(index,) for index in range(len(groups))]
-    part_of = [0] * len(nodes)
-    for part, indices in enumerate(members):
-        for index in indices:
-            part_of[index] = part
-
-    def edges_between(parts: Iterable[int]) -> dict[int, set[int]]:
-        edges: dict[int, set[int]] = {part: set() for part in parts}
-        for part in edges:
-            for child in members[part]:
-                for parent in parents[child]:
-                    source = part_of[parent]
-                    if source != part and source in edges:
-                        edges[source].add(part)
-        return edges
-
+    partition = _Partition(pipeline, groups, order)
     work: list[tuple[set[int], int]] = [
-        (cyclic, 0) for cyclic in _cyclic_sets(edges_between(range(len(groups))))
+        (cyclic, 0) for cyclic in _cyclic_sets(partition.edges_between(range(len(groups))))
     ]
     while work:
         parts, rounds = work.pop()
         batch = 2 ** max(0, rounds + 1 - _SINGLE_SPLIT_ROUNDS)
+        level = partition.levels(parts)
+        for part in partition.widest(parts, level, batch):
+            parts.discard(part)
+            parts.update(partition.split_by_level(part, level))
+        work += [(cyclic, rounds + 1) for cyclic in _cyclic_sets(partition.edges_between(parts))]
+    return partition.groups_in_step_order()
+
+
+class _Partition:
+    """The pipeline's nodes (by topological index) cut into parts, each a future step.
+
+    A split part's members are emptied and its pieces appended, so part ids stay valid. Among
+    equally wide parts the first in the list is split first, as if each split had replaced its
+    part in place: ``rank`` keeps that order.
+    """
+
+    def __init__(self, pipeline: Pipeline, groups: list[NodeGroup], order: dict[str, int]) -> None:
+        self.order = order
+        self.nodes = list(pipeline.nodes)  # topological order, as ``order``
+        producer = {d: index for index, node in enumerate(self.nodes) for d in node.outputs}
+        self.parents = [
+            sorted({producer[d] for d in node.inputs if d in producer}) for node in self.nodes
+        ]
+        self.members = [sorted(order[n.name] for n in group.nodes) for group in groups]
+        self.names = [group.name for group in groups]
+        self.rank: list[tuple[int, ...]] = [(index,) for index in range(len(groups))]
+        self.part_of = [0] * len(self.nodes)
+        for part, indices in enumerate(self.members):
+            for index in indices:
+                self.part_of[index] = part
+
+    def edges_between(self, parts: Iterable[int]) -> dict[int, set[int]]:
+        """Which of ``parts`` wait for which others, through the nodes' datasets."""
+        edges: dict[int, set[int]] = {part: set() for part in parts}
+        for part in edges:
+            for child in self.members[part]:
+                for parent in self.parents[child]:
+                    source = self.part_of[parent]
+                    if source != part and source in edges:
+                        edges[source].add(part)
+        return edges
+
+    def levels(self, parts: set[int]) -> dict[int, int]:
+        """Each node of ``parts``: the most part changes on a path to it from inside ``parts``."""
+        part_of, parents = self.part_of, self.parents
         level: dict[int, int] = {}
-        for index in sorted(i for part in parts for i in members[part]):
+        for index in sorted(i for part in parts for i in self.members[part]):
             own = part_of[index]
             level[index] = max(
                 (level[p] + (part_of[p] != own) for p in parents[index] if part_of[p] in parts),
                 default=0,
             )
-        # The set's first node is at level 0 and its group is entered from another group, so
-        # that group spans at least two levels: every round splits something.
-        spans = {part: len({level[i] for i in members[part]}) for part in parts}
-        chosen = sorted(
-            (part for part in parts if spans[part] > 1), key=lambda p: (-spans[p], rank[p])
-        )[:batch]
-        for part in chosen:
-            by_level: dict[int, list[Any]] = {}
-            for index in members[part]:
-                by_level.setdefault(level[index], []).append(nodes[index])
-            pieces = _named_parts(names[part], [by_level[k] for k in sorted(by_level)])
-            members[part] = []
-            parts.discard(part)
-            for position, piece in enumerate(pieces):
-                new = len(members)
-                members.append([order[n.name] for n in piece.nodes])
-                names.append(piece.name)
-                rank.append((*rank[part], position))
-                for n in piece.nodes:
-                    part_of[order[n.name]] = new
-                parts.add(new)
-        work += [(cyclic, rounds + 1) for cyclic in _cyclic_sets(edges_between(parts))]
+        return level
 
-    alive = sorted((p for p, indices in enumerate(members) if indices), key=rank.__getitem__)
-    result = [NodeGroup(names[p], tuple(nodes[i] for i in members[p])) for p in alive]
-    renumber = {part: index for index, part in enumerate(alive)}
-    edges = edges_between(alive)
-    return _in_step_order(
-        result,
-        {renumber[p]: {renumber[t] for t in targets} for p, targets in edges.items()},
-        order,
-    )
+    def widest(self, parts: set[int], level: dict[int, int], batch: int) -> list[int]:
+        """Up to ``batch`` parts spanning the most levels, the first-ranked among equals.
+
+        The set's first node is at level 0 and its part is entered from another part, so that
+        part spans at least two levels: every round splits something.
+        """
+        spans = {part: len({level[i] for i in self.members[part]}) for part in parts}
+        splittable = (part for part in parts if spans[part] > 1)
+        return sorted(splittable, key=lambda p: (-spans[p], self.rank[p]))[:batch]
+
+    def split_by_level(self, part: int, level: dict[int, int]) -> list[int]:
+        """Replace ``part`` by one part per level of its nodes; return the new parts' ids."""
+        by_level: dict[int, list[Node]] = {}
+        for index in self.members[part]:
+            by_level.setdefault(level[index], []).append(self.nodes[index])
+        pieces = _named_parts(self.names[part], [by_level[k] for k in sorted(by_level)])
+        self.members[part] = []
+        new_parts = []
+        for position, piece in enumerate(pieces):
+            new = len(self.members)
+            self.members.append([self.order[n.name] for n in piece.nodes])
+            self.names.append(piece.name)
+            self.rank.append((*self.rank[part], position))
+            for n in piece.nodes:
+                self.part_of[self.order[n.name]] = new
+            new_parts.append(new)
+        return new_parts
+
+    def groups_in_step_order(self) -> list[NodeGroup]:
+        alive = sorted(
+            (p for p, indices in enumerate(self.members) if indices), key=self.rank.__getitem__
+        )
+        result = [
+            NodeGroup(self.names[p], tuple(self.nodes[i] for i in self.members[p])) for p in alive
+        ]
+        renumber = {part: index for index, part in enumerate(alive)}
+        edges = self.edges_between(alive)
+        return _in_step_order(
+            result,
+            {renumber[p]: {renumber[t] for t in targets} for p, targets in edges.items()},
+            self.order,
+        )
 
 
 def _cyclic_sets(edges: dict[int, set[int]]) -> list[set[int]]:

@@ -8,7 +8,7 @@ a silent clash would wire the wrong data into a step.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from kedro_azureml.errors import CompileError
 
@@ -38,3 +38,28 @@ def unique_names(names: Iterable[str], kind: str) -> dict[str, str]:
         owners[azure_name] = name
         mapping[name] = azure_name
     return mapping
+
+
+def unique_step_names(group_names: Sequence[str]) -> list[str]:
+    """The Azure ML name of each step, in the order of ``group_names``; all different.
+
+    Different Kedro names that become one Azure name are a CompileError, as in
+    :func:`unique_names`. One name given to several groups is numbered instead (``name``,
+    ``name_2``, ...): grouping makes such names itself, e.g. a part split off a namespace
+    ``x`` is named after its one node, and a node named ``x`` outside that namespace exists.
+    """
+    mapping = unique_names(group_names, "step name")
+    taken = set(mapping.values())
+    given: set[str] = set()
+    names = []
+    for group_name in group_names:
+        base = mapping[group_name]
+        name, number = base, 1
+        while name in given or (name != base and name in taken):
+            number += 1
+            suffix = f"_{number}"
+            name = base[: MAX_LENGTH - len(suffix)] + suffix
+        given.add(name)
+        taken.add(name)
+        names.append(name)
+    return names

@@ -8,33 +8,39 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from kedro_azureml.compiler.grouping import (
-    NodeGroup,
-    cannot_travel,
-    group_nodes,
-    is_distributed,
-    split_groups,
-)
-from kedro_azureml.compiler.naming import unique_names
+from kedro_azureml.compiler.grouping import NodeGroup, group_nodes, is_distributed, split_groups
+from kedro_azureml.compiler.naming import unique_names, unique_step_names
 from kedro_azureml.config import DEFAULT_COMPUTE
 from kedro_azureml.contract.assets import AssetSpec, asset_spec
-from kedro_azureml.contract.routing import DatasetRoute, Route, route_dataset
+from kedro_azureml.contract.routing import DatasetRoute, Route, cannot_travel, route_dataset
 from kedro_azureml.errors import CompileError
+
+if TYPE_CHECKING:
+    from kedro.pipeline import Pipeline
+    from kedro.pipeline.node import Node
+
+    from kedro_azureml.distributed.spec import DistributedSpec
 
 DETERMINISTIC_TAG = "deterministic"
 
 
 @dataclass(frozen=True)
 class StepPlan:
-    name: str
-    node_names: tuple[str, ...]
+    """One future Azure ML step, in Kedro's terms: which nodes it runs, what it reads and writes.
+
+    Plain values, no SDK objects: ``compile --explain``, the tests and the renderer all read
+    the same plan, and it can be checked without importing azure-ai-ml.
+    """
+
+    name: str  # the Azure ML step name (sanitised, unique in the job)
+    node_names: tuple[str, ...]  # in the order the step runs them
     inputs: dict[str, str]  # Kedro dataset -> Azure ML port name
     outputs: dict[str, str]
     compute: str  # compute alias from azureml.yml
-    deterministic: bool = False
-    distribution: Any = None  # a DistributedSpec, for distributed nodes
+    deterministic: bool = False  # every node tagged "deterministic": Azure ML may reuse it
+    distribution: DistributedSpec | None = None  # for a distributed node (always alone)
 
 
 @dataclass(frozen=True)
@@ -48,6 +54,13 @@ class DatasetDecision:
 
 @dataclass
 class JobPlan:
+    """The whole job in Kedro's terms: its steps in a topological order, and why each dataset
+    travels as it does.
+
+    The decisions are made here once, so the YAML, ``compile --explain`` and ``run --local``
+    never disagree about which data crosses which step boundary.
+    """
+
     pipeline_name: str
     steps: list[StepPlan]
     job_outputs: dict[str, str]  # Kedro dataset -> Azure ML job output name
@@ -58,7 +71,7 @@ class JobPlan:
         return {dataset: step.name for step in self.steps for dataset in step.outputs}
 
 
-def compute_alias(node: Any, aliases: set[str]) -> str:
+def compute_alias(node: Node, aliases: set[str]) -> str:
     chosen = sorted(set(node.tags) & aliases)
     if len(chosen) > 1:
         raise CompileError(
@@ -69,13 +82,13 @@ def compute_alias(node: Any, aliases: set[str]) -> str:
 
 
 def plan_job(
-    pipeline: Any,
+    pipeline: Pipeline,
     *,
     pipeline_name: str,
     groups: Sequence[NodeGroup],
     dataset_config: Callable[[str], dict[str, Any] | None],
     compute_aliases: set[str],
-    distribution_of: Callable[[Any], Any] = lambda node: None,
+    distribution_of: Callable[[Node], DistributedSpec | None] = lambda node: None,
     asset_versions: Mapping[str, str] | None = None,
 ) -> JobPlan:
     """Turn node groups (each one future step) into steps wired by the datasets they share.
@@ -87,38 +100,20 @@ def plan_job(
     """
     aliases = compute_aliases - {DEFAULT_COMPUTE}
 
-    def compute_of(node: Any) -> str:
+    def compute_of(node: Node) -> str:
         return compute_alias(node, aliases)
 
     groups = split_groups(pipeline, groups, compute_of)
-    step_names = unique_names((group.name for group in groups), "step name")
-    step_of_node = {node.name: step_names[group.name] for group in groups for node in group.nodes}
-
-    producer: dict[str, str] = {}
-    consumers: dict[str, set[str]] = {}
-    for node in pipeline.nodes:
-        for dataset in node.outputs:
-            producer[dataset] = step_of_node[node.name]
-        for dataset in node.inputs:
-            consumers.setdefault(dataset, set()).add(step_of_node[node.name])
-
-    decisions: dict[str, DatasetDecision] = {}
-    crossing: set[str] = set()
-    job_outputs: set[str] = set()
-    assets: dict[str, AssetSpec] = {}
-    asset_ports: set[str] = set()  # asset inputs of the job, and asset versions it registers
-    for dataset in sorted(set(producer) | set(consumers)):
+    step_names = unique_step_names([group.name for group in groups])
+    named = list(zip(groups, step_names, strict=True))
+    step_of_node = {node.name: name for group, name in named for node in group.nodes}
+    flow = _DataFlow.of(pipeline, step_of_node)
+    wiring = _Wiring()
+    for dataset in flow.datasets():
         config = dataset_config(dataset)
-        route = route_dataset(dataset, config)
-        source = producer.get(dataset)
-        readers = consumers.get(dataset, set())
-        stays = cannot_travel(config)  # e.g. a connection or a lock: it must stay in memory
-        if stays and source is not None and readers - {source}:
-            # Only on the way to an error: look the two nodes up here, not on every compile.
-            writer = next(n for n in pipeline.nodes if dataset in n.outputs)
-            reader = next(
-                n for n in pipeline.nodes if dataset in n.inputs and step_of_node[n.name] != source
-            )
+        source, readers = flow.producer.get(dataset), flow.readers(dataset)
+        if cannot_travel(config) and source is not None and readers - {source}:
+            writer, reader = flow.split_pair(pipeline, dataset)
             reason, advice = _why_apart(pipeline, writer, reader, compute_of, dataset_config)
             raise CompileError(
                 f"Dataset '{dataset}' is declared with copy_mode: assign, so it cannot leave its "
@@ -126,51 +121,122 @@ def plan_job(
                 f"node '{reader.name}' reads it in step '{step_of_node[reader.name]}': "
                 f"{reason}. {advice}"
             )
+        wiring.add(dataset, config, source, readers, (asset_versions or {}).get(dataset))
+    ports = wiring.ports()
+    return JobPlan(
+        pipeline_name=pipeline_name,
+        steps=[
+            _step_plan(name, group, wiring, ports, aliases, distribution_of)
+            for group, name in named
+        ],
+        job_outputs={d: ports[d] for d in sorted(wiring.job_outputs)},
+        datasets=wiring.decisions,
+        assets=wiring.assets,
+    )
+
+
+@dataclass(frozen=True)
+class _DataFlow:
+    """Which step writes each dataset, and which steps read it."""
+
+    producer: dict[str, str]
+    consumers: dict[str, set[str]]
+    step_of_node: dict[str, str]
+
+    @classmethod
+    def of(cls, pipeline: Pipeline, step_of_node: dict[str, str]) -> _DataFlow:
+        producer: dict[str, str] = {}
+        consumers: dict[str, set[str]] = {}
+        for node in pipeline.nodes:
+            for dataset in node.outputs:
+                producer[dataset] = step_of_node[node.name]
+            for dataset in node.inputs:
+                consumers.setdefault(dataset, set()).add(step_of_node[node.name])
+        return cls(producer, consumers, step_of_node)
+
+    def datasets(self) -> list[str]:
+        return sorted(set(self.producer) | set(self.consumers))
+
+    def readers(self, dataset: str) -> set[str]:
+        return self.consumers.get(dataset, set())
+
+    def split_pair(self, pipeline: Pipeline, dataset: str) -> tuple[Node, Node]:
+        """The node writing ``dataset`` and one reading it in another step.
+
+        Only on the way to an error: looked up here, not on every compile.
+        """
+        source = self.producer[dataset]
+        writer = next(n for n in pipeline.nodes if dataset in n.outputs)
+        reader = next(
+            n for n in pipeline.nodes if dataset in n.inputs and self.step_of_node[n.name] != source
+        )
+        return writer, reader
+
+
+@dataclass
+class _Wiring:
+    """What the compiler does with each dataset, and so which ports the steps get."""
+
+    decisions: dict[str, DatasetDecision] = field(default_factory=dict)
+    crossing: set[str] = field(default_factory=set)  # written in one step, read in another
+    job_outputs: set[str] = field(default_factory=set)  # written, read by no step, can travel
+    assets: dict[str, AssetSpec] = field(default_factory=dict)  # mounted or registered
+
+    def add(
+        self,
+        dataset: str,
+        config: dict[str, Any] | None,
+        source: str | None,
+        readers: set[str],
+        asset_version: str | None,
+    ) -> None:
+        route = route_dataset(dataset, config)
+        stays = cannot_travel(config)  # e.g. a connection or a lock: it must stay in memory
         decision = _decide(dataset, route, source, readers, stays)
         if route.route is Route.ASSET and config is not None:
-            spec = asset_spec(config, (asset_versions or {}).get(dataset))
-            assets[dataset] = spec
-            asset_ports.add(dataset)
-            decision = (
-                f"Azure ML data asset, mounted as {spec.input_path}"
-                if source is None
-                else f"registered as a new version of data asset {spec.name}"
-                + ("; mounted by the steps that read it" if readers - {source} else "")
-            )
+            spec = asset_spec(config, asset_version)
+            self.assets[dataset] = spec
+            decision = _asset_decision(spec, source, readers)
         if source is not None and readers - {source}:
-            crossing.add(dataset)
+            self.crossing.add(dataset)
         elif source is not None and not readers and route.can_travel and not stays:
-            job_outputs.add(dataset)
-        decisions[dataset] = DatasetDecision(
+            self.job_outputs.add(dataset)
+        self.decisions[dataset] = DatasetDecision(
             dataset, route, decision, source, tuple(sorted(readers))
         )
 
-    ports = unique_names(crossing | job_outputs | asset_ports, "dataset")
-    steps = []
-    for group in groups:
-        name = step_names[group.name]
-        made = {d for node in group.nodes for d in node.outputs}
-        read = {d for node in group.nodes for d in node.inputs} - made
-        distributions = [distribution_of(node) for node in group.nodes]
-        steps.append(
-            StepPlan(
-                name=name,
-                node_names=tuple(node.name for node in group.nodes),
-                inputs={d: ports[d] for d in sorted(read & (crossing | asset_ports))},
-                outputs={
-                    d: ports[d] for d in sorted(made & (crossing | job_outputs | asset_ports))
-                },
-                compute=compute_alias(group.nodes[0], aliases),  # the same for the group
-                deterministic=all(DETERMINISTIC_TAG in node.tags for node in group.nodes),
-                distribution=next((d for d in distributions if d is not None), None),
-            )
-        )
-    return JobPlan(
-        pipeline_name=pipeline_name,
-        steps=steps,
-        job_outputs={d: ports[d] for d in sorted(job_outputs)},
-        datasets=decisions,
-        assets=assets,
+    def ports(self) -> dict[str, str]:
+        """A unique Azure ML port name for every dataset that becomes a step input or output."""
+        return unique_names(self.crossing | self.job_outputs | set(self.assets), "dataset")
+
+
+def _asset_decision(spec: AssetSpec, source: str | None, readers: set[str]) -> str:
+    if source is None:
+        return f"Azure ML data asset, mounted as {spec.input_path}"
+    mounted = "; mounted by the steps that read it" if readers - {source} else ""
+    return f"registered as a new version of data asset {spec.name}{mounted}"
+
+
+def _step_plan(
+    name: str,
+    group: NodeGroup,
+    wiring: _Wiring,
+    ports: dict[str, str],
+    aliases: set[str],
+    distribution_of: Callable[[Node], DistributedSpec | None],
+) -> StepPlan:
+    made = {d for node in group.nodes for d in node.outputs}
+    read = {d for node in group.nodes for d in node.inputs} - made
+    between_steps = wiring.crossing | set(wiring.assets)
+    distributions = [distribution_of(node) for node in group.nodes]
+    return StepPlan(
+        name=name,
+        node_names=tuple(node.name for node in group.nodes),
+        inputs={d: ports[d] for d in sorted(read & between_steps)},
+        outputs={d: ports[d] for d in sorted(made & (between_steps | wiring.job_outputs))},
+        compute=compute_alias(group.nodes[0], aliases),  # the same for the group
+        deterministic=all(DETERMINISTIC_TAG in node.tags for node in group.nodes),
+        distribution=next((d for d in distributions if d is not None), None),
     )
 
 
@@ -180,7 +246,7 @@ def _decide(
     if route.route is Route.PARAMETER:
         return "not data: passed as a parameter"
     if source is None:
-        if route.route is Route.MEMORY and route.reason.startswith("declared"):
+        if route.route is Route.MEMORY and route.in_catalog:
             raise CompileError(
                 f"Dataset '{dataset}' is read by the pipeline but no node produces it, and it is "
                 f"{route.reason} in the catalog: it would be empty in every step. Produce it in "
@@ -210,10 +276,10 @@ def _decide(
 
 
 def _why_apart(
-    pipeline: Any,
-    writer: Any,
-    reader: Any,
-    compute_of: Callable[[Any], str],
+    pipeline: Pipeline,
+    writer: Node,
+    reader: Node,
+    compute_of: Callable[[Node], str],
     dataset_config: Callable[[str], dict[str, Any] | None],
 ) -> tuple[str, str]:
     """Why two nodes sharing an object that cannot travel run in different steps, and what to do.
@@ -260,7 +326,7 @@ def _why_apart(
     return "splitting a cycle between steps put them apart", advice
 
 
-def _nodes_between(pipeline: Any, first: Any, last: Any) -> set[str]:
+def _nodes_between(pipeline: Pipeline, first: Node, last: Node) -> set[str]:
     """Names of the nodes on some path from ``first`` to ``last``."""
     parents = {node.name: {p.name for p in ps} for node, ps in pipeline.node_dependencies.items()}
     children: dict[str, set[str]] = {}

@@ -10,7 +10,7 @@ import json
 import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kedro_azureml.compiler.plan import JobPlan, StepPlan
 from kedro_azureml.compiler.validate import validate_job
@@ -21,8 +21,14 @@ from kedro_azureml.config import (
     is_environment_reference,
 )
 from kedro_azureml.contract.bindings import job_output, step_io, step_output
+from kedro_azureml.contract.node_selection import NAMES_BUDGET, encode_node_selection
+from kedro_azureml.contract.sdk_warnings import quiet_sdk
 from kedro_azureml.contract.storage_paths import datastore_output_path, temp_datastore_name
+from kedro_azureml.contract.working_directory import in_working_directory
 from kedro_azureml.errors import CompileError
+
+if TYPE_CHECKING:
+    from azure.ai.ml.entities import PipelineJob
 
 
 @dataclass(frozen=True)
@@ -44,11 +50,39 @@ class CompileOptions:
     env_vars: dict[str, str] = field(default_factory=dict)
     aml_env: str | None = None
     image: str | None = None
-    # The job's code path as written into the YAML (relative to the YAML file); None when the
-    # docker image flow bakes the code into the image.
+    # The folder uploaded as the steps' code, instead of azure.code_directory (the SDK resolves
+    # it against the current directory). None: azure.code_directory decides, and null there
+    # means the docker image flow, where the code is baked into the image.
     code: str | None = None
     load_versions: dict[str, str] = field(default_factory=dict)
-    display_name: str | None = None
+
+
+@dataclass(frozen=True)
+class StepFlow:
+    """How a step finds the project: decided once per compile, so the command, the code and
+    the environment of every step agree.
+
+    Code upload flow: Azure ML uploads ``code`` and runs the command in it. Docker image flow
+    (``code_directory: ~``): the project is in the image at ``working_directory``, so the
+    command first changes into it, and the image is the environment.
+    """
+
+    code: str | None  # what the SDK uploads; None in the docker image flow
+    working_directory: str | None  # where the docker image flow runs the command
+
+    @classmethod
+    def decide(cls, config: AzureMLConfig, options: CompileOptions) -> StepFlow:
+        code = options.code if options.code is not None else config.azure.code_directory
+        if code is None:
+            return cls(code=None, working_directory=config.azure.working_directory)
+        return cls(code=code, working_directory=None)
+
+    @property
+    def uses_image(self) -> bool:
+        return self.code is None
+
+
+_BINDING_START = "${{"
 
 
 def join_command(tokens: Sequence[str | Placeholder]) -> str:
@@ -56,25 +90,97 @@ def join_command(tokens: Sequence[str | Placeholder]) -> str:
     return " ".join(str(t) if isinstance(t, Placeholder) else shlex.quote(t) for t in tokens)
 
 
-def step_command(step: StepPlan, options: CompileOptions) -> list[str | Placeholder]:
+def step_command(
+    step: StepPlan, options: CompileOptions, pipeline_nodes: Sequence[str] = ()
+) -> list[str | Placeholder]:
+    """The ``kedro azureml execute`` command of one step, as tokens for :func:`join_command`.
+
+    Azure ML replaces every ``${{...}}`` in a command, quoted or not, before the shell runs
+    it: a value holding one would reach the step changed. ``--params`` escapes it in its JSON;
+    any other value holding one is refused.
+
+    The command must stay short whatever the pipeline's size (see
+    ``contract.node_selection``): a step of many nodes names them by a reference into
+    ``pipeline_nodes`` (all the pipeline's node names), and a command still too long (e.g.
+    thousands of datasets crossing into one step) is a CompileError saying what to change.
+    """
+
+    def literal(what: str, value: str) -> str:
+        if _BINDING_START in value:
+            raise CompileError(
+                f"Step '{step.name}': {what} {value!r} holds '{_BINDING_START}', which Azure ML "
+                "replaces in a step's command with its own values, so the step would get "
+                f"another value. Remove '{_BINDING_START}' from it."
+            )
+        return value
+
     tokens: list[str | Placeholder] = ["kedro", "azureml", "execute"]
     if options.env:
-        tokens += ["--env", options.env]
-    tokens += ["--pipeline", options.pipeline_name]
+        tokens += ["--env", literal("the environment", options.env)]
+    tokens += ["--pipeline", literal("the pipeline name", options.pipeline_name)]
+    nodes: list[str | Placeholder] = []
     for node_name in step.node_names:
-        tokens += ["--node", node_name]
+        nodes += ["--node", literal("the node name", node_name)]
+    if pipeline_nodes and len(join_command(nodes)) > NAMES_BUDGET:
+        nodes = ["--nodes", encode_node_selection(pipeline_nodes, step.node_names)]
+    tokens += nodes
     for dataset, port in step.inputs.items():
-        tokens += ["--az-input", dataset, Placeholder("inputs", port)]
+        tokens += ["--az-input", literal("the dataset name", dataset), Placeholder("inputs", port)]
     for dataset, port in step.outputs.items():
-        tokens += ["--az-output", dataset, Placeholder("outputs", port)]
+        tokens += [
+            "--az-output",
+            literal("the dataset name", dataset),
+            Placeholder("outputs", port),
+        ]
+    params = ""
     if options.params:
-        tokens += ["--params", json.dumps(options.params, sort_keys=True, ensure_ascii=False)]
+        params = json.dumps(options.params, sort_keys=True, ensure_ascii=False)
+        # Only JSON strings can hold "${{"; \u0024 is "$" to any JSON reader.
+        tokens += ["--params", params.replace(_BINDING_START, "\\u0024{{")]
     for dataset, version in sorted(options.load_versions.items()):
-        tokens += ["--load-versions", f"{dataset}:{version}"]
+        tokens += ["--load-versions", literal("the --load-versions item", f"{dataset}:{version}")]
+    _check_command_size(step, tokens, params)
     return tokens
 
 
-def _environment(config: AzureMLConfig, options: CompileOptions) -> Any:
+MAX_COMMAND_BYTES = 96 * 1024
+"""Linux refuses a single argument over 128 KiB (``bash -c <command>`` is one); the rest is
+headroom for folder paths longer than BINDING_BYTES."""
+BINDING_BYTES = 160
+"""About what one ``${{inputs.x}}`` becomes: Azure ML mounts at ~80 characters plus the
+port; run --local uses its run folder (the project's path plus ~60) plus step and port."""
+
+
+def _check_command_size(step: StepPlan, tokens: list[str | Placeholder], params: str) -> None:
+    bindings = sum(isinstance(token, Placeholder) for token in tokens)
+    size = len(join_command(tokens).encode("utf-8", "surrogatepass")) + bindings * BINDING_BYTES
+    if size <= MAX_COMMAND_BYTES:
+        return
+    if len(params) * 2 > size:
+        cause = f"--params takes {len(params) // 1024} KiB of it"
+        advice = (
+            "Pass fewer or shorter --params, e.g. a file path in a parameter that the node "
+            "reads, or put the values in conf/base/parameters.yml."
+        )
+    else:
+        cause = (
+            f"{len(step.inputs)} datasets cross into it and {len(step.outputs)} out of it, "
+            "each an input or output folder on the command line"
+        )
+        advice = (
+            "Group the pipeline so that fewer datasets cross this step's boundary (e.g. put "
+            "the nodes that make its inputs into its namespace, or use --group-by tag with "
+            "group.<name> tags), or pass fewer, larger datasets (e.g. one dict or "
+            "PartitionedDataset instead of thousands)."
+        )
+    raise CompileError(
+        f"Step '{step.name}' would run a command of about {size // 1024} KiB, and a step's "
+        f"command must stay under {MAX_COMMAND_BYTES // 1024} KiB (Linux refuses an argument "
+        f"over 128 KiB, so neither Azure ML nor run --local could start it): {cause}. {advice}"
+    )
+
+
+def _environment(config: AzureMLConfig, options: CompileOptions, flow: StepFlow) -> Any:
     from azure.ai.ml.entities import Environment
 
     if options.aml_env and options.image:
@@ -85,7 +191,7 @@ def _environment(config: AzureMLConfig, options: CompileOptions) -> Any:
             "name@latest or name:version."
         )
     image = options.image or (None if options.aml_env else config.docker.image)
-    if options.image or (config.azure.code_directory is None and image):
+    if options.image or (flow.uses_image and image):
         return Environment(image=image)
     name = options.aml_env or config.azure.environment_name
     if name:
@@ -111,13 +217,19 @@ def _compute_kwargs(compute: ComputeConfig) -> dict[str, Any]:
     return kwargs
 
 
-def render_job(plan: JobPlan, config: AzureMLConfig, options: CompileOptions) -> Any:
+def render_job(plan: JobPlan, config: AzureMLConfig, options: CompileOptions) -> PipelineJob:
     """Build the PipelineJob for ``plan``; validated by the SDK and by our own binding check."""
+    with quiet_sdk():
+        return _render_job(plan, config, options, StepFlow.decide(config, options))
+
+
+def _render_job(
+    plan: JobPlan, config: AzureMLConfig, options: CompileOptions, flow: StepFlow
+) -> PipelineJob:
     from azure.ai.ml import Output, command
     from azure.ai.ml.entities import PipelineJob
 
-    environment = _environment(config, options)
-    docker_flow = options.code is None
+    environment = _environment(config, options, flow)
     storage = config.azure.temporary_storage
     datastore = (
         temp_datastore_name(storage.account_name, storage.container)
@@ -127,13 +239,11 @@ def render_job(plan: JobPlan, config: AzureMLConfig, options: CompileOptions) ->
     job_ports = set(plan.job_outputs.values())
     producer = plan.producer_of()
     nodes: dict[str, Any] = {}
+    pipeline_nodes = [name for step in plan.steps for name in step.node_names]
     for step in plan.steps:
-        tokens = step_command(step, options)
-        if docker_flow:
-            tokens = ["cd", config.azure.working_directory, "&&", *tokens]
-        command_line = join_command(tokens)
-        if docker_flow:  # `&&` must stay a shell operator, not a quoted word.
-            command_line = command_line.replace(" '&&' ", " && ", 1)
+        command_line = join_command(step_command(step, options, pipeline_nodes))
+        if flow.working_directory is not None:
+            command_line = in_working_directory(flow.working_directory, command_line)
         compute = config.azure.compute[step.compute]
         kwargs = _compute_kwargs(compute)
         if step.distribution is not None:
@@ -143,7 +253,7 @@ def render_job(plan: JobPlan, config: AzureMLConfig, options: CompileOptions) ->
             display_name=_display_name(step),
             command=command_line,
             environment=environment,
-            code=options.code,
+            code=flow.code,
             inputs={
                 port: _step_input(plan, dataset, port, producer.get(dataset))
                 for dataset, port in step.inputs.items()
@@ -168,7 +278,7 @@ def render_job(plan: JobPlan, config: AzureMLConfig, options: CompileOptions) ->
         jobs=nodes,
         outputs={port: Output(type="uri_folder") for port in plan.job_outputs.values()},
         experiment_name=config.azure.experiment_name,
-        display_name=options.display_name or plan.pipeline_name,
+        display_name=plan.pipeline_name,
         compute=default.cluster_name or ("serverless" if default.serverless else None),
         tags={
             "kedro_pipeline": plan.pipeline_name,
@@ -184,8 +294,8 @@ def _step_input(plan: JobPlan, dataset: str, port: str, producer: str | None) ->
 
     asset = plan.assets.get(dataset)
     if producer is None:
-        if asset is None:
-            raise CompileError(f"Input '{dataset}' has no producing step.")
+        # The plan gives a step an input only for data another step writes, or a data asset.
+        assert asset is not None, f"step input '{dataset}' is neither produced nor an asset"
         return Input(type=asset.type, path=asset.input_path)
     return Input(type=asset.type if asset else "uri_folder", path=step_output(producer, port))
 

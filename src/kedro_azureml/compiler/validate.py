@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kedro_azureml.compiler.plan import JobPlan
 from kedro_azureml.contract.bindings import JOB_OUTPUT, STEP_IO, STEP_OUTPUT, step_io
 from kedro_azureml.errors import CompileError
 
+if TYPE_CHECKING:
+    from azure.ai.ml.entities import PipelineJob
 
-def validate_job(job: Any, plan: JobPlan) -> None:
+
+def validate_job(job: PipelineJob, plan: JobPlan) -> None:
     """The SDK's validation of every kind of step, plus the checks the SDK does not make.
 
     The SDK validates each node through marshmallow schemas it rebuilds per node (about 20 ms
@@ -18,6 +21,9 @@ def validate_job(job: Any, plan: JobPlan) -> None:
     environment, code, which ports, determinism) differ only in names, ports and commands, so
     the SDK validates one step of each shape inside a job of those steps, and we check what
     varies, for every step: names, commands against declared ports, and every binding.
+
+    The compiler never builds a job that fails these checks; they guard plans and jobs changed
+    by hand (both are public objects) from reaching Azure ML, where the SDK checks none of them.
     """
     _check_steps(job, plan)
     representatives: dict[tuple[Any, ...], str] = {}
@@ -36,7 +42,7 @@ def _binding(port: Any) -> str:
     return str(getattr(data, "path", data) or "")
 
 
-def _check_steps(job: Any, plan: JobPlan) -> None:
+def _check_steps(job: PipelineJob, plan: JobPlan) -> None:
     jobs = job.jobs
     if [step.name for step in plan.steps] != list(jobs):
         raise CompileError("The compiled job's steps differ from the plan's.")
@@ -79,7 +85,7 @@ def _shape(node: Any) -> tuple[Any, ...]:
     )
 
 
-def _probe_job(job: Any, names: list[str]) -> Any:
+def _probe_job(job: PipelineJob, names: list[str]) -> PipelineJob:
     """A job of the named steps only, with the job-level settings of ``job``."""
     from azure.ai.ml import Output
     from azure.ai.ml.entities import PipelineJob

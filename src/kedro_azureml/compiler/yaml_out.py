@@ -5,16 +5,22 @@ from __future__ import annotations
 import json
 import math
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from azure.ai.ml.entities import PipelineJob
 
 
-def job_to_dict(job: Any, code: str | None) -> dict[str, Any]:
+def job_to_dict(job: PipelineJob, code: str | None) -> dict[str, Any]:
     """The job as the dict ``az ml job create -f`` reads, with a portable code path.
 
     The SDK writes ``code`` as an absolute path of the compiling machine; we write the path
-    relative to the YAML file, so the file is the same on every machine.
+    relative to the YAML file, so the file is the same on every machine. Without ``code``, the
+    SDK's path stays.
     """
     data: dict[str, Any] = job._to_dict()
+    if code is None:
+        return data
     for node in data.get("jobs", {}).values():
         component = node.get("component")
         if isinstance(component, dict) and "code" in component:
@@ -72,9 +78,26 @@ class _PlainStrings:
                 and self._resolver.resolve(self._scalar, value, (True, False))
                 == "tag:yaml.org,2002:str"
             )
-            written = value if plain else json.dumps(value)
+            written = value if plain else _double_quoted(value)
             self._seen[value] = written
         return written
+
+
+# In JSON text: an escaped backslash, or a character beyond U+FFFF as a UTF-16 surrogate pair.
+_JSON_PAIR = re.compile(r"(\\\\)|\\u(d[89ab][0-9a-f]{2})\\u(d[c-f][0-9a-f]{2})")
+
+
+def _double_quoted(value: str) -> str:
+    """A YAML double-quoted scalar of ``value``: its JSON string, but with ``\\U`` escapes
+    for characters beyond U+FFFF, which YAML reads back as two lone surrogates otherwise."""
+
+    def one_escape(match: re.Match[str]) -> str:
+        if match.group(1):
+            return match.group(1)
+        high, low = int(match.group(2), 16), int(match.group(3), 16)
+        return f"\\U{0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00):08x}"
+
+    return _JSON_PAIR.sub(one_escape, json.dumps(value))
 
 
 def _scalar(value: Any, strings: _PlainStrings) -> str:

@@ -34,14 +34,61 @@ def _parse_dotlist(items: list[str]) -> dict[str, Any]:
     except (OmegaConfBaseException, yaml.YAMLError) as exc:
         message = " ".join(str(exc).split())
         raise click.BadParameter(f"cannot be read: {message}", param_hint="--params") from None
-    # A dotlist always builds a mapping with string keys.
-    return cast("dict[str, Any]", container)
+    # A dotlist always builds a mapping with string keys at the top.
+    params = cast("dict[str, Any]", container)
+    _check_travels_as_json(params, "")
+    return params
+
+
+def _check_travels_as_json(value: Any, path: str) -> None:
+    """Refuse what JSON would change on its way to the steps (they get ``--params`` as JSON).
+
+    YAML values can be bytes (``!!binary``), pairs (``!!omap``) or mappings with int or bool
+    keys, which Kedro takes as they are but JSON would turn into lists and string keys: the
+    steps would run with other parameters than the ones compile saw.
+    """
+    if value is None or type(value) in (str, int, float, bool):
+        return
+    if type(value) is list:
+        for index, item in enumerate(value):
+            _check_travels_as_json(item, f"{path}[{index}]")
+        return
+    if type(value) is dict:
+        for key, item in value.items():
+            if type(key) is not str:
+                raise click.BadParameter(
+                    f"'{path}' has the key {key!r}, which is not a string: the steps receive "
+                    "--params as JSON, whose keys are strings. Quote the key so YAML reads a string.",
+                    param_hint="--params",
+                )
+            _check_travels_as_json(item, f"{path}.{key}" if path else key)
+        return
+    raise click.BadParameter(
+        f"'{path}' reads as a Python {type(value).__name__}, which the steps cannot receive: "
+        "they get --params as JSON. Give a string, a number, a list or a mapping.",
+        param_hint="--params",
+    )
+
+
+def _check_utf8(text: str, option: str) -> None:
+    """Refuse bytes that are not UTF-8 (Python shows them as surrogate escapes).
+
+    A Latin-1 terminal sends ``é`` as one such byte: YAML, JSON and Azure ML all need UTF-8.
+    """
+    for position, char in enumerate(text):
+        if "\udc80" <= char <= "\udcff":
+            raise click.BadParameter(
+                f"byte {ord(char) - 0xDC00:#04x} at position {position} of {text!r} is not "
+                "UTF-8 (is the terminal set to another encoding?): give the value as UTF-8.",
+                param_hint=option,
+            )
 
 
 def parse_params(text: str | None) -> dict[str, Any]:
     """Accept JSON (``'{"a": {"b": 1}}'``) or Kedro's ``a.b=1,c=x`` syntax."""
     if not text or not text.strip():
         return {}
+    _check_utf8(text, "--params")
     stripped = text.strip()
     if stripped.startswith("{"):
         try:
@@ -68,6 +115,7 @@ def parse_params(text: str | None) -> dict[str, Any]:
 def parse_env_vars(items: Iterable[str]) -> dict[str, str]:
     env: dict[str, str] = {}
     for item in items:
+        _check_utf8(item, "--env-var")
         key, sep, value = item.partition("=")
         if not sep or not _ENV_NAME.match(key):
             raise click.BadParameter(
@@ -86,6 +134,7 @@ def parse_env_vars(items: Iterable[str]) -> dict[str, str]:
 def parse_load_versions(items: Iterable[str]) -> dict[str, str]:
     versions: dict[str, str] = {}
     for item in items:
+        _check_utf8(item, "--load-versions")
         for part in item.split(","):
             dataset, sep, version = part.partition(":")
             if not sep or not dataset or not version:

@@ -17,7 +17,8 @@ from kedro_azureml.contract.kedro_mlflow import is_run_dataset
 # Keys under which Kedro datasets take their location.
 PATH_KEYS = ("filepath", "path")
 _PROTOCOL = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.\-]*)://")
-_MEMORY_TYPES = ("MemoryDataset", "SharedMemoryDataset", "MemoryDataSet")
+# Kedro's in-memory datasets (MemoryDataSet: the spelling before Kedro 0.19).
+MEMORY_TYPES = ("MemoryDataset", "SharedMemoryDataset", "MemoryDataSet")
 
 
 class Route(str, Enum):
@@ -26,16 +27,15 @@ class Route(str, Enum):
     LOCAL_FILE = "local-file"  # a catalog dataset on a local path: its own format, in the folder
     IN_PLACE = "in-place"  # remote storage or an external system: every step reads it in place
     ASSET = "asset"  # an Azure ML data asset: mounted as a step input, registered as an output
-    MLFLOW_RUN = (
-        "mlflow-run"  # a kedro-mlflow dataset: in its step's MLflow run; a reference travels
-    )
+    # A kedro-mlflow dataset: kept in its step's MLflow run; only a reference to it travels.
+    MLFLOW_RUN = "mlflow-run"
 
 
 @dataclass(frozen=True)
 class DatasetRoute:
     route: Route
-    reason: str
-    path_key: str | None = None
+    reason: str  # for people: `compile --explain`, errors
+    in_catalog: bool = True  # False for an undeclared dataset (Kedro's default MemoryDataset)
 
     @property
     def can_travel(self) -> bool:
@@ -77,9 +77,9 @@ def resolve_dataset_config(catalog: Any, name: str) -> dict[str, Any] | None:
 def route_dataset(name: str, config: dict[str, Any] | None) -> DatasetRoute:
     """Decide from a (resolved) catalog entry how a dataset moves between machines."""
     if is_parameter(name):
-        return DatasetRoute(Route.PARAMETER, "parameters never travel as data")
+        return DatasetRoute(Route.PARAMETER, "parameters never travel as data", in_catalog=False)
     if not config:
-        return DatasetRoute(Route.MEMORY, "not in the catalog: an in-memory object")
+        return DatasetRoute(Route.MEMORY, "not in the catalog: an in-memory object", False)
     type_name = str(config.get("type", ""))
     short_type = type_name.rsplit(".", 1)[-1]
     if short_type == "AzureMLPipelineDataset":
@@ -100,24 +100,34 @@ def route_dataset(name: str, config: dict[str, Any] | None) -> DatasetRoute:
             f"{short_type} (kedro-mlflow): kept in the MLflow run of the step that saves it; "
             "later steps read it from that run",
         )
-    if short_type in _MEMORY_TYPES:
+    if short_type in MEMORY_TYPES:
         return DatasetRoute(Route.MEMORY, f"declared as {type_name}")
     located = dataset_path(config)
     inner = _wrapped(config)
     if inner is not None:  # the wrapped dataset's file is what must travel
-        key, path = dataset_path(inner)  # type: ignore[misc]
+        _, path = dataset_path(inner)  # type: ignore[misc]
         if not is_remote(path):
             return DatasetRoute(
                 Route.LOCAL_FILE,
                 f"{type_name} wrapping local path {path}: travels as {inner.get('type')}",
-                key,
             )
     if located is None:
         return DatasetRoute(Route.IN_PLACE, f"{type_name} has no file path: read in place")
-    key, path = located
+    _, path = located
     if is_remote(path):
         return DatasetRoute(Route.IN_PLACE, f"remote storage ({path.split('://', 1)[0]}://)")
-    return DatasetRoute(Route.LOCAL_FILE, f"local path {path}: travels as {type_name}", key)
+    return DatasetRoute(Route.LOCAL_FILE, f"local path {path}: travels as {type_name}")
+
+
+def cannot_travel(config: dict[str, Any] | None) -> bool:
+    """A memory dataset with ``copy_mode: assign`` holds an object that must not be copied.
+
+    (e.g. a Spark DataFrame, a connection or a lock): its readers must run in its writer's step.
+    """
+    if not config:
+        return False
+    type_name = str(config.get("type", "")).rsplit(".", 1)[-1]
+    return type_name in MEMORY_TYPES and config.get("copy_mode") == "assign"
 
 
 def travelling_config(config: dict[str, Any]) -> dict[str, Any]:

@@ -9,6 +9,8 @@ containers never re-register each other's datastore under running jobs.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import re
 from typing import Any
@@ -16,7 +18,8 @@ from typing import Any
 TEMP_DATASTORE = "kedro_azureml_temp"
 TEMP_PREFIX = "kedro-azureml-temp"
 METADATA_FILE = "_kedro_azureml.json"
-# Never handed to a step by run --local: Azure ML steps do not get the submitter's secrets.
+# The submitter's storage and sign-in secrets: never in a job, its YAML or the uploaded code
+# (run --local steps get an allowlisted environment, see local/runner.py).
 SECRET_ENV_VARS = (
     "AZURE_STORAGE_ACCOUNT_KEY",
     "AZURE_STORAGE_CONNECTION_STRING",
@@ -24,7 +27,12 @@ SECRET_ENV_VARS = (
     "AZURE_CLIENT_SECRET",
     "AZURE_CLIENT_CERTIFICATE_PASSWORD",
 )
-DATASTORE_URI = re.compile(r"^azureml://datastores/([^/]+)/paths/(.*)$")
+# azureml://[subscriptions/<id>/resourcegroups/<rg>/workspaces/<ws>/]datastores/<name>/paths/<path>
+# Jobs are compiled with the short form; Azure ML answers with the workspace-qualified one (a
+# data asset's path). The prefix is matched segment by segment, up to the first "datastores/".
+DATASTORE_URI = re.compile(
+    r"^azureml://(?:[^/]+/)*?datastores/(?P<datastore>[^/]+)/paths/(?P<path>.*)$"
+)
 
 
 def temp_datastore_name(account_name: str, container: str) -> str:
@@ -38,3 +46,20 @@ def datastore_output_path(port: str, datastore: str) -> str:
 
 def is_datastore_uri(value: Any) -> bool:
     return isinstance(value, str) and bool(DATASTORE_URI.match(value))
+
+
+def account_key_problem(key: str, source: str) -> str | None:
+    """Why ``key`` cannot be a storage account key, naming ``source`` (never the value), or None.
+
+    Account keys are base64 (88 characters ending in ``==``); anything else would fail deep in
+    the storage SDK's request signing, with a ``binascii.Error`` traceback, after work began.
+    """
+    try:
+        base64.b64decode(key.strip(), validate=True)
+    except (binascii.Error, ValueError, UnicodeEncodeError) as exc:
+        return (
+            f"{source} is not a storage account key: account keys are base64, 88 characters "
+            f"ending in == as `az storage account keys list` prints them, and this value is not "
+            f"({exc}). Check that it is complete, on one line and without quotes."
+        )
+    return None

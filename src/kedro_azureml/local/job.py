@@ -12,6 +12,7 @@ from typing import Any
 
 from kedro_azureml.contract.bindings import JOB_OUTPUT, STEP_OUTPUT
 from kedro_azureml.contract.storage_paths import is_datastore_uri
+from kedro_azureml.contract.working_directory import split_working_directory
 from kedro_azureml.errors import KedroAzureMLError
 
 
@@ -19,7 +20,7 @@ from kedro_azureml.errors import KedroAzureMLError
 class LocalStep:
     name: str
     display_name: str
-    command: str
+    command: str  # run in the step's folder: the snapshot of its code, or the project
     environment_variables: dict[str, str]
     inputs: dict[str, tuple[str, str]]  # port -> (producing step, its output port)
     outputs: dict[str, str | None]  # port -> job output name, or None for a step-only output
@@ -29,6 +30,9 @@ class LocalStep:
     instance_count: int = 1
     distribution: dict[str, Any] = field(default_factory=dict)
     tags: dict[str, str] = field(default_factory=dict)
+    # Docker image flow: where the image holds the project, from the command's `cd <dir> &&`
+    # (which ``command`` no longer has: run --local runs the step in the project itself).
+    working_directory: str | None = None
 
     @property
     def depends_on(self) -> set[str]:
@@ -47,57 +51,79 @@ def _resources(node: dict[str, Any]) -> int:
 
 
 def read_steps(job: dict[str, Any], yaml_dir: Path) -> list[LocalStep]:
+    """The steps of a compiled pipeline job, with every binding checked to name a real step."""
     if job.get("type") != "pipeline" or not isinstance(job.get("jobs"), dict):
         raise KedroAzureMLError("The YAML is not an Azure ML pipeline job (type: pipeline).")
-    steps = []
-    for name, node in job["jobs"].items():
-        component = node.get("component") or {}
-        if not isinstance(component, dict) or "command" not in component:
-            raise KedroAzureMLError(f"Step '{name}' has no inline command component to run.")
-        inputs = {}
-        asset_inputs = {}
-        for port, value in (node.get("inputs") or {}).items():
-            if (_binding(value) or "").startswith("azureml:"):
-                kind = value.get("type", "uri_folder") if isinstance(value, dict) else "uri_folder"
-                asset_inputs[port] = (str(kind), str(_binding(value)))
-                continue
-            match = STEP_OUTPUT.match(_binding(value) or "")
-            if not match:
-                raise KedroAzureMLError(
-                    f"Step '{name}' input '{port}' is bound to {value!r}; run --local only "
-                    "runs inputs bound to other steps' outputs."
-                )
-            inputs[port] = (match.group(1), match.group(2))
-        outputs: dict[str, str | None] = {}
-        output_uris: dict[str, str] = {}
-        for port in component.get("outputs") or {}:
-            binding = _binding((node.get("outputs") or {}).get(port)) or ""
-            parent = JOB_OUTPUT.match(binding)
-            outputs[port] = parent.group(1) if parent else None
-            if is_datastore_uri(binding):
-                output_uris[port] = binding
-        code = component.get("code")
-        env = {**(component.get("environment_variables") or {})}
-        env.update(node.get("environment_variables") or {})
-        steps.append(
-            LocalStep(
-                name=name,
-                display_name=str(component.get("display_name") or node.get("display_name") or name),
-                command=str(component["command"]),
-                environment_variables={str(k): str(v) for k, v in env.items()},
-                inputs=inputs,
-                outputs=outputs,
-                output_uris=output_uris,
-                asset_inputs=asset_inputs,
-                code=(yaml_dir / code).resolve() if code else None,
-                instance_count=_resources(node),
-                distribution=dict(node.get("distribution") or component.get("distribution") or {}),
-                tags={str(k): str(v) for k, v in (node.get("tags") or {}).items()},
-            )
-        )
+    steps = [_read_step(name, node, yaml_dir) for name, node in job["jobs"].items()]
     known = {step.name for step in steps}
     for step in steps:
         unknown = step.depends_on - known
         if unknown:
             raise KedroAzureMLError(f"Step '{step.name}' reads from unknown step(s) {unknown}.")
     return steps
+
+
+def _read_step(name: str, node: dict[str, Any], yaml_dir: Path) -> LocalStep:
+    component = node.get("component") or {}
+    if not isinstance(component, dict) or "command" not in component:
+        raise KedroAzureMLError(f"Step '{name}' has no inline command component to run.")
+    inputs, asset_inputs = _read_inputs(name, node.get("inputs") or {})
+    outputs, output_uris = _read_outputs(component, node.get("outputs") or {})
+    code = component.get("code")
+    working_directory, command = None, str(component["command"])
+    if not code:
+        working_directory, command = split_working_directory(command)
+    env = {**(component.get("environment_variables") or {})}
+    env.update(node.get("environment_variables") or {})
+    return LocalStep(
+        name=name,
+        display_name=str(component.get("display_name") or node.get("display_name") or name),
+        command=command,
+        working_directory=working_directory,
+        environment_variables={str(k): str(v) for k, v in env.items()},
+        inputs=inputs,
+        outputs=outputs,
+        output_uris=output_uris,
+        asset_inputs=asset_inputs,
+        code=(yaml_dir / code).resolve() if code else None,
+        instance_count=_resources(node),
+        distribution=dict(node.get("distribution") or component.get("distribution") or {}),
+        tags={str(k): str(v) for k, v in (node.get("tags") or {}).items()},
+    )
+
+
+def _read_inputs(
+    name: str, bindings: dict[str, Any]
+) -> tuple[dict[str, tuple[str, str]], dict[str, tuple[str, str]]]:
+    """Inputs bound to other steps' outputs, and inputs that are registered data assets."""
+    inputs: dict[str, tuple[str, str]] = {}
+    asset_inputs: dict[str, tuple[str, str]] = {}
+    for port, value in bindings.items():
+        binding = _binding(value) or ""
+        if binding.startswith("azureml:"):
+            kind = value.get("type", "uri_folder") if isinstance(value, dict) else "uri_folder"
+            asset_inputs[port] = (str(kind), binding)
+            continue
+        match = STEP_OUTPUT.match(binding)
+        if not match:
+            raise KedroAzureMLError(
+                f"Step '{name}' input '{port}' is bound to {value!r}; run --local only "
+                "runs inputs bound to other steps' outputs."
+            )
+        inputs[port] = (match.group(1), match.group(2))
+    return inputs, asset_inputs
+
+
+def _read_outputs(
+    component: dict[str, Any], bindings: dict[str, Any]
+) -> tuple[dict[str, str | None], dict[str, str]]:
+    """Each output port's job output (or None), and the datastore URIs of mode B outputs."""
+    outputs: dict[str, str | None] = {}
+    output_uris: dict[str, str] = {}
+    for port in component.get("outputs") or {}:
+        binding = _binding(bindings.get(port)) or ""
+        parent = JOB_OUTPUT.match(binding)
+        outputs[port] = parent.group(1) if parent else None
+        if is_datastore_uri(binding):
+            output_uris[port] = binding
+    return outputs, output_uris

@@ -22,14 +22,45 @@ from pathlib import Path
 
 from kedro_azureml.cloud.blob_folders import BlobFolders
 from kedro_azureml.contract.bindings import STEP_IO
-from kedro_azureml.contract.storage_paths import SECRET_ENV_VARS
 from kedro_azureml.errors import KedroAzureMLError
 from kedro_azureml.local.job import LocalStep
 from kedro_azureml.local.ranks import rank_launches
 from kedro_azureml.local.tracking import LocalTracking
 
-_CD_PREFIX = re.compile(r"^\s*cd\s+(\S+)\s+&&\s+")
-
+# The runner's variables a step inherits (plus LC_*); see LocalJobRunner._environment. Each is
+# about running programs on this machine or reaching the network from it, none is a secret:
+STEP_ENV_ALLOWLIST = frozenset(
+    {
+        "PATH",  # with the venv's bin first: the step runs this project's kedro
+        "HOME",  # tools and libraries keep caches and config there (pip, matplotlib, ...)
+        "USER",
+        "LOGNAME",
+        "LANG",
+        "LANGUAGE",
+        "TZ",
+        "TMPDIR",
+        "TEMP",
+        "TMP",
+        # Proxies and TLS roots: without them a step behind a corporate proxy or TLS
+        # inspection cannot reach Blob storage or MLflow at all.
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "NO_PROXY",
+        "ALL_PROXY",
+        "http_proxy",
+        "https_proxy",
+        "no_proxy",
+        "all_proxy",
+        "SSL_CERT_FILE",
+        "SSL_CERT_DIR",
+        "REQUESTS_CA_BUNDLE",
+        "CURL_CA_BUNDLE",
+        "AWS_CA_BUNDLE",
+        # Telemetry opt-outs made on this machine keep holding in its steps (kedro-telemetry).
+        "KEDRO_DISABLE_TELEMETRY",
+        "DO_NOT_TRACK",
+    }
+)
 PENDING, RUNNING, SUCCEEDED, FAILED, SKIPPED = (
     "pending",
     "running",
@@ -163,14 +194,12 @@ class LocalJobRunner:
                 folder = self.output_folder(step.name, port)
             return shlex.quote(str(folder))
 
-        command = STEP_IO.sub(replace, step.command)
-        if step.code is None:
-            # Docker image flow: the image's working directory is this project here.
-            command = _CD_PREFIX.sub("", command, count=1)
-        return command
+        return STEP_IO.sub(replace, step.command)
 
     def working_dir(self, step: LocalStep) -> Path:
         if step.code is None:
+            # Docker image flow: the image's step.working_directory (or its WORKDIR, without
+            # one) holds the project; here that is the project itself.
             return self.project_dir
         from kedro_azureml.project.snapshot import copy_snapshot, scan_code_directory
 
@@ -222,7 +251,19 @@ class LocalJobRunner:
                 self.blob_folders.upload(self.output_folder(step.name, port), self._remote(uri))
 
     def _environment(self, step: LocalStep) -> dict[str, str]:
-        env = {key: value for key, value in os.environ.items() if key not in SECRET_ENV_VARS}
+        """What a step process sees: like on Azure ML, not this machine's environment.
+
+        Azure ML steps start with no user environment at all, so a local step gets only the
+        variables of ``STEP_ENV_ALLOWLIST`` (how to run programs and reach the network here),
+        then the job's own variables and the ones the runner sets (MLflow, ranks). Anything
+        else a step needs must come from the job (``--env-var``), as on Azure ML; no secret of
+        this machine (storage keys, cloud or CI tokens) reaches a step.
+        """
+        env = {
+            key: value
+            for key, value in os.environ.items()
+            if key in STEP_ENV_ALLOWLIST or key.startswith("LC_")
+        }
         env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
         env.update(self.extra_env)
         if self.tracking:
@@ -271,6 +312,13 @@ class LocalJobRunner:
         return result
 
     def run(self) -> RunResult:
+        """Run every step once its inputs are ready, independent steps in parallel.
+
+        A failed step fails the run but does not stop the steps that do not depend on it, so
+        one run shows every independent failure; the steps downstream of a failure are skipped
+        rather than run on missing data. A failing step never raises: the result says what
+        happened to each step, and where its log is.
+        """
         remaining = dict(self.steps)
         running: dict[Future[StepResult], str] = {}
         with ThreadPoolExecutor(max_workers=self.max_workers) as pool:

@@ -11,11 +11,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kedro_azureml.config import CONFIG_FILE, AzureMLConfig, parse_config
 from kedro_azureml.contract.routing import dataset_path, resolve_dataset_config
 from kedro_azureml.errors import ConfigError
+
+if TYPE_CHECKING:
+    from kedro.pipeline import Pipeline
 
 logger = logging.getLogger(__name__)
 
@@ -28,14 +31,12 @@ class KedroProject:
 
     path: Path
     env: str
-    package_name: str
     params: dict[str, Any]
-    runtime_params: dict[str, Any]
     config: AzureMLConfig
     _catalog: Any = field(repr=False)
     _conf_source: Path = field(repr=False)
 
-    def pipeline(self, name: str) -> Any:
+    def pipeline(self, name: str) -> Pipeline:
         from kedro.framework.project import pipelines
 
         if name not in pipelines:
@@ -118,7 +119,7 @@ def open_project(
     from kedro.framework.session import KedroSession
     from kedro.framework.startup import bootstrap_project
 
-    metadata = bootstrap_project(path)
+    bootstrap_project(path)
     session = KedroSession.create(
         project_path=path, env=env, runtime_params=runtime_params or None, save_on_close=False
     )
@@ -132,9 +133,7 @@ def open_project(
     return KedroProject(
         path=path,
         env=env or loader.base_env or "base",
-        package_name=metadata.package_name,
         params=context.params,
-        runtime_params=runtime_params or {},
         config=config,
         _catalog=catalog,
         _conf_source=conf_source,

@@ -9,6 +9,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from kedro_azureml.contract.node_selection import decode_node_selection
 from kedro_azureml.distributed.ranks import is_distributed_master_node
 from kedro_azureml.distributed.teardown import release_process_group
 from kedro_azureml.errors import KedroAzureMLError
@@ -29,13 +30,23 @@ def execute_step(
     params: dict[str, Any] | None = None,
     load_versions: dict[str, str] | None = None,
     bootstrap: bool = True,
+    node_selection: str | None = None,
 ) -> None:
-    """Run ``node_names`` of ``pipeline_name``, reading and writing the step's folders."""
+    """Run ``node_names`` of ``pipeline_name``, reading and writing the step's folders.
+
+    A step of many nodes gets them as ``node_selection``, a reference into the pipeline's
+    node names (see ``contract.node_selection``), instead of ``node_names``.
+    """
     from kedro.framework.session import KedroSession
     from kedro.framework.startup import bootstrap_project
 
     if bootstrap:  # the kedro CLI has already done it when it runs our command
         bootstrap_project(project_path)
+    if node_selection is not None:
+        from kedro.framework.project import pipelines
+
+        all_nodes = (node.name for node in pipelines[pipeline_name].nodes)
+        node_names = decode_node_selection(pipeline_name, all_nodes, node_selection)
     for folder in outputs.values():
         Path(folder).mkdir(parents=True, exist_ok=True)
     binding = StepBinding(inputs=inputs, outputs=outputs)

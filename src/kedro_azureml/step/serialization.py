@@ -306,6 +306,9 @@ def _parquet_table(obj: pd.DataFrame | pd.Series, meta: dict[str, Any]) -> pa.Ta
     meta["rows"] = table.num_rows
     if isinstance(obj, pd.Series):
         meta["series"] = {"name": obj.name}
+    elif isinstance(frame.columns, pd.RangeIndex):  # Parquet gives back an int64 Index
+        columns = frame.columns
+        meta["range_columns"] = [columns.start, columns.stop, columns.step]
     return table
 
 
@@ -389,14 +392,18 @@ def _parquet_problem(frame: pd.DataFrame) -> str | None:
 
     if frame.attrs:
         return "the frame has attrs"
+    if len(frame.columns) == 0 and len(frame) > 0:
+        return "rows without columns (Parquet keeps no rows then)"
+    if len(frame) == 0 and "category" in {str(dtype) for dtype in _all_dtypes(frame)}:
+        return "no rows and a categorical column or index (Parquet drops the categories)"
     if not frame.columns.is_unique:
         return "duplicate column labels"
     columns = frame.columns
     if isinstance(columns, pd.MultiIndex):
-        if not all(isinstance(level.dtype, pd.StringDtype) for level in columns.levels):
-            return "column labels are not all strings"
-    elif not (isinstance(columns.dtype, pd.StringDtype) or columns.dtype == "int64"):
-        return "column labels are not all strings or all ints"
+        if not all(_is_default_str(level.dtype) for level in columns.levels):
+            return "column labels are not all strings of dtype str"
+    elif not (_is_default_str(columns.dtype) or columns.dtype == "int64"):
+        return "column labels are not all strings of dtype str or all ints"
     for label, dtype in frame.dtypes.items():
         if not _dtype_roundtrips(dtype):
             return f"column {label!r} has dtype {dtype}"
@@ -411,19 +418,48 @@ def _parquet_problem(frame: pd.DataFrame) -> str | None:
     return None
 
 
+def _is_default_str(dtype: Any) -> bool:
+    """pandas' default ``str`` dtype (Arrow-backed, NaN for missing): the only string dtype
+    that column labels come back with."""
+    import pandas as pd
+
+    return (
+        isinstance(dtype, pd.StringDtype)
+        and dtype.storage == "pyarrow"
+        and dtype.na_value is not pd.NA
+    )
+
+
+def _all_dtypes(frame: pd.DataFrame) -> list[Any]:
+    index = frame.index
+    levels = [level.dtype for level in index.levels] if hasattr(index, "levels") else []
+    return [*frame.dtypes, index.dtype, *levels]
+
+
 def _dtype_roundtrips(dtype: Any) -> bool:
     """Whether pyarrow gives back a column of this dtype unchanged (checked case by case)."""
+    import datetime
+    import zoneinfo
+
     import pandas as pd
 
     if isinstance(dtype, pd.CategoricalDtype):
         # Integer categories come back as plain integers.
-        return isinstance(dtype.categories.dtype, pd.StringDtype)
+        return isinstance(dtype.categories.dtype, pd.StringDtype) and _dtype_roundtrips(
+            dtype.categories.dtype
+        )
+    if isinstance(dtype, pd.StringDtype):
+        return dtype.storage == "pyarrow"  # Python-backed strings come back Arrow-backed.
+    if isinstance(dtype, pd.ArrowDtype):
+        return str(dtype.pyarrow_dtype) != "string"  # Comes back as StringDtype.
     if isinstance(dtype, pd.SparseDtype):
         return False
     if isinstance(dtype, pd.DatetimeTZDtype):
-        return dtype.unit != "s"  # Parquet has no seconds unit: [s] comes back as [ms].
+        # Parquet has no seconds unit: [s] comes back as [ms]. A time zone comes back as
+        # its name, read by zoneinfo: a dateutil or pytz zone would change type.
+        return dtype.unit != "s" and isinstance(dtype.tz, zoneinfo.ZoneInfo | datetime.timezone)
     if isinstance(dtype, pd.api.extensions.ExtensionDtype):
-        return True  # Nullable, string, Arrow, period and interval dtypes.
+        return True  # Nullable, period and interval dtypes.
     if dtype.kind in "Mm":
         return bool(dtype.name[-3:] != "[s]")
     return dtype.kind in "biufO"  # object columns are checked after conversion.
@@ -448,7 +484,30 @@ def _to_arrow(frame: pd.DataFrame, threads: bool = True) -> pa.Table:
                 or pa.types.is_date(kind)
             ):
                 raise TypeError(f"object column {label!r} would come back as {kind}")
+            _check_object_column(label, frame.iloc[:, position], kind)
     return table
+
+
+def _check_object_column(label: Any, column: pd.Series, kind: pa.DataType) -> None:
+    """Raise when Arrow's ``kind`` would give back other values than the object column's.
+
+    Arrow reads every missing value as None, a datetime among dates as a date, and every
+    decimal with the column's one scale (1.1 comes back as 1.10).
+    """
+    import datetime
+
+    import pyarrow as pa
+
+    missing = column.isna()
+    if any(value is not None for value in column[missing]):
+        raise TypeError(f"object column {label!r}: NaN, NA or NaT would come back as None")
+    values = column[~missing]
+    if pa.types.is_date(kind) and any(type(value) is not datetime.date for value in values):
+        raise TypeError(f"object column {label!r} mixes dates with datetimes")
+    if pa.types.is_decimal(kind) and any(
+        value.as_tuple().exponent != -kind.scale for value in values
+    ):
+        raise TypeError(f"object column {label!r} holds decimals of different scales")
 
 
 # --- loading ----------------------------------------------------------------------------------
@@ -458,6 +517,10 @@ def _load_parquet(source: Any, meta: dict[str, Any]) -> Any:
     import pyarrow.parquet as pq
 
     frame = pq.read_table(source).to_pandas()
+    if "range_columns" in meta:
+        import pandas as pd
+
+        frame.columns = pd.RangeIndex(*meta["range_columns"], name=frame.columns.name)
     if "series" in meta:
         series = frame["series"]
         series.name = meta["series"]["name"]
