@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 
 pytestmark = [pytest.mark.slow, needs_kedro_mlflow_venv]
 
+# The example's tests share one run: keep them on one xdist worker (make test: --dist loadgroup).
+one_example_run = pytest.mark.xdist_group("kedro_mlflow_example")
 NAMESPACE = "data_science.active_modelling_pipeline"
 REGRESSOR = f"{NAMESPACE}.regressor"
 
@@ -46,6 +48,7 @@ def example_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict, d
     return project, summary, store_tree(summary["mlflow"]["tracking_uri"])
 
 
+@one_example_run
 def test_the_job_is_one_parent_run_with_a_child_run_per_step(example_run) -> None:
     project, summary, tree = example_run
     tracking = summary["mlflow"]
@@ -68,6 +71,7 @@ def test_the_job_is_one_parent_run_with_a_child_run_per_step(example_run) -> Non
     assert runs[tracking["run_id"]]["status"] == "FINISHED"
 
 
+@one_example_run
 def test_parameters_are_logged_once_on_the_job_run_with_mlflow_yml_settings(example_run) -> None:
     _, summary, tree = example_run
     tracking = summary["mlflow"]
@@ -80,6 +84,7 @@ def test_parameters_are_logged_once_on_the_job_run_with_mlflow_yml_settings(exam
         assert tree["runs"][run_id]["params"] == {}
 
 
+@one_example_run
 def test_the_model_is_logged_by_training_and_loaded_by_evaluation_from_that_run(
     example_run,
 ) -> None:
@@ -102,6 +107,7 @@ def test_the_model_is_logged_by_training_and_loaded_by_evaluation_from_that_run(
     assert tags[f"kedro_azureml.loaded_from.{REGRESSOR}"] == train
 
 
+@one_example_run
 def test_metrics_land_in_the_evaluation_steps_run_and_nothing_in_mlflow_yml_store(
     example_run,
 ) -> None:
