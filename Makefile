@@ -5,8 +5,11 @@ BIN := $(VENV)/bin
 export KEDRO_DISABLE_TELEMETRY := true
 export DO_NOT_TRACK := 1
 EXAMPLE := examples/spaceflights
+# kedro-mlflow registers its hooks in every Kedro project of its environment, so it gets a venv
+# of its own; the kedro-mlflow tests drive `kedro` from it in subprocesses.
+KEDRO_MLFLOW_VENV := .venv-kedro-mlflow
 
-.PHONY: setup node demo test lint unit bench clean
+.PHONY: setup node kedro-mlflow-venv demo test lint unit bench clean
 
 setup: $(VENV)/.installed
 
@@ -14,6 +17,14 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[test,distributed]"
+	touch $@
+
+kedro-mlflow-venv: $(KEDRO_MLFLOW_VENV)/.installed
+
+$(KEDRO_MLFLOW_VENV)/.installed: pyproject.toml $(EXAMPLE)/requirements.txt $(EXAMPLE)/requirements-kedro-mlflow.txt
+	$(PYTHON) -m venv $(KEDRO_MLFLOW_VENV)
+	$(KEDRO_MLFLOW_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(KEDRO_MLFLOW_VENV)/bin/python -m pip install --quiet -e ".[mlflow,parquet]" -r $(EXAMPLE)/requirements-kedro-mlflow.txt
 	touch $@
 
 node: node_modules/.package-lock.json
@@ -32,11 +43,11 @@ lint: setup
 	$(BIN)/mypy
 
 ## Lint, type-check and run the whole test suite (Azurite is started by the tests).
-test: setup node lint
+test: setup node kedro-mlflow-venv lint
 	$(BIN)/pytest -n 2 --dist loadgroup -q
 
 bench: setup
 	$(BIN)/python benchmarks/run_all.py
 
 clean:
-	rm -rf $(VENV) node_modules .kedro-azureml $(EXAMPLE)/.kedro-azureml
+	rm -rf $(VENV) $(KEDRO_MLFLOW_VENV) node_modules .kedro-azureml $(EXAMPLE)/.kedro-azureml

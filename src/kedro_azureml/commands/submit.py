@@ -89,6 +89,7 @@ def submit_project(
     selected = select_job(project, options, job, settings.grouping)
     project, options = selected.project, selected.options
     settings = replace(settings, grouping=selected.grouping)
+    warn_about_tracking_requirements(project, console)
     config = project.config
     workspace = _workspace(config, settings.subscription_id)
     on_scheduled = load_callback(settings.on_job_scheduled) or print_scheduled(console)
@@ -172,6 +173,18 @@ def _temporary_datastore_name(config: AzureMLConfig) -> str | None:
     if not config.uses_temporary_storage or storage is None:
         return None
     return temp_datastore_name(storage.account_name, storage.container)
+
+
+def warn_about_tracking_requirements(project: KedroProject, console: Any) -> None:
+    """Warn (not stop) when kedro-mlflow would lack what it needs in the Azure ML environment:
+    the requirements are what is installed there, and nothing here can see that environment."""
+    from kedro_azureml.project.requirements import tracking_requirements_warning
+
+    conf_source = project.env_conf_dir.parent
+    conf_dirs = [conf_source / env for env in dict.fromkeys(("base", project.env))]
+    warning = tracking_requirements_warning(project.path, conf_dirs)
+    if warning:
+        console.print(f"[yellow]Warning:[/] {warning}", highlight=False, soft_wrap=True)
 
 
 def _workspace(config: AzureMLConfig, subscription_id: str | None) -> Any:

@@ -266,11 +266,15 @@ def _decide(
     if not readers:
         if stays:
             return "stays in memory: cannot travel and nothing reads it"
+        if route.route is Route.MLFLOW_RUN:
+            return "pipeline output: logged to its step's MLflow run"
         return "job output" if route.can_travel else "pipeline output: written in place"
     if readers == {source}:
         return "stays inside its step"
     if route.route is Route.IN_PLACE:
         return "written and read in place; an empty output orders the steps"
+    if route.route is Route.MLFLOW_RUN:
+        return "logged to the producing step's MLflow run; that run's id travels to the readers"
     return "travels through the producing step's output folder"
 
 

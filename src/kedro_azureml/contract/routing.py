@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
+from kedro_azureml.contract.kedro_mlflow import is_run_dataset
+
 # Keys under which Kedro datasets take their location.
 PATH_KEYS = ("filepath", "path")
 _PROTOCOL = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.\-]*)://")
@@ -25,6 +27,8 @@ class Route(str, Enum):
     LOCAL_FILE = "local-file"  # a catalog dataset on a local path: its own format, in the folder
     IN_PLACE = "in-place"  # remote storage or an external system: every step reads it in place
     ASSET = "asset"  # an Azure ML data asset: mounted as a step input, registered as an output
+    # A kedro-mlflow dataset: kept in its step's MLflow run; only a reference to it travels.
+    MLFLOW_RUN = "mlflow-run"
 
 
 @dataclass(frozen=True)
@@ -89,6 +93,12 @@ def route_dataset(name: str, config: dict[str, Any] | None) -> DatasetRoute:
             Route.ASSET,
             f"Azure ML data asset {config.get('azureml_dataset')} "
             f"({config.get('azureml_type', 'uri_folder')})",
+        )
+    if is_run_dataset(config):
+        return DatasetRoute(
+            Route.MLFLOW_RUN,
+            f"{short_type} (kedro-mlflow): kept in the MLflow run of the step that saves it; "
+            "later steps read it from that run",
         )
     if short_type in MEMORY_TYPES:
         return DatasetRoute(Route.MEMORY, f"declared as {type_name}")

@@ -22,6 +22,9 @@ from typing import Any
 from kedro_azureml.errors import KedroAzureMLError
 
 STORE_FILE = "mlflow.db"
+# Artifacts of the default store: beside it, not in ./mlruns (MLflow's default, and where a
+# project's own mlflow.yml often points).
+ARTIFACTS_DIR = "mlartifacts"
 
 
 @dataclass
@@ -89,7 +92,12 @@ def start_local_tracking(
         client = MlflowClient(tracking_uri=uri)
         name = str(job.get("experiment_name") or "Default")
         experiment = client.get_experiment_by_name(name)
-        experiment_id = experiment.experiment_id if experiment else client.create_experiment(name)
+        if experiment is None:
+            own_store = not os.environ.get("MLFLOW_TRACKING_URI")  # else the server decides
+            artifacts = (runs_root / ARTIFACTS_DIR).resolve().as_uri() if own_store else None
+            experiment_id = client.create_experiment(name, artifact_location=artifacts)
+        else:
+            experiment_id = experiment.experiment_id
         tags = {str(key): str(value) for key, value in (job.get("tags") or {}).items()}
         tags["kedro_azureml.run_dir"] = str(run_dir)
         parent = client.create_run(

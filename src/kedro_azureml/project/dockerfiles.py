@@ -55,14 +55,26 @@ def render_docker_files(
     requirements: str,
     base_image: str | None = None,
     working_directory: str = DEFAULT_WORKING_DIRECTORY,
+    extra_packages: tuple[str, ...] = (),
 ) -> dict[str, str]:
-    """``{"Dockerfile": text, ".dockerignore": text}`` for ``flow``."""
+    """``{"Dockerfile": text, ".dockerignore": text}`` for ``flow``.
+
+    ``extra_packages`` are installed in the same pip command as the requirements, so pip
+    resolves them together.
+    """
     if flow not in FLOWS:
         raise KedroAzureMLError(f"Unknown flow '{flow}'; use one of {', '.join(FLOWS)}.")
     values = {
         "base_image": base_image or default_base_image(),
         "requirements": requirements,
         "working_directory": working_directory,
+        "install_extra": "".join(f" {package}" for package in extra_packages),
+        "install_note": (
+            f", and {', '.join(extra_packages)}, which {requirements} does not name: MLflow "
+            "reaches Azure ML's tracking store (azureml://...) only through azureml-mlflow"
+            if extra_packages
+            else ""
+        ),
     }
     templates = resources.files("kedro_azureml").joinpath("templates")
     return {
@@ -88,10 +100,35 @@ def write_docker_files(
             f"{' and '.join(existing)} already exist(s) in {project_path}; pass --force to "
             "overwrite."
         )
+    requirements = requirements_path(project_path)
     texts = render_docker_files(
         flow,
-        requirements=requirements_path(project_path),
+        requirements=requirements,
         base_image=base_image,
         working_directory=working_directory or DEFAULT_WORKING_DIRECTORY,
+        extra_packages=tracking_packages_for_image(project_path, requirements),
     )
     return [write_text_atomically(project_path / name, text) for name, text in texts.items()]
+
+
+def tracking_packages_for_image(project_path: Path, requirements: str) -> tuple[str, ...]:
+    """``("azureml-mlflow",)`` when the project tracks with MLflow and ``requirements`` lacks it.
+
+    In Azure ML steps MLFLOW_TRACKING_URI is the workspace's (azureml://...): MLflow, kedro-mlflow
+    and kedro-azureml's own run handling all need the azureml-mlflow plugin to reach it.
+    """
+    from kedro_azureml.project.requirements import (
+        AZUREML_MLFLOW,
+        declared_requirements,
+        kedro_mlflow_evidence,
+    )
+
+    declared = declared_requirements(project_path, [requirements])
+    if declared.names(AZUREML_MLFLOW):
+        return ()
+    uses_mlflow = any(declared.names(name) for name in ("mlflow", "mlflow-skinny"))
+    conf = project_path / "conf"
+    conf_dirs = sorted(path for path in conf.iterdir() if path.is_dir()) if conf.is_dir() else []
+    if uses_mlflow or kedro_mlflow_evidence(conf_dirs, declared):
+        return (AZUREML_MLFLOW,)
+    return ()

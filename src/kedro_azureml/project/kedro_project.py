@@ -247,6 +247,20 @@ def _unresolvable_override(exc: Exception, overrides: dict[str, Any] | None) -> 
     )
 
 
+def _leave_tracking_to_the_steps(session: Any) -> None:
+    """Keep kedro-mlflow's hook out of the CLI's session: the CLI only reads the project.
+
+    Its hook would set tracking up in this process: create mlflow.yml's experiment (writing to
+    that store), export its credentials and set ``MLFLOW_TRACKING_URI``, which ``run --local``
+    would then take for the user's store and hand to every step. The steps run kedro-mlflow.
+    """
+    from kedro_azureml.contract.kedro_mlflow import kedro_mlflow_hooks
+
+    manager = session._hook_manager
+    for plugin in kedro_mlflow_hooks(manager):
+        manager.unregister(plugin)
+
+
 def open_project(
     path: Path, env: str | None = None, runtime_params: dict[str, Any] | None = None
 ) -> KedroProject:
@@ -265,6 +279,7 @@ def open_project(
     session = KedroSession.create(
         project_path=path, env=env, runtime_params=runtime_params or None, save_on_close=False
     )
+    _leave_tracking_to_the_steps(session)
     try:
         context = session.load_context()
         params = context.params

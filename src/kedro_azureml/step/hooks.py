@@ -35,7 +35,9 @@ class AzureMLStepHook:
     def after_context_created(self, context: Any) -> None:
         self._context = context
 
-    @hook_impl
+    # Last, so it binds the datasets other plugins' hooks have finished (kedro-mlflow names its
+    # metric datasets here).
+    @hook_impl(trylast=True)
     def after_catalog_created(self, catalog: Any) -> None:
         if self.binding is None:
             return
@@ -59,6 +61,13 @@ class AzureMLStepHook:
             self.binding.applied.append(name)
             if route.route is Route.ASSET:  # Azure ML mounts the asset version itself
                 catalog[name] = catalog.get(name).with_folder(folder)
+                continue
+            if route.route is Route.MLFLOW_RUN and config:
+                from kedro_azureml.step.kedro_mlflow import MlflowRunReferenceDataset
+
+                catalog[name] = MlflowRunReferenceDataset(
+                    name=name, folder=folder, dataset=catalog.get(name), config=config
+                )
                 continue
             if not route.can_travel:
                 self.binding.in_place.append(name)  # its folder only orders the steps
