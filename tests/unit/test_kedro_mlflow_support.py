@@ -69,7 +69,7 @@ def test_explain_says_where_kedro_mlflow_data_lives() -> None:
                 "resource_group": "rg",
                 "workspace_name": "ws",
                 "experiment_name": "e",
-                "compute": {"__default__": {"cluster_name": "c"}},
+                "compute": {"__default__": {"cluster_name": "cpu"}},
                 "environment_name": "env@latest",
             }
         }
