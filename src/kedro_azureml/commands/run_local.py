@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -13,11 +14,18 @@ from kedro_azureml.errors import KedroAzureMLError
 from kedro_azureml.project.kedro_project import KedroProject
 
 RUNS_DIR = ".kedro-azureml/runs"
+_SAFE_LABEL = re.compile(r"[^A-Za-z0-9_.-]+")
 
 
 def new_run_dir(project_path: Path, pipeline_name: str) -> Path:
+    """A new folder for one run, named for people: ``<timestamp>-<pipeline>``.
+
+    The name only needs to be unique in this project; the run's data elsewhere (the
+    temporary Blob container) is named by the run's random id instead.
+    """
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    base = project_path / RUNS_DIR / f"{stamp}-{pipeline_name.strip('_') or 'default'}"
+    label = _SAFE_LABEL.sub("_", pipeline_name).strip("_.") or "default"
+    base = project_path / RUNS_DIR / f"{stamp}-{label[:60]}"
     run_dir, suffix = base, 1
     while run_dir.exists():
         suffix += 1

@@ -26,6 +26,7 @@ class LocalStep:
     code: Path | None
     output_uris: dict[str, str] = field(default_factory=dict)  # port -> datastore URI (mode B)
     asset_inputs: dict[str, tuple[str, str]] = field(default_factory=dict)  # port -> (type, path)
+    asset_outputs: set[str] = field(default_factory=set)  # ports registered as data assets
     instance_count: int = 1
     distribution: dict[str, Any] = field(default_factory=dict)
     tags: dict[str, str] = field(default_factory=dict)
@@ -70,8 +71,12 @@ def read_steps(job: dict[str, Any], yaml_dir: Path) -> list[LocalStep]:
             inputs[port] = (match.group(1), match.group(2))
         outputs: dict[str, str | None] = {}
         output_uris: dict[str, str] = {}
+        asset_outputs = set()
         for port in component.get("outputs") or {}:
-            binding = _binding((node.get("outputs") or {}).get(port)) or ""
+            value = (node.get("outputs") or {}).get(port)
+            if isinstance(value, dict) and value.get("name"):
+                asset_outputs.add(port)
+            binding = _binding(value) or ""
             parent = JOB_OUTPUT.match(binding)
             outputs[port] = parent.group(1) if parent else None
             if is_datastore_uri(binding):
@@ -89,6 +94,7 @@ def read_steps(job: dict[str, Any], yaml_dir: Path) -> list[LocalStep]:
                 outputs=outputs,
                 output_uris=output_uris,
                 asset_inputs=asset_inputs,
+                asset_outputs=asset_outputs,
                 code=(yaml_dir / code).resolve() if code else None,
                 instance_count=_resources(node),
                 distribution=dict(node.get("distribution") or component.get("distribution") or {}),

@@ -22,7 +22,14 @@ from pathlib import Path
 
 from kedro_azureml.cloud.blob_folders import BlobFolders
 from kedro_azureml.contract.bindings import STEP_IO
-from kedro_azureml.contract.storage_paths import SECRET_ENV_VARS
+from kedro_azureml.contract.storage_paths import (
+    MARKER_RUN_ID,
+    METADATA_FILE,
+    RUN_ID_VARIABLE,
+    SECRET_ENV_VARS,
+    STEP_RUN_ID_VARIABLE,
+    new_local_run_id,
+)
 from kedro_azureml.errors import KedroAzureMLError
 from kedro_azureml.local.job import LocalStep
 from kedro_azureml.local.ranks import rank_launches
@@ -53,6 +60,7 @@ class StepResult:
 @dataclass
 class RunResult:
     run_dir: Path
+    run_id: str = ""
     steps: dict[str, StepResult] = field(default_factory=dict)
     job_outputs: dict[str, Path] = field(default_factory=dict)
     tracking: LocalTracking | None = None
@@ -68,6 +76,7 @@ class RunResult:
         return json.dumps(
             {
                 "succeeded": self.succeeded,
+                "run_id": self.run_id,
                 "steps": {
                     name: {
                         "status": step.status,
@@ -84,6 +93,14 @@ class RunResult:
             },
             indent=2,
         )
+
+
+class StepInputError(KedroAzureMLError):
+    """A step's input is not complete data of this run: the step does not start."""
+
+
+class StepOutputError(KedroAzureMLError):
+    """A step exited 0 without writing every declared output: it failed."""
 
 
 def wait_all_or_fail_fast(processes: list[subprocess.Popen[bytes]]) -> int:
@@ -123,9 +140,13 @@ class LocalJobRunner:
         blob_folders: BlobFolders | None = None,
         asset_workspace: dict[str, str] | None = None,
         tracking: LocalTracking | None = None,
+        run_id: str | None = None,
     ) -> None:
         self.steps = {step.name: step for step in steps}
         self.run_dir = run_dir
+        # Names this run's data: the remote prefix in the temporary container, and the run
+        # every completion marker must name before a step's output counts.
+        self.run_id = run_id or new_local_run_id()
         self.project_dir = project_dir
         self.max_workers = max(1, max_workers or os.cpu_count() or 1)
         self.on_change = on_change or (lambda result: None)
@@ -135,7 +156,7 @@ class LocalJobRunner:
         self._asset_paths: dict[tuple[str, str], Path] = {}
         self._asset_lock = threading.Lock()
         self.tracking = tracking
-        self.result = RunResult(run_dir=run_dir, tracking=tracking)
+        self.result = RunResult(run_dir=run_dir, run_id=self.run_id, tracking=tracking)
         for step in steps:
             self.result.steps[step.name] = StepResult(step.name, step.display_name)
 
@@ -186,7 +207,7 @@ class LocalJobRunner:
                 f"The job passes data through {uri}; run --local needs the temporary storage "
                 "credentials for it."
             )
-        return self.blob_folders.remote_path(uri, self.run_dir.name)
+        return self.blob_folders.remote_path(uri, self.run_id)
 
     def _mount_inputs(self, step: LocalStep) -> None:
         for port, (kind, path) in step.asset_inputs.items():
@@ -195,6 +216,38 @@ class LocalJobRunner:
             uri = self.steps[producer].output_uris.get(producer_port)
             if uri and self.blob_folders:
                 self.blob_folders.download(self._remote(uri), self.input_folder(step, port))
+        for port, (producer, producer_port) in step.inputs.items():
+            if producer_port in self.steps[producer].asset_outputs:
+                continue  # a registered data asset: Azure ML's folder, no marker of ours
+            problem = self._marker_problem(self.input_folder(step, port))
+            if problem:
+                raise StepInputError(
+                    f"input '{port}' from step '{producer}' {problem}; this step will not read it"
+                )
+
+    def _marker_problem(self, folder: Path) -> str | None:
+        """Why ``folder`` does not hold complete data of this run, or None when it does."""
+        try:
+            marker = json.loads((folder / METADATA_FILE).read_text())
+        except FileNotFoundError:
+            return "has no completion marker (it was not completely written)"
+        except (OSError, ValueError) as exc:
+            return f"has an unreadable completion marker ({type(exc).__name__})"
+        run_id = marker.get(MARKER_RUN_ID) if isinstance(marker, dict) else None
+        if run_id != self.run_id:
+            return f"was written by run {run_id or '<none>'}, not by this run ({self.run_id})"
+        return None
+
+    def _output_problems(self, step: LocalStep) -> list[str]:
+        """The declared outputs of a finished step that are missing or not of this run."""
+        problems = []
+        for port in step.outputs:
+            if port in step.asset_outputs:
+                continue
+            problem = self._marker_problem(self.output_folder(step.name, port))
+            if problem:
+                problems.append(f"output '{port}' {problem}")
+        return problems
 
     def _fetch_asset(self, step: LocalStep, port: str, kind: str, path: str) -> Path:
         """Download a data asset input, as Azure ML would mount it (versions resolved here)."""
@@ -225,8 +278,11 @@ class LocalJobRunner:
         env = {key: value for key, value in os.environ.items() if key not in SECRET_ENV_VARS}
         env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
         env.update(self.extra_env)
+        env[RUN_ID_VARIABLE] = self.run_id  # as Azure ML sets them in every step
+        env[STEP_RUN_ID_VARIABLE] = f"{self.run_id}_{step.name}"
         if self.tracking:
             env.update(self.tracking.step_environment(step.name, step.display_name))
+            env[STEP_RUN_ID_VARIABLE] = env["MLFLOW_RUN_ID"]  # on Azure ML, one and the same
         env.update(step.environment_variables)
         return env
 
@@ -237,6 +293,8 @@ class LocalJobRunner:
         for port in step.outputs:
             self.output_folder(step.name, port).mkdir(parents=True, exist_ok=True)
         started = time.perf_counter()
+        returncode: int | None = None
+        failed = False
         with result.log_path.open("w") as log:
             try:
                 self._mount_inputs(step)
@@ -257,15 +315,20 @@ class LocalJobRunner:
                     for argv, env in launches
                 ]
                 returncode = wait_all_or_fail_fast(processes)
-                if not returncode:
+                if returncode == 0:
+                    problems = self._output_problems(step)
+                    if problems:
+                        raise StepOutputError(
+                            "exited 0 but " + "; ".join(problems) + " (did a node exit early?)"
+                        )
                     self._unmount_outputs(step)
             except Exception as exc:  # A step that cannot start or finish fails like any other.
                 log.write(f"\nkedro-azureml: {type(exc).__name__}: {exc}\n")
-                result.reason = f"{type(exc).__name__}: {exc}"[:200]
-                returncode = None
+                result.reason = f"{type(exc).__name__}: {exc}"[:300]
+                failed = True
         result.duration = time.perf_counter() - started
         result.returncode = returncode
-        result.status = SUCCEEDED if returncode == 0 else FAILED
+        result.status = SUCCEEDED if returncode == 0 and not failed else FAILED
         if self.tracking:
             self.tracking.end_step(step.name, result.status == SUCCEEDED)
         return result
