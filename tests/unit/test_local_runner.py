@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 from pathlib import Path
 
+import pytest
+
 from kedro_azureml.contract.storage_paths import is_run_id
+from kedro_azureml.errors import KedroAzureMLError
 from kedro_azureml.local.job import LocalStep
 from kedro_azureml.local.runner import LocalJobRunner
+from kedro_azureml.local.snapshots import (
+    OWNER_FILE,
+    kedro_project_above,
+    remove_abandoned,
+    snapshots_home,
+)
 
 # What a step's datasets do last: a completion marker naming the run (from Azure ML's variable).
 MARK_OUT = (
@@ -77,3 +88,30 @@ def test_an_output_marked_by_another_run_fails_the_step(tmp_path: Path) -> None:
         in result.steps["produce"].reason
     )
     assert result.steps["consume"].status == "skipped"
+
+
+def test_snapshots_go_where_no_kedro_project_encloses_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = tmp_path / "project"
+    (project / "tmp").mkdir(parents=True)
+    (project / "pyproject.toml").write_text("[tool.kedro]\npackage_name = 'demo'\n")
+    monkeypatch.setattr(tempfile, "tempdir", str(project / "tmp"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    home = snapshots_home()
+    assert home.parent == tmp_path / "cache" / "kedro-azureml"
+    assert kedro_project_above(home) is None
+    monkeypatch.setenv("XDG_CACHE_HOME", str(project / "cache"))
+    with pytest.raises(KedroAzureMLError, match="Set TMPDIR to a folder outside every Kedro"):
+        snapshots_home()
+
+
+def test_snapshots_of_dead_runners_are_removed(tmp_path: Path) -> None:
+    abandoned, alive = tmp_path / "abandoned", tmp_path / "alive"
+    # 2**22 + 1 is above the largest pid Linux hands out: that runner is gone.
+    for folder, pid in ((abandoned, 2**22 + 1), (alive, os.getpid())):
+        folder.mkdir()
+        (folder / OWNER_FILE).write_text(str(pid))
+    remove_abandoned(tmp_path)
+    assert not abandoned.exists()
+    assert alive.is_dir()

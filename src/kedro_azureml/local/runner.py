@@ -33,6 +33,7 @@ from kedro_azureml.contract.storage_paths import (
 from kedro_azureml.errors import KedroAzureMLError
 from kedro_azureml.local.job import LocalStep
 from kedro_azureml.local.ranks import rank_launches
+from kedro_azureml.local.snapshots import LocalSnapshots
 from kedro_azureml.local.tracking import LocalTracking
 
 _CD_PREFIX = re.compile(r"^\s*cd\s+(\S+)\s+&&\s+")
@@ -157,6 +158,7 @@ class LocalJobRunner:
         self._asset_lock = threading.Lock()
         self.tracking = tracking
         self.result = RunResult(run_dir=run_dir, run_id=self.run_id, tracking=tracking)
+        self.snapshots = LocalSnapshots(self.run_id, run_dir)
         for step in steps:
             self.result.steps[step.name] = StepResult(step.name, step.display_name)
 
@@ -193,12 +195,7 @@ class LocalJobRunner:
     def working_dir(self, step: LocalStep) -> Path:
         if step.code is None:
             return self.project_dir
-        from kedro_azureml.project.snapshot import copy_snapshot, scan_code_directory
-
-        snapshot = self.run_dir / "snapshot" / step.code.name
-        if not snapshot.exists():
-            copy_snapshot(scan_code_directory(step.code), snapshot)
-        return snapshot
+        return self.snapshots.path_for(step.code)
 
     # Running -----------------------------------------------------------------------------
     def _remote(self, uri: str) -> str:
@@ -334,6 +331,19 @@ class LocalJobRunner:
         return result
 
     def run(self) -> RunResult:
+        """Run every step; the code snapshots exist only while it runs."""
+        try:
+            for code in sorted({step.code for step in self.steps.values() if step.code}):
+                self.snapshots.path_for(code)  # a snapshot no step could run stops the run here
+            return self._run_steps()
+        except BaseException:
+            if self.tracking:
+                self.tracking.end(False)
+            raise
+        finally:
+            self.snapshots.cleanup()
+
+    def _run_steps(self) -> RunResult:
         remaining = dict(self.steps)
         running: dict[Future[StepResult], str] = {}
         with ThreadPoolExecutor(max_workers=self.max_workers) as pool:

@@ -1,0 +1,78 @@
+"""run --local under faults: what steps may see, early exits, interrupts, resumes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from kedro_azureml.step.serialization import load_object
+from tests.support.kedro_projects import kedro, last_run
+
+pytestmark = pytest.mark.slow
+
+INIT = ["azureml", "init", "rg", "ws", "exp", "cpu-cluster", "kedro-env@latest"]
+
+
+def _add_pipelines(project: Path, code: str) -> None:
+    """Append ``code`` to the small project's registry; it may wrap ``register_pipelines``."""
+    registry = project / "src" / "demo" / "pipeline_registry.py"
+    registry.write_text(registry.read_text() + "\n\n_small_pipelines = register_pipelines\n" + code)
+
+
+WHERE = """
+def where(scaled):
+    import os
+
+    import demo
+
+    return {"cwd": os.getcwd(), "package": demo.__file__}
+
+
+def register_pipelines():
+    pipelines = _small_pipelines()
+    pipelines["where"] = pipelines["__default__"] + pipeline(
+        [node(where, "scaled", "where", name="where")]
+    )
+    return pipelines
+"""
+
+
+def test_steps_run_in_a_snapshot_outside_the_project(small_project: Path) -> None:
+    _add_pipelines(small_project, WHERE)
+    kedro(small_project, *INIT)
+    kedro(small_project, "azureml", "run", "--local", "-p", "where", "--no-mlflow")
+    seen = load_object(str(last_run(small_project) / "outputs" / "where"))
+    cwd, package = Path(seen["cwd"]), Path(seen["package"])
+    assert package == cwd / "src" / "demo" / "__init__.py"  # the snapshot's own package
+    assert small_project not in cwd.parents  # not a folder Kedro could climb out of
+    assert not cwd.exists()  # removed with the run
+
+
+@pytest.mark.parametrize(
+    ("rule", "message"),
+    [
+        ("*.toml", "pyproject.toml is excluded by .amlignore line {n} (`*.toml`)"),
+        ("src/", "the package src/demo/ is excluded by .amlignore line {n} (`src/`)"),
+        ("conf/", "conf/base/ is excluded by .amlignore line {n} (`conf/`)"),
+    ],
+    ids=["pyproject", "package", "conf-base"],
+)
+def test_a_snapshot_kedro_cannot_run_is_refused(
+    small_project: Path, rule: str, message: str
+) -> None:
+    kedro(small_project, *INIT)
+    kedro(small_project, "azureml", "compile", "-o", "pipeline.yaml")  # before the bad rule
+    ignore = small_project / ".amlignore"
+    ignore.write_text(ignore.read_text() + f"{rule}\n")
+    expected = message.format(n=len(ignore.read_text().splitlines()))
+    for command in (
+        ["compile"],
+        ["run", "--local", "--no-mlflow"],
+        ["run", "--local", "--no-mlflow", "--from-yaml", "pipeline.yaml"],
+    ):
+        result = kedro(small_project, "azureml", *command, check=False)
+        output = result.stdout + result.stderr
+        assert result.returncode == 1, output
+        assert "cannot run a Kedro step" in output and expected in output, output
+        assert "Traceback" not in output
