@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -76,3 +77,68 @@ def test_a_snapshot_kedro_cannot_run_is_refused(
         assert result.returncode == 1, output
         assert "cannot run a Kedro step" in output and expected in output, output
         assert "Traceback" not in output
+
+
+EXITS = """
+def exit_cleanly(scaled):
+    import sys
+
+    sys.exit(0)
+
+
+def exit_hard(scaled):
+    import os
+
+    os._exit(0)  # no exception, no cleanup: only the runner can notice
+
+
+def register_pipelines():
+    pipelines = _small_pipelines()
+    pipelines["exit_last"] = pipelines["__default__"] + pipeline(
+        [node(exit_cleanly, "scaled", "never_written", name="exit_last")]
+    )
+    pipelines["exit_first"] = pipeline(
+        [
+            node(exit_cleanly, "numbers", "scaled", name="exit_first"),
+            node(summarise, "scaled", "summary", name="summarise"),
+        ]
+    )
+    pipelines["exit_hard"] = pipelines["__default__"] + pipeline(
+        [node(exit_hard, "scaled", "never_written", name="exit_hard")]
+    )
+    return pipelines
+"""
+
+
+@pytest.mark.parametrize(
+    ("pipeline", "step", "reason"),
+    [
+        (
+            "exit_last",
+            "exit_last",
+            "Node 'exit_last' called sys.exit(0) before the step finished; output(s) not "
+            "written: never_written",
+        ),
+        ("exit_first", "exit_first", "Node 'exit_first' called sys.exit(0)"),
+        ("exit_hard", "exit_hard", "exited 0 but output 'never_written' has no completion marker"),
+    ],
+    ids=["sys.exit-as-last-node", "sys.exit-first", "os._exit"],
+)
+def test_a_node_that_exits_the_process_fails_its_step(
+    small_project: Path, pipeline: str, step: str, reason: str
+) -> None:
+    _add_pipelines(small_project, EXITS)
+    kedro(small_project, *INIT)
+    result = kedro(
+        small_project, "azureml", "run", "--local", "-p", pipeline, "--no-mlflow", check=False
+    )
+    assert result.returncode == 1, result.stdout
+    run_dir = last_run(small_project)
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["succeeded"] is False
+    assert summary["steps"][step]["status"] == "failed"
+    if step == "exit_first":
+        assert summary["steps"]["summarise"]["status"] == "skipped"
+    text = summary["steps"][step]["reason"] + (run_dir / "logs" / f"{step}.log").read_text()
+    assert reason in text
+    assert reason.split(";")[0] in result.stdout  # the tail of the failed step's log

@@ -22,6 +22,8 @@ class StepBinding:
     outputs: dict[str, str]
     applied: list[str] = field(default_factory=list)
     in_place: list[str] = field(default_factory=list)  # read and written where they live
+    assets: list[str] = field(default_factory=list)  # data assets: Azure ML's folders, no marker
+    running_node: str | None = None  # the node being run, to name it when it exits the process
     # On the non-master ranks of a distributed step: the step's outputs, which rank 0 saves.
     master_saves: set[str] = field(default_factory=set)
 
@@ -53,6 +55,7 @@ class AzureMLStepHook:
             self.binding.applied.append(name)
             if route.route is Route.ASSET:  # Azure ML mounts the asset version itself
                 catalog[name] = catalog.get(name).with_folder(folder)
+                self.binding.assets.append(name)
                 continue
             if not route.can_travel:
                 self.binding.in_place.append(name)  # its folder only orders the steps
@@ -73,6 +76,11 @@ class AzureMLStepHook:
             dataset = catalog.get(name) if name in catalog else None
             if dataset is not None and not isinstance(dataset, StepFolderDataset):
                 catalog[name] = MasterSavesDataset(dataset, name)
+
+    @hook_impl
+    def before_node_run(self, node: Any) -> None:
+        if self.binding is not None:
+            self.binding.running_node = node.name
 
     @hook_impl
     def before_pipeline_run(self, run_params: Any, pipeline: Any, catalog: Any) -> None:
