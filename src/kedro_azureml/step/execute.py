@@ -55,8 +55,12 @@ def execute_step(
             session.run(  # type: ignore[call-arg]
                 pipeline_name=pipeline_name, node_names=node_names, load_versions=load_versions
             )
-        except SystemExit as exc:  # would end the step with exit 0 and its outputs unwritten
-            raise _early_exit(exc, binding, outputs) from None
+        except SystemExit as exc:
+            error = _early_exit(exc, binding, outputs)
+            if exc.code not in (None, 0):
+                logger.error("%s", error)
+                raise  # a failure already: keep the node's exit code
+            raise error from None  # exit 0 would pass a step whose outputs are missing
     release_process_group()
     missing = sorted((set(inputs) | set(outputs)) - set(binding.applied))
     if missing:
