@@ -341,7 +341,7 @@ def run(
     if local:
         from kedro_azureml.commands.run_local import run_local
 
-        ok = run_local(
+        code = run_local(
             project_path,
             request,
             grouping=group_by,
@@ -349,7 +349,7 @@ def run(
             max_workers=max_workers,
             mlflow=mlflow,
         )
-        ctx.exit(0 if ok else 1)
+        ctx.exit(code)
     if from_yaml:
         raise click.UsageError("--from-yaml goes with --local.")
     from kedro_azureml.commands.submit import SubmitSettings, submit_project

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from kedro_azureml.step.serialization import load_object
-from tests.support.kedro_projects import kedro, last_run
+from tests.support.kedro_projects import BIN, kedro, last_run, quiet_env
+from tests.support.local_steps import kill_leftovers, wait_gone, written_pids
 
 pytestmark = pytest.mark.slow
 
@@ -142,3 +146,104 @@ def test_a_node_that_exits_the_process_fails_its_step(
     text = summary["steps"][step]["reason"] + (run_dir / "logs" / f"{step}.log").read_text()
     assert reason in text
     assert reason.split(";")[0] in result.stdout  # the tail of the failed step's log
+
+
+HANG = """
+def hang(scaled):
+    import os
+    import subprocess
+    import time
+    from pathlib import Path
+
+    child = subprocess.Popen(["sleep", "100000"])  # a hanging step's own child
+    folder = Path(os.environ["PIDS"])
+    (folder / "child.pid").write_text(str(child.pid))
+    (folder / "node.pid").write_text(str(os.getpid()))
+    while True:
+        time.sleep(1)
+
+
+def register_pipelines():
+    pipelines = _small_pipelines()
+    pipelines["hang"] = pipelines["__default__"] + pipeline(
+        [
+            node(hang, "scaled", "hung", name="hang"),
+            node(summarise, "hung", "after_hang", name="after_hang"),
+        ]
+    )
+    return pipelines
+"""
+
+
+RUN_HANG = ["azureml", "run", "--local", "-p", "hang"]
+
+
+def _start_hanging_run(project: Path, pids: Path, *options: str) -> subprocess.Popen[str]:
+    _add_pipelines(project, HANG)
+    kedro(project, *INIT)
+    pids.mkdir()
+    return subprocess.Popen(
+        [str(BIN / "kedro"), *RUN_HANG, "--env-var", f"PIDS={pids}", *options],
+        cwd=project,
+        env=quiet_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,  # its own process group, as a terminal's foreground job
+    )
+
+
+@pytest.mark.parametrize("to_group", [False, True], ids=["to-runner-pid", "to-process-group"])
+def test_ctrl_c_stops_the_run_and_still_reports(
+    small_project: Path, tmp_path: Path, to_group: bool
+) -> None:
+    runner = _start_hanging_run(small_project, tmp_path / "pids")
+    seen: list[int] = []
+    try:
+        seen = written_pids(tmp_path / "pids", 2, deadline=240)
+        if to_group:
+            os.killpg(runner.pid, signal.SIGINT)
+        else:
+            os.kill(runner.pid, signal.SIGINT)
+        output = runner.communicate(timeout=120)[0]
+        left = wait_gone(seen)
+    finally:
+        runner.kill()
+        kill_leftovers(seen)
+    assert runner.returncode == 130, output
+    assert left == []  # the node's process and the child it started
+    assert "Interrupted by Ctrl-C: stopping" in output
+    assert "interrupted" in output.split("run --local:")[-1]  # marked in the summary table
+    run_dir = last_run(small_project)
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["interrupted"] is True and summary["succeeded"] is False
+    assert summary["steps"]["hang"]["status"] == "interrupted"
+    assert summary["steps"]["after_hang"]["status"] == "skipped"
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(summary["mlflow"]["tracking_uri"])
+    assert client.get_run(summary["mlflow"]["run_id"]).info.status == "KILLED"
+    hang_run = summary["mlflow"]["step_runs"]["hang"]
+    assert client.get_run(hang_run).info.status == "KILLED"
+
+
+def test_kill_9_of_the_runner_leaves_nothing_behind_and_a_rerun_starts_cleanly(
+    small_project: Path, tmp_path: Path
+) -> None:
+    from kedro_azureml.local.snapshots import OWNER_FILE, snapshots_home
+
+    runner = _start_hanging_run(small_project, tmp_path / "pids", "--no-mlflow")
+    seen: list[int] = []
+    try:
+        seen = written_pids(tmp_path / "pids", 2, deadline=240)
+        runner.kill()
+        runner.communicate(timeout=60)
+        left = wait_gone(seen)
+    finally:
+        kill_leftovers(seen)
+    assert left == []
+
+    kedro(small_project, "azureml", "run", "--local", "--no-mlflow")  # the rerun
+    assert load_object(str(last_run(small_project) / "outputs" / "report"))["total"] == 165
+    owners = {p.read_text() for p in snapshots_home().glob(f"*/{OWNER_FILE}")}
+    assert str(runner.pid) not in owners  # the killed run's snapshot was swept

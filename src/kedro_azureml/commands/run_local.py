@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 import time
 from pathlib import Path
@@ -25,13 +26,17 @@ def new_run_dir(project_path: Path, pipeline_name: str) -> Path:
     """
     stamp = time.strftime("%Y%m%d-%H%M%S")
     label = _SAFE_LABEL.sub("_", pipeline_name).strip("_.") or "default"
-    base = project_path / RUNS_DIR / f"{stamp}-{label[:60]}"
-    run_dir, suffix = base, 1
-    while run_dir.exists():
-        suffix += 1
-        run_dir = base.with_name(f"{base.name}-{suffix}")
-    run_dir.mkdir(parents=True)
-    return run_dir
+    runs = project_path / RUNS_DIR
+    runs.mkdir(parents=True, exist_ok=True)
+    name = f"{stamp}-{label[:60]}"
+    for suffix in itertools.count(1):
+        run_dir = runs / (name if suffix == 1 else f"{name}-{suffix}")
+        try:
+            run_dir.mkdir()  # atomic: of two runs started together, one gets each name
+        except FileExistsError:
+            continue
+        return run_dir
+    raise AssertionError("unreachable")
 
 
 def run_local(
@@ -43,8 +48,11 @@ def run_local(
     max_workers: int | None = None,
     mlflow: bool = True,
     console: Any = None,
-) -> bool:
-    """Compile (unless given a YAML) and run the job's steps here; True when all succeeded."""
+) -> int:
+    """Compile (unless given a YAML) and run the job's steps here; return the exit code.
+
+    0 when every step succeeded, 1 when one did not, 130 after Ctrl-C (128 + the signal).
+    """
     from rich.console import Console
 
     from kedro_azureml.local.job import read_steps
@@ -87,11 +95,12 @@ def run_local(
         project_dir=project_path,
         max_workers=max_workers,
         on_change=progress_printer(console, len(steps)),
+        on_notice=lambda message: console.print(f"[bold yellow]{message}[/]", highlight=False),
     )
     result = runner.run()
-    print_report(console, result)
     write_text_atomically(run_dir / "summary.json", result.to_json())
-    return result.succeeded
+    print_report(console, result)
+    return result.exit_code
 
 
 def _local_tracking(job: dict[str, Any], project_path: Path, run_dir: Path, console: Any) -> Any:

@@ -9,10 +9,25 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from kedro_azureml.local.runner import FAILED, RUNNING, SKIPPED, SUCCEEDED, RunResult, StepResult
+from kedro_azureml.local.runner import (
+    FAILED,
+    INTERRUPTED,
+    RUNNING,
+    SKIPPED,
+    SUCCEEDED,
+    RunResult,
+    StepResult,
+)
 
-_STYLE = {SUCCEEDED: "green", FAILED: "bold red", SKIPPED: "yellow", RUNNING: "cyan"}
-_MARK = {SUCCEEDED: "✔", FAILED: "✘", SKIPPED: "↷", RUNNING: "▶"}
+_STYLE = {
+    SUCCEEDED: "green",
+    FAILED: "bold red",
+    SKIPPED: "yellow",
+    RUNNING: "cyan",
+    INTERRUPTED: "magenta",
+}
+_MARK = {SUCCEEDED: "✔", FAILED: "✘", SKIPPED: "↷", RUNNING: "▶", INTERRUPTED: "■"}
+_TIMED = (SUCCEEDED, FAILED, INTERRUPTED)
 LOG_TAIL_LINES = 40
 PREVIEW_BYTES = 4096
 
@@ -25,7 +40,7 @@ def progress_printer(console: Console, total: int) -> Callable[[StepResult], Non
         if result.status != RUNNING:
             finished += 1
         style = _STYLE.get(result.status, "")
-        timing = f" in {result.duration:.1f}s" if result.status in (SUCCEEDED, FAILED) else ""
+        timing = f" in {result.duration:.1f}s" if result.status in _TIMED else ""
         console.print(
             f"[{style}]{_MARK.get(result.status, '?')} {result.name}[/] "
             f"{result.status}{timing}  [dim]({finished}/{total})[/]",
@@ -44,7 +59,7 @@ def summary_table(result: RunResult) -> Table:
         table.add_row(
             step.display_name,
             f"[{style}]{step.status}[/]" + (f" ({step.reason})" if step.reason else ""),
-            f"{step.duration:.1f}s" if step.status in (SUCCEEDED, FAILED) else "-",
+            f"{step.duration:.1f}s" if step.status in _TIMED else "-",
             str(step.log_path.relative_to(result.run_dir)) if step.log_path else "-",
         )
     return table

@@ -11,12 +11,13 @@ import json
 import os
 import re
 import shlex
-import subprocess
+import signal
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,19 +33,24 @@ from kedro_azureml.contract.storage_paths import (
 )
 from kedro_azureml.errors import KedroAzureMLError
 from kedro_azureml.local.job import LocalStep
+from kedro_azureml.local.processes import StepProcesses
 from kedro_azureml.local.ranks import rank_launches
 from kedro_azureml.local.snapshots import LocalSnapshots
 from kedro_azureml.local.tracking import LocalTracking
 
 _CD_PREFIX = re.compile(r"^\s*cd\s+(\S+)\s+&&\s+")
 
-PENDING, RUNNING, SUCCEEDED, FAILED, SKIPPED = (
+PENDING, RUNNING, SUCCEEDED, FAILED, SKIPPED, INTERRUPTED = (
     "pending",
     "running",
     "succeeded",
     "failed",
     "skipped",
+    "interrupted",
 )
+# After the first Ctrl-C, steps get this long to stop by themselves before they are killed.
+STOP_GRACE_VARIABLE = "KEDRO_AZUREML_STOP_GRACE_SECONDS"
+STOP_GRACE_SECONDS = 10.0
 
 
 @dataclass
@@ -67,16 +73,25 @@ class RunResult:
     tracking: LocalTracking | None = None
     # "name@latest" -> the version every step of this run read
     asset_versions: dict[str, str] = field(default_factory=dict)
+    interrupted_by: int | None = None  # the signal that stopped the run (SIGINT: Ctrl-C)
 
     @property
     def succeeded(self) -> bool:
         return all(result.status == SUCCEEDED for result in self.steps.values())
+
+    @property
+    def exit_code(self) -> int:
+        """0, 1 when a step failed, or 128 + the signal when interrupted (130 for Ctrl-C)."""
+        if self.interrupted_by is not None:
+            return 128 + self.interrupted_by
+        return 0 if self.succeeded else 1
 
     def to_json(self) -> str:
         """A machine-readable summary, for CI scripts and tests."""
         return json.dumps(
             {
                 "succeeded": self.succeeded,
+                "interrupted": self.interrupted_by is not None,
                 "run_id": self.run_id,
                 "steps": {
                     name: {
@@ -104,28 +119,6 @@ class StepOutputError(KedroAzureMLError):
     """A step exited 0 without writing every declared output: it failed."""
 
 
-def wait_all_or_fail_fast(processes: list[subprocess.Popen[bytes]]) -> int:
-    """Wait for every rank; when one fails, stop the others instead of letting them hang.
-
-    A rank that dies leaves its peers blocked in a collective until the backend's timeout
-    (minutes); Azure ML likewise fails the whole step when one process fails. Returns the
-    exit code of the first rank that failed (not of the peers stopped because of it), or 0.
-    """
-    while True:
-        codes = [process.poll() for process in processes]
-        failed = next((code for code in codes if code), None)
-        if failed is not None:
-            for process in processes:
-                if process.poll() is None:
-                    process.terminate()
-            for process in processes:
-                process.wait()
-            return int(failed)
-        if all(code is not None for code in codes):
-            return 0
-        time.sleep(0.05)
-
-
 class LocalJobRunner:
     """Runs the steps of one compiled job; one instance per run directory."""
 
@@ -137,6 +130,7 @@ class LocalJobRunner:
         project_dir: Path,
         max_workers: int | None = None,
         on_change: Callable[[StepResult], None] | None = None,
+        on_notice: Callable[[str], None] | None = None,
         extra_env: dict[str, str] | None = None,
         blob_folders: BlobFolders | None = None,
         asset_workspace: dict[str, str] | None = None,
@@ -151,6 +145,7 @@ class LocalJobRunner:
         self.project_dir = project_dir
         self.max_workers = max(1, max_workers or os.cpu_count() or 1)
         self.on_change = on_change or (lambda result: None)
+        self.on_notice = on_notice or (lambda message: None)
         self.extra_env = extra_env or {}
         self.blob_folders = blob_folders
         self.asset_workspace = asset_workspace
@@ -159,6 +154,9 @@ class LocalJobRunner:
         self.tracking = tracking
         self.result = RunResult(run_dir=run_dir, run_id=self.run_id, tracking=tracking)
         self.snapshots = LocalSnapshots(self.run_id, run_dir)
+        self.processes = StepProcesses()
+        self._signals: list[int] = []  # appended by the signal handler, acted on by run()
+        self._kill_at: float | None = None
         for step in steps:
             self.result.steps[step.name] = StepResult(step.name, step.display_name)
 
@@ -301,17 +299,9 @@ class LocalJobRunner:
                 cwd = self.working_dir(step)
                 launches = rank_launches(step, command, self._environment(step))
                 processes = [
-                    subprocess.Popen(
-                        argv,
-                        cwd=cwd,
-                        env=env,
-                        stdout=log,
-                        stderr=subprocess.STDOUT,
-                        stdin=subprocess.DEVNULL,
-                    )
-                    for argv, env in launches
+                    self.processes.start(argv, cwd=cwd, env=env, log=log) for argv, env in launches
                 ]
-                returncode = wait_all_or_fail_fast(processes)
+                returncode = self.processes.wait_all(processes)
                 if returncode == 0:
                     problems = self._output_problems(step)
                     if problems:
@@ -325,48 +315,90 @@ class LocalJobRunner:
                 failed = True
         result.duration = time.perf_counter() - started
         result.returncode = returncode
-        result.status = SUCCEEDED if returncode == 0 and not failed else FAILED
+        if returncode == 0 and not failed:
+            result.status = SUCCEEDED
+        elif self._signals:
+            result.status, result.reason = INTERRUPTED, _interruption(self._signals[0])
+        else:
+            result.status = FAILED
         if self.tracking:
-            self.tracking.end_step(step.name, result.status == SUCCEEDED)
+            self.tracking.end_step(step.name, result.status)
         return result
 
     def run(self) -> RunResult:
-        """Run every step; the code snapshots exist only while it runs."""
+        """Run every step; Ctrl-C stops them all, and the summary still comes.
+
+        The code snapshots exist only while the run does; no step process outlives it.
+        """
         try:
-            for code in sorted({step.code for step in self.steps.values() if step.code}):
-                self.snapshots.path_for(code)  # a snapshot no step could run stops the run here
-            return self._run_steps()
+            with self.processes, self._signals_caught():
+                for code in sorted({step.code for step in self.steps.values() if step.code}):
+                    self.snapshots.path_for(code)  # a snapshot no step can run stops the run
+                self._run_steps()
         except BaseException:
             if self.tracking:
-                self.tracking.end(False)
+                self.tracking.end("FAILED")
             raise
         finally:
             self.snapshots.cleanup()
+        return self.result
 
-    def _run_steps(self) -> RunResult:
+    @contextmanager
+    def _signals_caught(self) -> Iterator[None]:
+        """Ctrl-C (SIGINT) and SIGTERM become requests the run loop acts on, not exceptions."""
+        if threading.current_thread() is not threading.main_thread():
+            yield  # only the main thread may handle signals
+            return
+        caught = (signal.SIGINT, signal.SIGTERM)
+        previous = {signum: signal.getsignal(signum) for signum in caught}
+        for signum in caught:
+            signal.signal(signum, lambda signum, frame: self._signals.append(signum))
+        try:
+            yield
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+
+    def _act_on_signals(self, handled: int) -> int:
+        """First signal: stop every step gently; another, or the grace running out: kill."""
+        if len(self._signals) > handled:
+            if handled == 0:
+                self.result.interrupted_by = self._signals[0]
+                grace = float(os.environ.get(STOP_GRACE_VARIABLE, STOP_GRACE_SECONDS))
+                self._kill_at = time.monotonic() + grace
+                self.processes.stop(signal.SIGINT)
+                why = _interruption(self._signals[0])
+                self.on_notice(
+                    f"{why[0].upper()}{why[1:]}: stopping "
+                    f"{self.processes.running} running step process(es). Press Ctrl-C again "
+                    "to kill them at once."
+                )
+            else:
+                self.processes.kill()
+                self.on_notice("Killed every step process.")
+            handled = len(self._signals)
+        if self._kill_at is not None and time.monotonic() > self._kill_at:
+            self.processes.kill()
+            self._kill_at = None
+        return handled
+
+    def _run_steps(self) -> None:
         remaining = dict(self.steps)
         running: dict[Future[StepResult], str] = {}
+        handled = 0
         with ThreadPoolExecutor(max_workers=self.max_workers) as pool:
             while remaining or running:
-                changed = True
-                while changed:  # Skipping a step can settle its dependants in the same pass.
-                    changed = False
-                    for name, step in list(remaining.items()):
-                        states = {self.result.steps[dep].status for dep in step.depends_on}
-                        if states & {FAILED, SKIPPED}:
-                            self._finish_skipped(name, remaining)
-                            changed = True
-                        elif states <= {SUCCEEDED}:
-                            del remaining[name]
-                            self.result.steps[name].status = RUNNING
-                            self.on_change(self.result.steps[name])
-                            running[pool.submit(self._run_step, step)] = name
+                handled = self._act_on_signals(handled)
+                if self._signals:
+                    for name in list(remaining):
+                        self._finish_skipped(name, remaining, "the run was interrupted")
+                self._start_ready(remaining, running, pool)
                 if not running:
                     if remaining:  # Only reachable with a dependency cycle.
                         for name in list(remaining):
                             self._finish_skipped(name, remaining, "dependency cycle")
                     break
-                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                done, _ = wait(running, timeout=0.2, return_when=FIRST_COMPLETED)
                 for future in done:
                     running.pop(future)
                     self.on_change(future.result())
@@ -375,8 +407,33 @@ class LocalJobRunner:
                 if job_output:
                     self.result.job_outputs[job_output] = self.output_folder(step.name, port)
         if self.tracking:
-            self.tracking.end(self.result.succeeded)
-        return self.result
+            self.tracking.end(
+                "KILLED"
+                if self.result.interrupted_by is not None
+                else "FINISHED"
+                if self.result.succeeded
+                else "FAILED"
+            )
+
+    def _start_ready(
+        self,
+        remaining: dict[str, LocalStep],
+        running: dict[Future[StepResult], str],
+        pool: ThreadPoolExecutor,
+    ) -> None:
+        changed = True
+        while changed:  # Skipping a step can settle its dependants in the same pass.
+            changed = False
+            for name, step in list(remaining.items()):
+                states = {self.result.steps[dep].status for dep in step.depends_on}
+                if states & {FAILED, SKIPPED, INTERRUPTED}:
+                    self._finish_skipped(name, remaining)
+                    changed = True
+                elif states <= {SUCCEEDED}:
+                    del remaining[name]
+                    self.result.steps[name].status = RUNNING
+                    self.on_change(self.result.steps[name])
+                    running[pool.submit(self._run_step, step)] = name
 
     def _finish_skipped(
         self, name: str, remaining: dict[str, LocalStep], reason: str = "an upstream step failed"
@@ -385,3 +442,7 @@ class LocalJobRunner:
         result = self.result.steps[name]
         result.status, result.reason = SKIPPED, reason
         self.on_change(result)
+
+
+def _interruption(signum: int) -> str:
+    return "interrupted by Ctrl-C" if signum == signal.SIGINT else f"stopped by signal {signum}"
