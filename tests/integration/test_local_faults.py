@@ -247,3 +247,33 @@ def test_kill_9_of_the_runner_leaves_nothing_behind_and_a_rerun_starts_cleanly(
     assert load_object(str(last_run(small_project) / "outputs" / "report"))["total"] == 165
     owners = {p.read_text() for p in snapshots_home().glob(f"*/{OWNER_FILE}")}
     assert str(runner.pid) not in owners  # the killed run's snapshot was swept
+
+
+def test_two_runs_at_once_in_one_project_share_nothing_but_the_mlflow_store(
+    small_project: Path,
+) -> None:
+    kedro(small_project, *INIT)
+    runs = [
+        subprocess.Popen(
+            [str(BIN / "kedro"), "azureml", "run", "--local", "--params", f"factor={factor}"],
+            cwd=small_project,
+            env=quiet_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for factor in (2, 3)
+    ]
+    outputs = [run.communicate(timeout=600)[0] for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], outputs
+    assert not [out for out in outputs if "MLflow tracking is off" in out], outputs
+    folders = sorted((small_project / ".kedro-azureml" / "runs").iterdir())
+    assert len(folders) == 2
+    totals = sorted(load_object(str(f / "outputs" / "report"))["total"] for f in folders)
+    assert totals == [110, 165]
+    from mlflow.tracking import MlflowClient
+
+    summaries = [json.loads((f / "summary.json").read_text()) for f in folders]
+    client = MlflowClient(summaries[0]["mlflow"]["tracking_uri"])
+    statuses = [client.get_run(s["mlflow"]["run_id"]).info.status for s in summaries]
+    assert statuses == ["FINISHED", "FINISHED"]
