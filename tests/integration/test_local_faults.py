@@ -178,14 +178,16 @@ def register_pipelines():
 RUN_HANG = ["azureml", "run", "--local", "-p", "hang"]
 
 
-def _start_hanging_run(project: Path, pids: Path, *options: str) -> subprocess.Popen[str]:
-    _add_pipelines(project, HANG)
+def _start_hanging_run(
+    project: Path, pids: Path, *options: str, pipelines: str = HANG, **env: str
+) -> subprocess.Popen[str]:
+    _add_pipelines(project, pipelines)
     kedro(project, *INIT)
     pids.mkdir()
     return subprocess.Popen(
         [str(BIN / "kedro"), *RUN_HANG, "--env-var", f"PIDS={pids}", *options],
         cwd=project,
-        env=quiet_env(),
+        env=quiet_env(**env),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -277,3 +279,64 @@ def test_two_runs_at_once_in_one_project_share_nothing_but_the_mlflow_store(
     client = MlflowClient(summaries[0]["mlflow"]["tracking_uri"])
     statuses = [client.get_run(s["mlflow"]["run_id"]).info.status for s in summaries]
     assert statuses == ["FINISHED", "FINISHED"]
+
+
+STUCK = '''
+class Stuck:
+    """Pickling it never ends, deaf to Ctrl-C: the step is killed in the middle of a save."""
+
+    def __reduce__(self):
+        import os
+        import signal
+        import time
+        from pathlib import Path
+
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # no chance to clean up: only SIGKILL
+        (Path(os.environ["PIDS"]) / "node.pid").write_text(str(os.getpid()))
+        while True:
+            time.sleep(1)
+
+
+def stuck(scaled):
+    return Stuck()
+
+
+def register_pipelines():
+    pipelines = _small_pipelines()
+    pipelines["hang"] = pipeline(
+        [
+            node(scale, ["numbers", "params:factor"], "scaled", name="scale"),
+            node(stuck, "scaled", "stuck", name="stuck"),
+        ]
+    )
+    return pipelines
+'''
+
+
+def test_a_step_stopped_mid_save_leaves_no_partial_file(
+    small_project: Path, tmp_path: Path
+) -> None:
+    runner = _start_hanging_run(
+        small_project,
+        tmp_path / "pids",
+        "--no-mlflow",
+        pipelines=STUCK,
+        KEDRO_AZUREML_STOP_GRACE_SECONDS="0",  # killed right after the Ctrl-C it ignores
+    )
+    seen: list[int] = []
+    try:
+        seen = written_pids(tmp_path / "pids", 1, deadline=240)
+        output_folder = last_run(small_project) / "outputs" / "stuck"
+        partials = [p.name for p in output_folder.iterdir() if p.name.endswith(".partial")]
+        os.kill(runner.pid, signal.SIGINT)
+        output = runner.communicate(timeout=120)[0]
+    finally:
+        runner.kill()
+        kill_leftovers(seen)
+    assert runner.returncode == 130, output
+    assert len(partials) == 1 and partials[0].startswith(".data.pkl.")  # the save was under way
+    run_dir = last_run(small_project)
+    assert json.loads((run_dir / "summary.json").read_text())["steps"]["stuck"]["status"] == (
+        "interrupted"
+    )
+    assert [p for p in run_dir.rglob("*") if "partial" in p.name] == []

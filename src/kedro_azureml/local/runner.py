@@ -11,6 +11,7 @@ import json
 import os
 import re
 import shlex
+import shutil
 import signal
 import sys
 import threading
@@ -48,6 +49,8 @@ PENDING, RUNNING, SUCCEEDED, FAILED, SKIPPED, INTERRUPTED = (
     "skipped",
     "interrupted",
 )
+# Where saves write before they rename into place (step_data, serialization, atomic writes).
+PARTIAL_PREFIXES = (".partial-",)
 # After the first Ctrl-C, steps get this long to stop by themselves before they are killed.
 STOP_GRACE_VARIABLE = "KEDRO_AZUREML_STOP_GRACE_SECONDS"
 STOP_GRACE_SECONDS = 10.0
@@ -210,7 +213,9 @@ class LocalJobRunner:
         for port, (producer, producer_port) in step.inputs.items():
             uri = self.steps[producer].output_uris.get(producer_port)
             if uri and self.blob_folders:
-                self.blob_folders.download(self._remote(uri), self.input_folder(step, port))
+                mount = self.input_folder(step, port)
+                shutil.rmtree(mount, ignore_errors=True)  # no file of an earlier attempt
+                self.blob_folders.download(self._remote(uri), mount)
         for port, (producer, producer_port) in step.inputs.items():
             if producer_port in self.steps[producer].asset_outputs:
                 continue  # a registered data asset: Azure ML's folder, no marker of ours
@@ -281,12 +286,35 @@ class LocalJobRunner:
         env.update(step.environment_variables)
         return env
 
+    def _empty_outputs(self, step: LocalStep) -> None:
+        """A step (re)starts with empty output folders: nothing left from an earlier attempt."""
+        for port in step.outputs:
+            folder = self.output_folder(step.name, port)
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir(parents=True)
+
+    def _remove_partial_saves(self, step: LocalStep) -> None:
+        """Half-written files of a save the step did not finish (killed, failed): never kept.
+
+        Whatever completed stays, to look at; a partial save is as big as the data and useless.
+        """
+        for port in step.outputs:
+            folder = self.output_folder(step.name, port)
+            for path in sorted(folder.rglob(".*partial*"), reverse=True):
+                if not path.name.startswith(PARTIAL_PREFIXES) and not path.name.endswith(
+                    ".partial"
+                ):
+                    continue
+                if path.is_dir() and not path.is_symlink():
+                    shutil.rmtree(path, ignore_errors=True)
+                else:
+                    path.unlink(missing_ok=True)
+
     def _run_step(self, step: LocalStep) -> StepResult:
         result = self.result.steps[step.name]
         result.log_path = self.run_dir / "logs" / f"{step.name}.log"
         result.log_path.parent.mkdir(parents=True, exist_ok=True)
-        for port in step.outputs:
-            self.output_folder(step.name, port).mkdir(parents=True, exist_ok=True)
+        self._empty_outputs(step)
         started = time.perf_counter()
         returncode: int | None = None
         failed = False
@@ -315,6 +343,8 @@ class LocalJobRunner:
                 failed = True
         result.duration = time.perf_counter() - started
         result.returncode = returncode
+        if returncode != 0 or failed:
+            self._remove_partial_saves(step)
         if returncode == 0 and not failed:
             result.status = SUCCEEDED
         elif self._signals:
