@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -29,6 +30,9 @@ _STYLE = {
 _MARK = {SUCCEEDED: "✔", FAILED: "✘", SKIPPED: "↷", RUNNING: "▶", INTERRUPTED: "■"}
 _TIMED = (SUCCEEDED, FAILED, INTERRUPTED)
 LOG_TAIL_LINES = 40
+TAIL_BYTES = 256 * 1024  # of a step log, the most ever read to show its error
+_TRACEBACK = "Traceback (most recent call last)"
+_INSIDE_TRACEBACK = (" ", "\t", "│", "╭", "╰")  # frames, and rich's box around them
 PREVIEW_BYTES = 4096
 
 
@@ -71,10 +75,9 @@ def print_report(console: Console, result: RunResult) -> None:
         console.print(f"data asset {reference} read as version {version}", highlight=False)
     for step in result.steps.values():
         if step.status == FAILED and step.log_path and step.log_path.exists():
-            lines = step.log_path.read_text(errors="replace").splitlines()[-LOG_TAIL_LINES:]
             how = f"exit {step.returncode}" if step.returncode is not None else "not run"
-            console.rule(f"[bold red]{step.name} failed ({how}): log tail")
-            console.print("\n".join(lines), markup=False, highlight=False)
+            console.rule(f"[bold red]{step.name} failed ({how}): the error in its log")
+            console.print("\n".join(error_tail(step.log_path)), markup=False, highlight=False)
     for name, folder in sorted(result.job_outputs.items()):
         if not folder.is_dir() or not any(folder.iterdir()):
             continue  # its step failed or never ran
@@ -82,6 +85,40 @@ def print_report(console: Console, result: RunResult) -> None:
         preview = _json_preview(folder)
         if preview is not None:
             console.print(preview, markup=False, highlight=False)
+
+
+def read_tail(path: Path, max_bytes: int = TAIL_BYTES) -> list[str]:
+    """The last lines of ``path``, reading at most ``max_bytes`` from its end: logs get huge."""
+    with path.open("rb") as stream:
+        size = stream.seek(0, os.SEEK_END)
+        stream.seek(max(0, size - max_bytes))
+        lines = stream.read(max_bytes).decode(errors="replace").splitlines()
+    return lines[1:] if size > max_bytes else lines  # the first one was cut
+
+
+def error_tail(path: Path, max_lines: int = LOG_TAIL_LINES) -> list[str]:
+    """What a failed step's log says went wrong: its last traceback, down to the exception.
+
+    A traceback's first line, then its last frames and the exception; warnings logged after
+    it stay in the log file. Without a traceback, the last lines.
+    """
+    lines = read_tail(path)
+    starts = [i for i, line in enumerate(lines) if _TRACEBACK in line]
+    if not starts:
+        return lines[-max_lines:]
+    start = starts[-1]
+    end = next(
+        (
+            i
+            for i in range(start + 1, len(lines))
+            if lines[i].strip() and not lines[i].startswith(_INSIDE_TRACEBACK)
+        ),
+        len(lines) - 1,
+    )
+    section = lines[start : end + 1]
+    if len(section) > max_lines:
+        section = [section[0], "    ...", *section[-(max_lines - 2) :]]
+    return section
 
 
 def _json_preview(folder: Path) -> str | None:
