@@ -340,3 +340,34 @@ def test_a_step_stopped_mid_save_leaves_no_partial_file(
         "interrupted"
     )
     assert [p for p in run_dir.rglob("*") if "partial" in p.name] == []
+
+
+LONG_NAME = "summarise_" + "the_scaled_numbers_once_more_" * 10  # 300 characters
+LONG = f'''
+def register_pipelines():
+    pipelines = _small_pipelines()
+    pipelines["long"] = pipeline(
+        [
+            node(scale, ["numbers", "params:factor"], "scaled", name="scale"),
+            node(summarise, "scaled", "{LONG_NAME}", name="{LONG_NAME}"),
+        ]
+    )
+    return pipelines
+'''
+
+
+def test_a_node_name_too_long_for_a_file_name_runs_and_is_named(small_project: Path) -> None:
+    _add_pipelines(small_project, LONG)
+    kedro(small_project, *INIT)
+    result = kedro(small_project, "azureml", "run", "--local", "-p", "long", "--no-mlflow")
+    run_dir = last_run(small_project)
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["succeeded"] is True
+    (step,) = (name for name in summary["steps"] if name != "scale")
+    assert len(step) >= 252 and LONG_NAME.startswith(step)  # the step's whole name...
+    log = Path(summary["steps"][step]["log"])
+    assert log.is_file() and len(log.name) <= 120  # ...its log a name the file system takes
+    assert log.name.startswith(LONG_NAME[:60])
+    assert LONG_NAME[:60] in result.stdout  # the table names the node
+    (output,) = summary["job_outputs"].values()
+    assert load_object(output) == {"sum": 165, "n": 10}

@@ -7,6 +7,7 @@ environment variables, in dependency order, independent steps in parallel.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -49,6 +50,7 @@ PENDING, RUNNING, SUCCEEDED, FAILED, SKIPPED, INTERRUPTED = (
     "skipped",
     "interrupted",
 )
+MAX_FILE_NAME = 100  # bytes: leaves room for suffixes and for encrypted file systems
 # Where saves write before they rename into place (step_data, serialization, atomic writes).
 PARTIAL_PREFIXES = (".partial-",)
 # After the first Ctrl-C, steps get this long to stop by themselves before they are killed.
@@ -114,6 +116,18 @@ class RunResult:
         )
 
 
+def file_name(name: str) -> str:
+    """``name`` as a file name any file system takes (255 bytes at most, with room to spare).
+
+    Step and port names are as long as Kedro's node and dataset names; a long one keeps its
+    start, readable, and a hash of the whole, unique.
+    """
+    if len(name.encode()) <= MAX_FILE_NAME:
+        return name
+    digest = hashlib.sha256(name.encode()).hexdigest()[:16]
+    return f"{name.encode()[: MAX_FILE_NAME - 17].decode(errors='ignore')}-{digest}"
+
+
 class StepInputError(KedroAzureMLError):
     """A step's input is not complete data of this run: the step does not start."""
 
@@ -168,12 +182,13 @@ class LocalJobRunner:
         job_output = self.steps[step].outputs.get(port)
         if job_output:
             return self.run_dir / "outputs" / job_output
-        return self.run_dir / "data" / step / port
+        return self.run_dir / "data" / file_name(step) / file_name(port)
 
     def input_folder(self, step: LocalStep, port: str) -> Path:
         producer, producer_port = step.inputs[port]
         if producer_port in self.steps[producer].output_uris:
-            return self.run_dir / "mounts" / step.name / port  # downloaded before the step
+            # downloaded before the step
+            return self.run_dir / "mounts" / file_name(step.name) / file_name(port)
         return self.output_folder(producer, producer_port)
 
     def bound_command(self, step: LocalStep) -> str:
@@ -265,7 +280,7 @@ class LocalJobRunner:
                 if key not in self.result.asset_versions:
                     self.result.asset_versions[key] = latest_version(self.asset_workspace, spec)
             spec = AssetSpec(name, kind, self.result.asset_versions[key])
-        destination = self.run_dir / "assets" / step.name / port
+        destination = self.run_dir / "assets" / file_name(step.name) / file_name(port)
         destination.parent.mkdir(parents=True, exist_ok=True)
         return fetch_asset(self.asset_workspace, spec, destination)
 
@@ -312,7 +327,7 @@ class LocalJobRunner:
 
     def _run_step(self, step: LocalStep) -> StepResult:
         result = self.result.steps[step.name]
-        result.log_path = self.run_dir / "logs" / f"{step.name}.log"
+        result.log_path = self.run_dir / "logs" / f"{file_name(step.name)}.log"
         result.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._empty_outputs(step)
         started = time.perf_counter()
