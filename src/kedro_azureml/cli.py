@@ -308,6 +308,17 @@ def compile_(
     help="With --local: steps run at once (default: number of CPUs).",
 )
 @click.option(
+    "--resume",
+    "resume",
+    is_flag=False,
+    flag_value="latest",
+    default=None,
+    metavar="[RUN]",
+    help="With --local: finish an earlier run (default: the latest) instead of starting one: "
+    "rerun its failed, interrupted and skipped steps, reuse the others' outputs. Refused when "
+    "the compiled job has changed since.",
+)
+@click.option(
     "--mlflow/--no-mlflow",
     default=True,
     show_default=True,
@@ -329,6 +340,7 @@ def run(
     local: bool,
     from_yaml: Path | None,
     max_workers: int | None,
+    resume: str | None,
     mlflow: bool,
 ) -> None:
     """Submit the pipeline to Azure ML, or run it here with --local."""
@@ -348,10 +360,13 @@ def run(
             from_yaml=from_yaml,
             max_workers=max_workers,
             mlflow=mlflow,
+            resume=resume,
         )
         ctx.exit(code)
     if from_yaml:
         raise click.UsageError("--from-yaml goes with --local.")
+    if resume is not None:
+        raise click.UsageError("--resume goes with --local.")
     from kedro_azureml.commands.submit import SubmitSettings, submit_project
 
     settings = SubmitSettings(

@@ -371,3 +371,74 @@ def test_a_node_name_too_long_for_a_file_name_runs_and_is_named(small_project: P
     assert LONG_NAME[:60] in result.stdout  # the table names the node
     (output,) = summary["job_outputs"].values()
     assert load_object(output) == {"sum": 165, "n": 10}
+
+
+FLAKY = """
+def counted_scale(numbers, factor):
+    import os
+    from pathlib import Path
+
+    with (Path(os.environ["FLAG"]).parent / "scale_runs").open("a") as runs:
+        runs.write("x")
+    return scale(numbers, factor)
+
+
+def fragile(scaled):
+    import os
+    from pathlib import Path
+
+    if not Path(os.environ["FLAG"]).exists():
+        raise RuntimeError("not fixed yet")
+    return summarise(scaled)
+
+
+def passthrough(summary):
+    return summary
+
+
+def register_pipelines():
+    pipelines = _small_pipelines()
+    pipelines["flaky"] = pipeline(
+        [
+            node(counted_scale, ["numbers", "params:factor"], "scaled", name="scale"),
+            node(fragile, "scaled", "summary", name="fragile"),
+            node(passthrough, "summary", "final", name="after"),
+        ]
+    )
+    return pipelines
+"""
+
+
+def test_resume_reruns_only_what_did_not_succeed(small_project: Path, tmp_path: Path) -> None:
+    _add_pipelines(small_project, FLAKY)
+    kedro(small_project, *INIT)
+    flag = tmp_path / "fixed"
+    run = ["azureml", "run", "--local", "-p", "flaky", "--no-mlflow", "--env-var", f"FLAG={flag}"]
+    first = kedro(small_project, *run, check=False)
+    assert first.returncode == 1
+    assert "kedro azureml run --local --resume" in first.stdout  # says how to finish it
+    run_dir = last_run(small_project)
+    before = json.loads((run_dir / "summary.json").read_text())
+    assert {name: step["status"] for name, step in before["steps"].items()} == {
+        "scale": "succeeded",
+        "fragile": "failed",
+        "after": "skipped",
+    }
+
+    flag.write_text("the bug is fixed")
+    kedro(small_project, *run, "--resume")
+    assert sorted((small_project / ".kedro-azureml" / "runs").iterdir()) == [run_dir]
+    after = json.loads((run_dir / "summary.json").read_text())
+    assert after["succeeded"] is True and after["run_id"] == before["run_id"]
+    assert after["steps"]["scale"]["reason"] == "reused from an earlier attempt"
+    assert (tmp_path / "scale_runs").read_text() == "x"  # scale ran once, in the first attempt
+    assert load_object(str(run_dir / "outputs" / "final")) == {"sum": 165, "n": 10}
+
+    # The same run folder by name, but a job compiled differently: refused, nothing runs.
+    changed = [*run[:-1], f"FLAG={flag}-moved"]
+    refused = kedro(small_project, *changed, "--resume", run_dir.name, check=False)
+    output = refused.stdout + refused.stderr
+    assert refused.returncode == 1
+    assert f"Cannot resume run {run_dir.name}: the project (or the options given now)" in output
+    assert "compiles to a different job" in output and "Traceback" not in output
+    assert json.loads((run_dir / "summary.json").read_text()) == after

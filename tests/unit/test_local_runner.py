@@ -14,6 +14,13 @@ import pytest
 
 from kedro_azureml.contract.storage_paths import is_run_id
 from kedro_azureml.errors import KedroAzureMLError
+from kedro_azureml.local.run_folder import (
+    RunRecord,
+    find_run,
+    read_run_record,
+    run_folder_lock,
+    succeeded_steps,
+)
 from kedro_azureml.local.runner import STOP_GRACE_VARIABLE
 from kedro_azureml.local.snapshots import (
     OWNER_FILE,
@@ -158,3 +165,47 @@ def test_a_second_ctrl_c_kills_steps_that_ignore_the_first(
     assert notices[1] == "Killed every step process."
     assert result.steps["hang"].status == "interrupted"
     assert result.exit_code == 130
+
+
+# --- Run folders and --resume ------------------------------------------------------------------
+def test_a_running_run_cannot_be_resumed_alongside(tmp_path: Path) -> None:
+    with (
+        run_folder_lock(tmp_path),
+        pytest.raises(KedroAzureMLError, match="is still running"),
+        run_folder_lock(tmp_path),
+    ):
+        pass
+    with run_folder_lock(tmp_path):  # free again once the first runner is done
+        pass
+
+
+def test_resume_finds_the_latest_run_or_the_one_named(tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    for name, started in (("20260101-000000-b", 2.0), ("20260102-000000-a", 1.0)):
+        (runs / name).mkdir(parents=True)
+        RunRecord("local-" + name[-1], "0" * 64, "p", started=started).write(runs / name)
+    (runs / "20260103-000000-never-started").mkdir()
+    assert find_run(runs, "latest") == runs / "20260101-000000-b"
+    assert find_run(runs, "20260102-000000-a") == (runs / "20260102-000000-a").resolve()
+    assert read_run_record(find_run(runs, str(runs / "20260102-000000-a"))).run_id == "local-a"
+    with pytest.raises(KedroAzureMLError, match="No run 'nope' to resume"):
+        find_run(runs, "nope")
+    with pytest.raises(KedroAzureMLError, match=r"has no run\.json: it is not a run folder"):
+        read_run_record(runs / "20260103-000000-never-started")
+
+
+def test_a_resumed_run_reuses_only_steps_whose_outputs_are_complete(tmp_path: Path) -> None:
+    count = tmp_path / "count"
+    first = bash_step("first", f"echo x >> {count} && {MARK_OUT}")
+    second = bash_step("second", MARK_OUT)
+    runner = bash_runner(tmp_path, first, second, run_id="local-r")
+    assert runner.run().succeeded
+    assert succeeded_steps(tmp_path / "run") == {"first", "second"}
+    # "second"'s output went missing since: it runs again, "first" is reused.
+    (runner.output_folder("second", "out") / "_kedro_azureml.json").unlink()
+    again = bash_runner(tmp_path, first, second, run_id="local-r", reuse={"first", "second"})
+    result = again.run()
+    assert result.succeeded
+    assert result.steps["first"].reason == "reused from an earlier attempt"
+    assert result.steps["second"].reason == ""
+    assert count.read_text() == "x\n"

@@ -45,6 +45,8 @@ def progress_printer(console: Console, total: int) -> Callable[[StepResult], Non
             finished += 1
         style = _STYLE.get(result.status, "")
         timing = f" in {result.duration:.1f}s" if result.status in _TIMED else ""
+        if result.status == SUCCEEDED and result.reason:
+            timing = f" ({result.reason})"  # reused by --resume
         console.print(
             f"[{style}]{_MARK.get(result.status, '?')} {result.name}[/] "
             f"{result.status}{timing}  [dim]({finished}/{total})[/]",
@@ -71,6 +73,12 @@ def summary_table(result: RunResult) -> Table:
 
 def print_report(console: Console, result: RunResult) -> None:
     console.print(summary_table(result))
+    if not result.succeeded:
+        console.print(
+            "Rerun its failed, interrupted and skipped steps, once fixed, with: "
+            f"kedro azureml run --local --resume {result.run_dir.name}",
+            highlight=False,
+        )
     for reference, version in sorted(result.asset_versions.items()):
         console.print(f"data asset {reference} read as version {version}", highlight=False)
     for step in result.steps.values():

@@ -37,6 +37,7 @@ from kedro_azureml.errors import KedroAzureMLError
 from kedro_azureml.local.job import LocalStep
 from kedro_azureml.local.processes import StepProcesses
 from kedro_azureml.local.ranks import rank_launches
+from kedro_azureml.local.run_folder import record_step
 from kedro_azureml.local.snapshots import LocalSnapshots
 from kedro_azureml.local.tracking import LocalTracking
 
@@ -153,6 +154,7 @@ class LocalJobRunner:
         asset_workspace: dict[str, str] | None = None,
         tracking: LocalTracking | None = None,
         run_id: str | None = None,
+        reuse: set[str] | None = None,
     ) -> None:
         self.steps = {step.name: step for step in steps}
         self.run_dir = run_dir
@@ -171,6 +173,8 @@ class LocalJobRunner:
         self.tracking = tracking
         self.result = RunResult(run_dir=run_dir, run_id=self.run_id, tracking=tracking)
         self.snapshots = LocalSnapshots(self.run_id, run_dir)
+        # Steps an earlier attempt of this run finished (--resume): kept if their outputs are.
+        self.reuse = set(reuse or ()) & set(self.steps)
         self.processes = StepProcesses()
         self._signals: list[int] = []  # appended by the signal handler, acted on by run()
         self._kill_at: float | None = None
@@ -368,6 +372,7 @@ class LocalJobRunner:
             result.status = FAILED
         if self.tracking:
             self.tracking.end_step(step.name, result.status)
+        record_step(self.run_dir, file_name(step.name), step.name, result.status)
         return result
 
     def run(self) -> RunResult:
@@ -427,8 +432,24 @@ class LocalJobRunner:
             self._kill_at = None
         return handled
 
+    def _reuse_completed(self) -> None:
+        """Take over the steps an earlier attempt finished, when their outputs are all there."""
+        for name in sorted(self.reuse):
+            step, result = self.steps[name], self.result.steps[name]
+            if self._output_problems(step):
+                continue  # something is missing or not of this run: it runs again
+            result.status, result.reason = SUCCEEDED, "reused from an earlier attempt"
+            log = self.run_dir / "logs" / f"{file_name(name)}.log"
+            result.log_path = log if log.is_file() else None
+            self.on_change(result)
+
     def _run_steps(self) -> None:
-        remaining = dict(self.steps)
+        self._reuse_completed()
+        remaining = {
+            name: step
+            for name, step in self.steps.items()
+            if self.result.steps[name].status != SUCCEEDED
+        }
         running: dict[Future[StepResult], str] = {}
         handled = 0
         with ThreadPoolExecutor(max_workers=self.max_workers) as pool:
