@@ -526,6 +526,17 @@ def _logs_to_stderr() -> Iterator[None]:
     help="With --local: steps run at once (default: number of CPUs).",
 )
 @click.option(
+    "--resume",
+    "resume",
+    is_flag=False,
+    flag_value="latest",
+    default=None,
+    metavar="[RUN]",
+    help="With --local: finish an earlier run (default: the latest) instead of starting one: "
+    "rerun its failed, interrupted and skipped steps, reuse the others' outputs. Refused when "
+    "the compiled job has changed since.",
+)
+@click.option(
     "--mlflow/--no-mlflow",
     default=True,
     show_default=True,
@@ -549,6 +560,7 @@ def run(
     local: bool,
     from_yaml: Path | None,
     max_workers: int | None,
+    resume: str | None,
     mlflow: bool,
 ) -> None:
     """Submit the pipeline to Azure ML, or run it here with --local."""
@@ -569,7 +581,7 @@ def run(
     if local:
         from kedro_azureml.commands.run_local import run_local
 
-        ok = run_local(
+        code = run_local(
             project_path,
             request,
             grouping=group_by,
@@ -577,10 +589,13 @@ def run(
             max_workers=max_workers,
             mlflow=mlflow,
             job_request=job_request,
+            resume=resume,
         )
-        ctx.exit(0 if ok else 1)
+        ctx.exit(code)
     if from_yaml:
         raise click.UsageError("--from-yaml goes with --local.")
+    if resume is not None:
+        raise click.UsageError("--resume goes with --local.")
     if subscription_id is None:  # submit falls back on the variable: check it as early
         from kedro_azureml.contract.options import check_subscription_id
 

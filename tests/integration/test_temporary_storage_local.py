@@ -37,6 +37,11 @@ def mode_b_project(small_project: Path, azurite) -> Path:
     return small_project
 
 
+def _run_id(run_dir: Path) -> str:
+    """The run's random id: its data's prefix in the container."""
+    return str(json.loads((run_dir / "summary.json").read_text())["run_id"])
+
+
 def _all_text(root: Path) -> str:
     chunks = []
     for path in root.rglob("*"):
@@ -64,7 +69,7 @@ def test_mode_b_carries_arrays_and_plain_objects(mode_b_project: Path, azurite) 
     assert report == {"array_sum": 135, "shifted": 103, "dtype": "int64"}
     service = BlobServiceClient.from_connection_string(azurite.connection_string)
     blobs = {b.name for b in service.get_container_client(container).list_blobs()}
-    prefix = f"kedro-azureml-temp/{run_dir.name}"
+    prefix = f"kedro-azureml-temp/{_run_id(run_dir)}"
     assert {f"{prefix}/array/data.npy", f"{prefix}/shift/data.pkl"} <= blobs
 
 
@@ -98,7 +103,7 @@ def test_mode_b_moves_data_through_blob_and_leaks_no_key(mode_b_project: Path, a
     # The intermediates really went through the container, marker last and present.
     service = BlobServiceClient.from_connection_string(azurite.connection_string)
     blobs = {b.name for b in service.get_container_client(container).list_blobs()}
-    prefix = f"kedro-azureml-temp/{run_dir.name}"
+    prefix = f"kedro-azureml-temp/{_run_id(run_dir)}"
     assert f"{prefix}/scaled/_kedro_azureml.json" in blobs
     assert f"{prefix}/scaled_csv/scaled.csv" in blobs
     csv = (
@@ -152,4 +157,69 @@ def test_example_project_runs_in_mode_b(tmp_path: Path, azurite) -> None:
     assert 0.5 <= metrics["r2_score"] <= 1.0
     service = BlobServiceClient.from_connection_string(azurite.connection_string)
     blobs = {b.name for b in service.get_container_client(container).list_blobs()}
-    assert f"kedro-azureml-temp/{run_dir.name}/model_input_table/_kedro_azureml.json" in blobs
+    assert f"kedro-azureml-temp/{_run_id(run_dir)}/model_input_table/_kedro_azureml.json" in blobs
+
+
+# The same pipeline under a name with a slash: a run folder name once became its remote prefix.
+SLASHED_PIPELINE = """
+
+_small_pipelines = register_pipelines
+
+
+def register_pipelines():
+    pipelines = _small_pipelines()
+    pipelines["data/proc"] = pipelines["__default__"]
+    return pipelines
+"""
+RUN_SLASHED = ["azureml", "run", "--local", "-p", "data/proc", "--no-mlflow"]
+
+
+def test_two_projects_sharing_a_container_never_read_each_others_data(
+    small_project: Path, tmp_path: Path, azurite
+) -> None:
+    """Two copies of one project, started at once against one container, different params."""
+    import shutil
+    import subprocess
+
+    from tests.support.kedro_projects import BIN, quiet_env
+
+    container = f"kedro-temp-{uuid.uuid4().hex[:12]}"
+    service = BlobServiceClient.from_connection_string(azurite.connection_string)
+    service.create_container(container)
+    registry = small_project / "src" / "demo" / "pipeline_registry.py"
+    registry.write_text(registry.read_text() + SLASHED_PIPELINE)
+    init = ["azureml", "init", "rg", "ws", "exp", "cpu", azurite.account_name, container, "e:1"]
+    kedro(small_project, *init)
+    copies = {2: small_project, 3: Path(shutil.copytree(small_project, tmp_path / "copy" / "demo"))}
+    env = quiet_env(AZURE_STORAGE_CONNECTION_STRING=azurite.connection_string)
+    runs = {
+        factor: subprocess.Popen(
+            [str(BIN / "kedro"), *RUN_SLASHED, "--params", f"factor={factor}"],
+            cwd=project,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for factor, project in copies.items()
+    }
+    outputs = {factor: run.communicate(timeout=300)[0] for factor, run in runs.items()}
+    assert {factor: run.returncode for factor, run in runs.items()} == {2: 0, 3: 0}, outputs
+
+    run_ids = {}
+    for factor, project in copies.items():
+        run_dir = last_run(project)
+        assert run_dir.parent == project / ".kedro-azureml" / "runs"  # no folder from the "/"
+        # 1..10 times the factor: each project reports its own numbers.
+        report = load_object(str(run_dir / "outputs" / "report"))
+        assert report == {"total": 55 * factor, "rows": 10, "max": 10 * factor}
+        run_ids[factor] = json.loads((run_dir / "summary.json").read_text())["run_id"]
+    assert run_ids[2] != run_ids[3]
+
+    # Each run's data lives under its own random id, and its markers name that run.
+    client = service.get_container_client(container)
+    prefixes = {blob.name.split("/")[1] for blob in client.list_blobs()}
+    assert prefixes == set(run_ids.values())
+    for run_id in run_ids.values():
+        marker = client.download_blob(f"kedro-azureml-temp/{run_id}/scaled/_kedro_azureml.json")
+        assert json.loads(marker.readall())["run_id"] == run_id

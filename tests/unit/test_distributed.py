@@ -473,7 +473,10 @@ RANK_REPORT = (
         "env = {k: os.environ[k] for k in keys if k in os.environ}; "
         "name = os.environ.get('RANK') or os.environ.get('OMPI_COMM_WORLD_RANK') "
         "or str(json.loads(os.environ['TF_CONFIG'])['task']['index']); "
-        "open(os.path.join(sys.argv[1], name + '.json'), 'w').write(json.dumps(env))"
+        "open(os.path.join(sys.argv[1], name + '.json'), 'w').write(json.dumps(env)); "
+        # rank 0 marks the output complete, for this run, as the step's datasets would
+        "name == '0' and open(os.path.join(sys.argv[1], '_kedro_azureml.json'), 'w')"
+        ".write(json.dumps({'run_id': os.environ['AZUREML_ROOT_RUN_ID']}))"
     )
     + " ${{outputs.out}}"
 )
@@ -495,7 +498,11 @@ def _run_step(step: LocalStep, tmp_path: Path) -> tuple[Any, dict[str, dict[str,
     runner = LocalJobRunner([step], run_dir=tmp_path / "run", project_dir=tmp_path, max_workers=1)
     result = runner.run().steps[step.name]
     out = runner.output_folder(step.name, "out")
-    reports = {path.stem: json.loads(path.read_text()) for path in sorted(out.glob("*.json"))}
+    reports = {
+        path.stem: json.loads(path.read_text())
+        for path in sorted(out.glob("*.json"))
+        if not path.name.startswith("_")
+    }
     return result, reports
 
 

@@ -93,6 +93,8 @@ def compile_project(
 ) -> CompiledJob:
     from kedro_azureml.compiler.compile import compile_pipeline, job_yaml
     from kedro_azureml.project.catalog_check import check_dataset_types
+    from kedro_azureml.project.snapshot import scan_code_directory
+    from kedro_azureml.project.snapshot_check import check_code_snapshot
 
     started = time.perf_counter()
     pipeline = project.pipeline(options.pipeline_name)
@@ -110,6 +112,7 @@ def compile_project(
         # The SDK resolves the code folder against the current directory: give it the real
         # folder, and write the path relative to the YAML file into the YAML.
         code_directory = (project.path / project.config.azure.code_directory).resolve()
+        check_code_snapshot(scan_code_directory(code_directory), project.package_name)
         options = replace(options, code=str(code_directory))
         yaml_code = code_path_for(project, yaml_dir)
     plan, job = compile_pipeline(

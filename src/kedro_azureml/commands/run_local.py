@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 import time
 from pathlib import Path
@@ -18,20 +19,28 @@ if TYPE_CHECKING:
     from rich.console import Console
 
 RUNS_DIR = ".kedro-azureml/runs"
+_SAFE_LABEL = re.compile(r"[^A-Za-z0-9_.-]+")
 
 
 def new_run_dir(project_path: Path, pipeline_name: str) -> Path:
+    """A new folder for one run, named for people: ``<timestamp>-<pipeline>``.
+
+    The name only needs to be unique in this project; the run's data elsewhere (the
+    temporary Blob container) is named by the run's random id instead.
+    """
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    # A pipeline name is free text: no '/', '..' or odd characters in the folder name, so the
-    # run folder always lands in RUNS_DIR.
-    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", pipeline_name).strip("._")[:80] or "default"
-    base = project_path / RUNS_DIR / f"{stamp}-{name}"
-    run_dir, suffix = base, 1
-    while run_dir.exists():
-        suffix += 1
-        run_dir = base.with_name(f"{base.name}-{suffix}")
-    run_dir.mkdir(parents=True)
-    return run_dir
+    label = _SAFE_LABEL.sub("_", pipeline_name).strip("_.") or "default"
+    runs = project_path / RUNS_DIR
+    runs.mkdir(parents=True, exist_ok=True)
+    name = f"{stamp}-{label[:60]}"
+    for suffix in itertools.count(1):
+        run_dir = runs / (name if suffix == 1 else f"{name}-{suffix}")
+        try:
+            run_dir.mkdir()  # atomic: of two runs started together, one gets each name
+        except FileExistsError:
+            continue
+        return run_dir
+    raise AssertionError("unreachable")
 
 
 def run_local(
@@ -43,32 +52,140 @@ def run_local(
     max_workers: int | None = None,
     mlflow: bool = True,
     console: Console | None = None,
+    resume: str | None = None,
     job_request: JobRequest | None = None,
-) -> bool:
-    """Compile (unless given a YAML) and run the job's steps here; True when all succeeded."""
+) -> int:
+    """Compile (unless given a YAML) and run the job's steps here; return the exit code.
+
+    0 when every step succeeded, 1 when one did not, 130 after Ctrl-C (128 + the signal).
+    With ``resume`` (a run folder, or ``latest``), finish that run instead: its failed,
+    interrupted and skipped steps run again, its succeeded ones are reused.
+    """
     from rich.console import Console
 
-    from kedro_azureml.local.job import read_steps
-    from kedro_azureml.local.report import print_report, progress_printer
-    from kedro_azureml.local.runner import LocalJobRunner
-    from kedro_azureml.project.kedro_project import open_project
+    from kedro_azureml.local.run_folder import find_run, read_run_record, run_folder_lock
 
     console = console or Console()
-    run_dir = new_run_dir(project_path, (job_request and job_request.job) or options.pipeline_name)
-    project = None
-    if from_yaml is None:
-        yaml_path = run_dir / "pipeline.yaml"
-        project = open_project(project_path, options.env, options.params)
-        compiled = compile_to_file(
-            project_path, yaml_path, options, grouping=grouping, project=project, job=job_request
+    record = None
+    if resume is not None:
+        run_dir = find_run(project_path / RUNS_DIR, resume)
+        record = read_run_record(run_dir)
+        if from_yaml is None and record.from_yaml:
+            from_yaml = Path(record.from_yaml)
+        console.print(f"Resuming run {run_dir.name} ({record.run_id})", highlight=False)
+    else:
+        run_dir = new_run_dir(
+            project_path, (job_request and job_request.job) or options.pipeline_name
         )
+    with run_folder_lock(run_dir):
+        return _run_in(
+            run_dir,
+            project_path,
+            options,
+            record=record,
+            grouping=grouping,
+            from_yaml=from_yaml,
+            max_workers=max_workers,
+            mlflow=mlflow,
+            console=console,
+            job_request=job_request,
+        )
+
+
+def _compiled_job(
+    run_dir: Path,
+    project_path: Path,
+    options: CompileOptions,
+    *,
+    grouping: str | None,
+    from_yaml: Path | None,
+    resuming: bool,
+    console: Console,
+    job_request: JobRequest | None,
+) -> tuple[Path, str, KedroProject | None]:
+    """The job's YAML file and text: compiled into the run folder, or the given one."""
+    from kedro_azureml.project.kedro_project import open_project
+
+    if from_yaml is not None:
+        yaml_path = from_yaml.resolve()
+        return yaml_path, yaml_path.read_text(), None
+    yaml_path = run_dir / "pipeline.yaml"
+    # A resume compiles beside the run's own YAML (same relative code path) to compare them.
+    output = run_dir / ".pipeline.resume.yaml" if resuming else yaml_path
+    project = open_project(project_path, options.env, options.params)
+    compiled = compile_to_file(
+        project_path, output, options, grouping=grouping, project=project, job=job_request
+    )
+    if resuming:
+        output.unlink()
+    else:
         console.print(
             f"Compiled {len(compiled.plan.steps)} steps in {compiled.seconds:.2f}s -> {yaml_path}",
             highlight=False,
         )
         console.print(compiled.env_note, highlight=False)
+    return yaml_path, compiled.yaml_text, project
+
+
+def _check_same_job(run_dir: Path, record: Any, yaml_text: str, from_yaml: Path | None) -> None:
+    from kedro_azureml.local.run_folder import job_hash
+
+    if job_hash(yaml_text) == record.job_sha256:
+        return
+    source = (
+        f"the job YAML {from_yaml} has changed"
+        if from_yaml is not None
+        else "the project (or the options given now) compiles to a different job"
+    )
+    raise KedroAzureMLError(
+        f"Cannot resume run {run_dir.name}: {source} since it started, and --resume only "
+        f"finishes the very job it started (pipeline '{record.pipeline}'; compare with "
+        f"{run_dir / 'pipeline.yaml'}). Undo the change, or pass the options the run was "
+        "started with (-p, -e, --params, --env-var, ...), or start a new run without --resume."
+    )
+
+
+def _run_in(
+    run_dir: Path,
+    project_path: Path,
+    options: CompileOptions,
+    *,
+    record: Any,
+    grouping: str | None,
+    from_yaml: Path | None,
+    max_workers: int | None,
+    mlflow: bool,
+    console: Console,
+    job_request: JobRequest | None,
+) -> int:
+    from kedro_azureml.contract.storage_paths import new_local_run_id
+    from kedro_azureml.local.job import read_steps
+    from kedro_azureml.local.report import print_report, progress_printer
+    from kedro_azureml.local.run_folder import RunRecord, job_hash, succeeded_steps
+    from kedro_azureml.local.runner import LocalJobRunner
+    from kedro_azureml.project.kedro_project import open_project
+
+    yaml_path, yaml_text, project = _compiled_job(
+        run_dir,
+        project_path,
+        options,
+        grouping=grouping,
+        from_yaml=from_yaml,
+        resuming=record is not None,
+        console=console,
+        job_request=job_request,
+    )
+    if record is not None:
+        _check_same_job(run_dir, record, yaml_text, from_yaml)
     else:
-        yaml_path = from_yaml.resolve()
+        record = RunRecord(
+            run_id=new_local_run_id(),
+            job_sha256=job_hash(yaml_text),
+            pipeline=options.pipeline_name,
+            from_yaml=str(yaml_path) if from_yaml is not None else None,
+            started=time.time(),
+        )
+        record.write(run_dir)
     job = read_job_yaml(yaml_path)
     if from_yaml is not None and job_request and job_request.inputs:
         job["inputs"] = {**job.get("inputs", {}), **input_values_of_yaml(job, job_request.inputs)}
@@ -91,14 +208,14 @@ def run_local(
         project_dir=project_path,
         max_workers=max_workers,
         on_change=progress_printer(console, len(steps)),
+        on_notice=lambda message: console.print(f"[bold yellow]{message}[/]", highlight=False),
+        run_id=record.run_id,
+        reuse=succeeded_steps(run_dir),
     )
-    from kedro_azureml.local.timeouts import forward_interrupts
-
-    with forward_interrupts():
-        result = runner.run()
-    print_report(console, result)
+    result = runner.run()
     write_text_atomically(run_dir / "summary.json", result.to_json())
-    return result.succeeded
+    print_report(console, result)
+    return result.exit_code
 
 
 def _local_tracking(

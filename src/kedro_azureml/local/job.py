@@ -30,6 +30,7 @@ class LocalStep:
     asset_inputs: dict[str, tuple[str, str]] = field(default_factory=dict)  # port -> (type, path)
     # port -> the text Azure ML writes for a literal input (a job input's value, or a literal)
     literal_inputs: dict[str, str] = field(default_factory=dict)
+    asset_outputs: set[str] = field(default_factory=set)  # ports registered as data assets
     instance_count: int = 1
     distribution: dict[str, Any] = field(default_factory=dict)
     tags: dict[str, str] = field(default_factory=dict)
@@ -104,7 +105,7 @@ def _read_step(
     if not isinstance(component, dict) or "command" not in component:
         raise KedroAzureMLError(f"Step '{name}' has no inline command component to run.")
     inputs, asset_inputs, literal_inputs = _read_inputs(name, node.get("inputs") or {}, job_inputs)
-    outputs, output_uris = _read_outputs(component, node.get("outputs") or {})
+    outputs, output_uris, asset_outputs = _read_outputs(component, node.get("outputs") or {})
     code = component.get("code")
     working_directory, command = None, str(component["command"])
     if not code:
@@ -121,6 +122,7 @@ def _read_step(
         outputs=outputs,
         output_uris=output_uris,
         asset_inputs=asset_inputs,
+        asset_outputs=asset_outputs,
         literal_inputs=literal_inputs,
         code=(yaml_dir / code).resolve() if code else None,
         instance_count=_resources(node),
@@ -159,14 +161,19 @@ def _read_inputs(
 
 def _read_outputs(
     component: dict[str, Any], bindings: dict[str, Any]
-) -> tuple[dict[str, str | None], dict[str, str]]:
-    """Each output port's job output (or None), and the datastore URIs of mode B outputs."""
+) -> tuple[dict[str, str | None], dict[str, str], set[str]]:
+    """Each output port's job output (or None), the datastore URIs of mode B outputs, and the
+    ports registered as data assets (Azure ML's folders: no completion marker of ours)."""
     outputs: dict[str, str | None] = {}
     output_uris: dict[str, str] = {}
+    asset_outputs: set[str] = set()
     for port in component.get("outputs") or {}:
-        binding = _binding(bindings.get(port)) or ""
+        value = bindings.get(port)
+        if isinstance(value, dict) and value.get("name"):
+            asset_outputs.add(port)
+        binding = _binding(value) or ""
         parent = JOB_OUTPUT.match(binding)
         outputs[port] = parent.group(1) if parent else None
         if is_datastore_uri(binding):
             output_uris[port] = binding
-    return outputs, output_uris
+    return outputs, output_uris, asset_outputs

@@ -3,24 +3,38 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
-from kedro_azureml.local.runner import FAILED, RUNNING, SKIPPED, SUCCEEDED, RunResult, StepResult
+from kedro_azureml.local.runner import (
+    FAILED,
+    INTERRUPTED,
+    RUNNING,
+    SKIPPED,
+    SUCCEEDED,
+    RunResult,
+    StepResult,
+)
 from kedro_azureml.local.timeouts import TIMED_OUT
 
 _STYLE = {
     SUCCEEDED: "green",
     FAILED: "bold red",
-    TIMED_OUT: "bold red",
     SKIPPED: "yellow",
     RUNNING: "cyan",
+    INTERRUPTED: "magenta",
+    TIMED_OUT: "bold red",
 }
-_MARK = {SUCCEEDED: "✔", FAILED: "✘", TIMED_OUT: "⏱", SKIPPED: "↷", RUNNING: "▶"}
+_MARK = {SUCCEEDED: "✔", FAILED: "✘", SKIPPED: "↷", RUNNING: "▶", INTERRUPTED: "■", TIMED_OUT: "⏱"}
+_TIMED = (SUCCEEDED, FAILED, INTERRUPTED, TIMED_OUT)
 LOG_TAIL_LINES = 40
+TAIL_BYTES = 256 * 1024  # of a step log, the most ever read to show its error
+_TRACEBACK = "Traceback (most recent call last)"
+_INSIDE_TRACEBACK = (" ", "\t", "│", "╭", "╰")  # frames, and rich's box around them
 PREVIEW_BYTES = 4096
 
 
@@ -32,9 +46,9 @@ def progress_printer(console: Console, total: int) -> Callable[[StepResult], Non
         if result.status != RUNNING:
             finished += 1
         style = _STYLE.get(result.status, "")
-        timing = (
-            f" in {result.duration:.1f}s" if result.status in (SUCCEEDED, FAILED, TIMED_OUT) else ""
-        )
+        timing = f" in {result.duration:.1f}s" if result.status in _TIMED else ""
+        if result.status == SUCCEEDED and result.reason:
+            timing = f" ({result.reason})"  # reused by --resume
         console.print(
             f"[{style}]{_MARK.get(result.status, '?')} {result.name}[/] "
             f"{result.status}{timing}  [dim]({finished}/{total})[/]",
@@ -53,7 +67,7 @@ def summary_table(result: RunResult) -> Table:
         table.add_row(
             step.display_name,
             f"[{style}]{step.status}[/]" + (f" ({step.reason})" if step.reason else ""),
-            f"{step.duration:.1f}s" if step.status in (SUCCEEDED, FAILED, TIMED_OUT) else "-",
+            f"{step.duration:.1f}s" if step.status in _TIMED else "-",
             str(step.log_path.relative_to(result.run_dir)) if step.log_path else "-",
         )
     return table
@@ -61,14 +75,19 @@ def summary_table(result: RunResult) -> Table:
 
 def print_report(console: Console, result: RunResult) -> None:
     console.print(summary_table(result))
+    if not result.succeeded:
+        console.print(
+            "Rerun its failed, interrupted and skipped steps, once fixed, with: "
+            f"kedro azureml run --local --resume {result.run_dir.name}",
+            highlight=False,
+        )
     for reference, version in sorted(result.asset_versions.items()):
         console.print(f"data asset {reference} read as version {version}", highlight=False)
     for step in result.steps.values():
         if step.status in (FAILED, TIMED_OUT) and step.log_path and step.log_path.exists():
-            lines = step.log_path.read_text(errors="replace").splitlines()[-LOG_TAIL_LINES:]
             how = f"exit {step.returncode}" if step.returncode is not None else "not run"
-            console.rule(f"[bold red]{step.name} failed ({how}): log tail")
-            console.print("\n".join(lines), markup=False, highlight=False)
+            console.rule(f"[bold red]{step.name} failed ({how}): the error in its log")
+            console.print("\n".join(error_tail(step.log_path)), markup=False, highlight=False)
     for name, folder in sorted(result.job_outputs.items()):
         if not folder.is_dir() or not any(folder.iterdir()):
             continue  # its step failed or never ran
@@ -76,6 +95,40 @@ def print_report(console: Console, result: RunResult) -> None:
         preview = _json_preview(folder)
         if preview is not None:
             console.print(preview, markup=False, highlight=False)
+
+
+def read_tail(path: Path, max_bytes: int = TAIL_BYTES) -> list[str]:
+    """The last lines of ``path``, reading at most ``max_bytes`` from its end: logs get huge."""
+    with path.open("rb") as stream:
+        size = stream.seek(0, os.SEEK_END)
+        stream.seek(max(0, size - max_bytes))
+        lines = stream.read(max_bytes).decode(errors="replace").splitlines()
+    return lines[1:] if size > max_bytes else lines  # the first one was cut
+
+
+def error_tail(path: Path, max_lines: int = LOG_TAIL_LINES) -> list[str]:
+    """What a failed step's log says went wrong: its last traceback, down to the exception.
+
+    A traceback's first line, then its last frames and the exception; warnings logged after
+    it stay in the log file. Without a traceback, the last lines.
+    """
+    lines = read_tail(path)
+    starts = [i for i, line in enumerate(lines) if _TRACEBACK in line]
+    if not starts:
+        return lines[-max_lines:]
+    start = starts[-1]
+    end = next(
+        (
+            i
+            for i in range(start + 1, len(lines))
+            if lines[i].strip() and not lines[i].startswith(_INSIDE_TRACEBACK)
+        ),
+        len(lines) - 1,
+    )
+    section = lines[start : end + 1]
+    if len(section) > max_lines:
+        section = [section[0], "    ...", *section[-(max_lines - 2) :]]
+    return section
 
 
 def _json_preview(folder: Path) -> str | None:

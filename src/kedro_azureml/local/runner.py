@@ -7,25 +7,38 @@ environment variables, in dependency order, independent steps in parallel.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
 import shlex
-import subprocess
+import shutil
+import signal
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from kedro_azureml.cloud.blob_folders import BlobFolders
 from kedro_azureml.contract.bindings import STEP_IO
+from kedro_azureml.contract.storage_paths import (
+    MARKER_RUN_ID,
+    METADATA_FILE,
+    RUN_ID_VARIABLE,
+    STEP_RUN_ID_VARIABLE,
+    new_local_run_id,
+)
 from kedro_azureml.errors import KedroAzureMLError
 from kedro_azureml.local.job import LocalStep
+from kedro_azureml.local.processes import StepProcesses
 from kedro_azureml.local.ranks import rank_launches
-from kedro_azureml.local.timeouts import TIMED_OUT, StepTimedOut, wait_within
+from kedro_azureml.local.run_folder import record_step
+from kedro_azureml.local.snapshots import LocalSnapshots
+from kedro_azureml.local.timeouts import TIMED_OUT, StepTimedOut
 from kedro_azureml.local.tracking import LocalTracking
 
 # The runner's variables a step inherits (plus LC_*); see LocalJobRunner._environment. Each is
@@ -62,13 +75,20 @@ STEP_ENV_ALLOWLIST = frozenset(
         "DO_NOT_TRACK",
     }
 )
-PENDING, RUNNING, SUCCEEDED, FAILED, SKIPPED = (
+PENDING, RUNNING, SUCCEEDED, FAILED, SKIPPED, INTERRUPTED = (
     "pending",
     "running",
     "succeeded",
     "failed",
     "skipped",
+    "interrupted",
 )
+MAX_FILE_NAME = 100  # bytes: leaves room for suffixes and for encrypted file systems
+# Where saves write before they rename into place (step_data, serialization, atomic writes).
+PARTIAL_PREFIXES = (".partial-",)
+# After the first Ctrl-C, steps get this long to stop by themselves before they are killed.
+STOP_GRACE_VARIABLE = "KEDRO_AZUREML_STOP_GRACE_SECONDS"
+STOP_GRACE_SECONDS = 10.0
 
 
 @dataclass
@@ -85,21 +105,32 @@ class StepResult:
 @dataclass
 class RunResult:
     run_dir: Path
+    run_id: str = ""
     steps: dict[str, StepResult] = field(default_factory=dict)
     job_outputs: dict[str, Path] = field(default_factory=dict)
     tracking: LocalTracking | None = None
     # "name@latest" -> the version every step of this run read
     asset_versions: dict[str, str] = field(default_factory=dict)
+    interrupted_by: int | None = None  # the signal that stopped the run (SIGINT: Ctrl-C)
 
     @property
     def succeeded(self) -> bool:
         return all(result.status == SUCCEEDED for result in self.steps.values())
+
+    @property
+    def exit_code(self) -> int:
+        """0, 1 when a step failed, or 128 + the signal when interrupted (130 for Ctrl-C)."""
+        if self.interrupted_by is not None:
+            return 128 + self.interrupted_by
+        return 0 if self.succeeded else 1
 
     def to_json(self) -> str:
         """A machine-readable summary, for CI scripts and tests."""
         return json.dumps(
             {
                 "succeeded": self.succeeded,
+                "interrupted": self.interrupted_by is not None,
+                "run_id": self.run_id,
                 "steps": {
                     name: {
                         "status": step.status,
@@ -118,26 +149,24 @@ class RunResult:
         )
 
 
-def wait_all_or_fail_fast(processes: list[subprocess.Popen[bytes]]) -> int:
-    """Wait for every rank; when one fails, stop the others instead of letting them hang.
+def file_name(name: str) -> str:
+    """``name`` as a file name any file system takes (255 bytes at most, with room to spare).
 
-    A rank that dies leaves its peers blocked in a collective until the backend's timeout
-    (minutes); Azure ML likewise fails the whole step when one process fails. Returns the
-    exit code of the first rank that failed (not of the peers stopped because of it), or 0.
+    Step and port names are as long as Kedro's node and dataset names; a long one keeps its
+    start, readable, and a hash of the whole, unique.
     """
-    while True:
-        codes = [process.poll() for process in processes]
-        failed = next((code for code in codes if code), None)
-        if failed is not None:
-            for process in processes:
-                if process.poll() is None:
-                    process.terminate()
-            for process in processes:
-                process.wait()
-            return int(failed)
-        if all(code is not None for code in codes):
-            return 0
-        time.sleep(0.05)
+    if len(name.encode()) <= MAX_FILE_NAME:
+        return name
+    digest = hashlib.sha256(name.encode()).hexdigest()[:16]
+    return f"{name.encode()[: MAX_FILE_NAME - 17].decode(errors='ignore')}-{digest}"
+
+
+class StepInputError(KedroAzureMLError):
+    """A step's input is not complete data of this run: the step does not start."""
+
+
+class StepOutputError(KedroAzureMLError):
+    """A step exited 0 without writing every declared output: it failed."""
 
 
 class LocalJobRunner:
@@ -151,23 +180,36 @@ class LocalJobRunner:
         project_dir: Path,
         max_workers: int | None = None,
         on_change: Callable[[StepResult], None] | None = None,
+        on_notice: Callable[[str], None] | None = None,
         extra_env: dict[str, str] | None = None,
         blob_folders: BlobFolders | None = None,
         asset_workspace: dict[str, str] | None = None,
         tracking: LocalTracking | None = None,
+        run_id: str | None = None,
+        reuse: set[str] | None = None,
     ) -> None:
         self.steps = {step.name: step for step in steps}
         self.run_dir = run_dir
+        # Names this run's data: the remote prefix in the temporary container, and the run
+        # every completion marker must name before a step's output counts.
+        self.run_id = run_id or new_local_run_id()
         self.project_dir = project_dir
         self.max_workers = max(1, max_workers or os.cpu_count() or 1)
         self.on_change = on_change or (lambda result: None)
+        self.on_notice = on_notice or (lambda message: None)
         self.extra_env = extra_env or {}
         self.blob_folders = blob_folders
         self.asset_workspace = asset_workspace
         self._asset_paths: dict[tuple[str, str], Path] = {}
         self._asset_lock = threading.Lock()
         self.tracking = tracking
-        self.result = RunResult(run_dir=run_dir, tracking=tracking)
+        self.result = RunResult(run_dir=run_dir, run_id=self.run_id, tracking=tracking)
+        self.snapshots = LocalSnapshots(self.run_id, run_dir)
+        # Steps an earlier attempt of this run finished (--resume): kept if their outputs are.
+        self.reuse = set(reuse or ()) & set(self.steps)
+        self.processes = StepProcesses()
+        self._signals: list[int] = []  # appended by the signal handler, acted on by run()
+        self._kill_at: float | None = None
         for step in steps:
             self.result.steps[step.name] = StepResult(step.name, step.display_name)
 
@@ -176,12 +218,13 @@ class LocalJobRunner:
         job_output = self.steps[step].outputs.get(port)
         if job_output:
             return self.run_dir / "outputs" / job_output
-        return self.run_dir / "data" / step / port
+        return self.run_dir / "data" / file_name(step) / file_name(port)
 
     def input_folder(self, step: LocalStep, port: str) -> Path:
         producer, producer_port = step.inputs[port]
         if producer_port in self.steps[producer].output_uris:
-            return self.run_dir / "mounts" / step.name / port  # downloaded before the step
+            # downloaded before the step
+            return self.run_dir / "mounts" / file_name(step.name) / file_name(port)
         return self.output_folder(producer, producer_port)
 
     def bound_command(self, step: LocalStep) -> str:
@@ -204,12 +247,7 @@ class LocalJobRunner:
             # Docker image flow: the image's step.working_directory (or its WORKDIR, without
             # one) holds the project; here that is the project itself.
             return self.project_dir
-        from kedro_azureml.project.snapshot import copy_snapshot, scan_code_directory
-
-        snapshot = self.run_dir / "snapshot" / step.code.name
-        if not snapshot.exists():
-            copy_snapshot(scan_code_directory(step.code), snapshot)
-        return snapshot
+        return self.snapshots.path_for(step.code)
 
     # Running -----------------------------------------------------------------------------
     def _remote(self, uri: str) -> str:
@@ -218,7 +256,7 @@ class LocalJobRunner:
                 f"The job passes data through {uri}; run --local needs the temporary storage "
                 "credentials for it."
             )
-        return self.blob_folders.remote_path(uri, self.run_dir.name)
+        return self.blob_folders.remote_path(uri, self.run_id)
 
     def _mount_inputs(self, step: LocalStep) -> None:
         for port, (kind, path) in step.asset_inputs.items():
@@ -226,7 +264,41 @@ class LocalJobRunner:
         for port, (producer, producer_port) in step.inputs.items():
             uri = self.steps[producer].output_uris.get(producer_port)
             if uri and self.blob_folders:
-                self.blob_folders.download(self._remote(uri), self.input_folder(step, port))
+                mount = self.input_folder(step, port)
+                shutil.rmtree(mount, ignore_errors=True)  # no file of an earlier attempt
+                self.blob_folders.download(self._remote(uri), mount)
+        for port, (producer, producer_port) in step.inputs.items():
+            if producer_port in self.steps[producer].asset_outputs:
+                continue  # a registered data asset: Azure ML's folder, no marker of ours
+            problem = self._marker_problem(self.input_folder(step, port))
+            if problem:
+                raise StepInputError(
+                    f"input '{port}' from step '{producer}' {problem}; this step will not read it"
+                )
+
+    def _marker_problem(self, folder: Path) -> str | None:
+        """Why ``folder`` does not hold complete data of this run, or None when it does."""
+        try:
+            marker = json.loads((folder / METADATA_FILE).read_text())
+        except FileNotFoundError:
+            return "has no completion marker (it was not completely written)"
+        except (OSError, ValueError) as exc:
+            return f"has an unreadable completion marker ({type(exc).__name__})"
+        run_id = marker.get(MARKER_RUN_ID) if isinstance(marker, dict) else None
+        if run_id != self.run_id:
+            return f"was written by run {run_id or '<none>'}, not by this run ({self.run_id})"
+        return None
+
+    def _output_problems(self, step: LocalStep) -> list[str]:
+        """The declared outputs of a finished step that are missing or not of this run."""
+        problems = []
+        for port in step.outputs:
+            if port in step.asset_outputs:
+                continue
+            problem = self._marker_problem(self.output_folder(step.name, port))
+            if problem:
+                problems.append(f"output '{port}' {problem}")
+        return problems
 
     def _fetch_asset(self, step: LocalStep, port: str, kind: str, path: str) -> Path:
         """Download a data asset input, as Azure ML would mount it (versions resolved here)."""
@@ -244,7 +316,7 @@ class LocalJobRunner:
                 if key not in self.result.asset_versions:
                     self.result.asset_versions[key] = latest_version(self.asset_workspace, spec)
             spec = AssetSpec(name, kind, self.result.asset_versions[key])
-        destination = self.run_dir / "assets" / step.name / port
+        destination = self.run_dir / "assets" / file_name(step.name) / file_name(port)
         destination.parent.mkdir(parents=True, exist_ok=True)
         return fetch_asset(self.asset_workspace, spec, destination)
 
@@ -269,18 +341,46 @@ class LocalJobRunner:
         }
         env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
         env.update(self.extra_env)
+        env[RUN_ID_VARIABLE] = self.run_id  # as Azure ML sets them in every step
+        env[STEP_RUN_ID_VARIABLE] = f"{self.run_id}_{step.name}"
         if self.tracking:
             env.update(self.tracking.step_environment(step.name, step.display_name))
+            env[STEP_RUN_ID_VARIABLE] = env["MLFLOW_RUN_ID"]  # on Azure ML, one and the same
         env.update(step.environment_variables)
         return env
 
+    def _empty_outputs(self, step: LocalStep) -> None:
+        """A step (re)starts with empty output folders: nothing left from an earlier attempt."""
+        for port in step.outputs:
+            folder = self.output_folder(step.name, port)
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir(parents=True)
+
+    def _remove_partial_saves(self, step: LocalStep) -> None:
+        """Half-written files of a save the step did not finish (killed, failed): never kept.
+
+        Whatever completed stays, to look at; a partial save is as big as the data and useless.
+        """
+        for port in step.outputs:
+            folder = self.output_folder(step.name, port)
+            for path in sorted(folder.rglob(".*partial*"), reverse=True):
+                if not path.name.startswith(PARTIAL_PREFIXES) and not path.name.endswith(
+                    ".partial"
+                ):
+                    continue
+                if path.is_dir() and not path.is_symlink():
+                    shutil.rmtree(path, ignore_errors=True)
+                else:
+                    path.unlink(missing_ok=True)
+
     def _run_step(self, step: LocalStep) -> StepResult:
         result = self.result.steps[step.name]
-        result.log_path = self.run_dir / "logs" / f"{step.name}.log"
+        result.log_path = self.run_dir / "logs" / f"{file_name(step.name)}.log"
         result.log_path.parent.mkdir(parents=True, exist_ok=True)
-        for port in step.outputs:
-            self.output_folder(step.name, port).mkdir(parents=True, exist_ok=True)
+        self._empty_outputs(step)
         started = time.perf_counter()
+        returncode: int | None = None
+        failed = timed_out = False
         with result.log_path.open("w") as log:
             try:
                 self._mount_inputs(step)
@@ -290,70 +390,131 @@ class LocalJobRunner:
                 cwd = self.working_dir(step)
                 launches = rank_launches(step, command, self._environment(step))
                 processes = [
-                    subprocess.Popen(
-                        argv,
-                        cwd=cwd,
-                        env=env,
-                        stdout=log,
-                        stderr=subprocess.STDOUT,
-                        stdin=subprocess.DEVNULL,
-                        start_new_session=step.timeout is not None,  # stopped as a group
-                    )
-                    for argv, env in launches
+                    self.processes.start(argv, cwd=cwd, env=env, log=log) for argv, env in launches
                 ]
-                if step.timeout is None:
-                    returncode = wait_all_or_fail_fast(processes)
-                else:
-                    returncode = wait_within(processes, step.timeout)
-                if not returncode:
+                returncode = self.processes.wait_all(processes, timeout=step.timeout)
+                if returncode == 0:
+                    problems = self._output_problems(step)
+                    if problems:
+                        raise StepOutputError(
+                            "exited 0 but " + "; ".join(problems) + " (did a node exit early?)"
+                        )
                     self._unmount_outputs(step)
             except StepTimedOut as exc:
                 log.write(f"\nkedro-azureml: the step {exc}\n")
-                result.reason, returncode = str(exc), None
-                result.status = TIMED_OUT
+                result.reason = str(exc)
+                timed_out = failed = True
             except Exception as exc:  # A step that cannot start or finish fails like any other.
                 log.write(f"\nkedro-azureml: {type(exc).__name__}: {exc}\n")
-                result.reason = f"{type(exc).__name__}: {exc}"[:200]
-                returncode = None
+                result.reason = f"{type(exc).__name__}: {exc}"[:300]
+                failed = True
         result.duration = time.perf_counter() - started
         result.returncode = returncode
-        if result.status != TIMED_OUT:
-            result.status = SUCCEEDED if returncode == 0 else FAILED
+        if returncode != 0 or failed:
+            self._remove_partial_saves(step)
+        if returncode == 0 and not failed:
+            result.status = SUCCEEDED
+        elif timed_out:
+            result.status = TIMED_OUT
+        elif self._signals:
+            result.status, result.reason = INTERRUPTED, _interruption(self._signals[0])
+        else:
+            result.status = FAILED
         if self.tracking:
-            self.tracking.end_step(step.name, result.status == SUCCEEDED)
+            self.tracking.end_step(step.name, result.status)
+        record_step(self.run_dir, file_name(step.name), step.name, result.status)
         return result
 
     def run(self) -> RunResult:
-        """Run every step once its inputs are ready, independent steps in parallel.
+        """Run every step; Ctrl-C stops them all, and the summary still comes.
 
-        A failed step fails the run but does not stop the steps that do not depend on it, so
-        one run shows every independent failure; the steps downstream of a failure are skipped
-        rather than run on missing data. A failing step never raises: the result says what
-        happened to each step, and where its log is.
+        The code snapshots exist only while the run does; no step process outlives it.
         """
-        remaining = dict(self.steps)
+        try:
+            with self.processes, self._signals_caught():
+                for code in sorted({step.code for step in self.steps.values() if step.code}):
+                    self.snapshots.path_for(code)  # a snapshot no step can run stops the run
+                self._run_steps()
+        except BaseException:
+            if self.tracking:
+                self.tracking.end("FAILED")
+            raise
+        finally:
+            self.snapshots.cleanup()
+        return self.result
+
+    @contextmanager
+    def _signals_caught(self) -> Iterator[None]:
+        """Ctrl-C (SIGINT) and SIGTERM become requests the run loop acts on, not exceptions."""
+        if threading.current_thread() is not threading.main_thread():
+            yield  # only the main thread may handle signals
+            return
+        caught = (signal.SIGINT, signal.SIGTERM)
+        previous = {signum: signal.getsignal(signum) for signum in caught}
+        for signum in caught:
+            signal.signal(signum, lambda signum, frame: self._signals.append(signum))
+        try:
+            yield
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+
+    def _act_on_signals(self, handled: int) -> int:
+        """First signal: stop every step gently; another, or the grace running out: kill."""
+        if len(self._signals) > handled:
+            if handled == 0:
+                self.result.interrupted_by = self._signals[0]
+                grace = float(os.environ.get(STOP_GRACE_VARIABLE, STOP_GRACE_SECONDS))
+                self._kill_at = time.monotonic() + grace
+                self.processes.stop(signal.SIGINT)
+                why = _interruption(self._signals[0])
+                self.on_notice(
+                    f"{why[0].upper()}{why[1:]}: stopping "
+                    f"{self.processes.running} running step process(es). Press Ctrl-C again "
+                    "to kill them at once."
+                )
+            else:
+                self.processes.kill()
+                self.on_notice("Killed every step process.")
+            handled = len(self._signals)
+        if self._kill_at is not None and time.monotonic() > self._kill_at:
+            self.processes.kill()
+            self._kill_at = None
+        return handled
+
+    def _reuse_completed(self) -> None:
+        """Take over the steps an earlier attempt finished, when their outputs are all there."""
+        for name in sorted(self.reuse):
+            step, result = self.steps[name], self.result.steps[name]
+            if self._output_problems(step):
+                continue  # something is missing or not of this run: it runs again
+            result.status, result.reason = SUCCEEDED, "reused from an earlier attempt"
+            log = self.run_dir / "logs" / f"{file_name(name)}.log"
+            result.log_path = log if log.is_file() else None
+            self.on_change(result)
+
+    def _run_steps(self) -> None:
+        self._reuse_completed()
+        remaining = {
+            name: step
+            for name, step in self.steps.items()
+            if self.result.steps[name].status != SUCCEEDED
+        }
         running: dict[Future[StepResult], str] = {}
+        handled = 0
         with ThreadPoolExecutor(max_workers=self.max_workers) as pool:
             while remaining or running:
-                changed = True
-                while changed:  # Skipping a step can settle its dependants in the same pass.
-                    changed = False
-                    for name, step in list(remaining.items()):
-                        states = {self.result.steps[dep].status for dep in step.depends_on}
-                        if states & {FAILED, SKIPPED, TIMED_OUT}:
-                            self._finish_skipped(name, remaining)
-                            changed = True
-                        elif states <= {SUCCEEDED}:
-                            del remaining[name]
-                            self.result.steps[name].status = RUNNING
-                            self.on_change(self.result.steps[name])
-                            running[pool.submit(self._run_step, step)] = name
+                handled = self._act_on_signals(handled)
+                if self._signals:
+                    for name in list(remaining):
+                        self._finish_skipped(name, remaining, "the run was interrupted")
+                self._start_ready(remaining, running, pool)
                 if not running:
                     if remaining:  # Only reachable with a dependency cycle.
                         for name in list(remaining):
                             self._finish_skipped(name, remaining, "dependency cycle")
                     break
-                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                done, _ = wait(running, timeout=0.2, return_when=FIRST_COMPLETED)
                 for future in done:
                     running.pop(future)
                     self.on_change(future.result())
@@ -362,8 +523,33 @@ class LocalJobRunner:
                 if job_output:
                     self.result.job_outputs[job_output] = self.output_folder(step.name, port)
         if self.tracking:
-            self.tracking.end(self.result.succeeded)
-        return self.result
+            self.tracking.end(
+                "KILLED"
+                if self.result.interrupted_by is not None
+                else "FINISHED"
+                if self.result.succeeded
+                else "FAILED"
+            )
+
+    def _start_ready(
+        self,
+        remaining: dict[str, LocalStep],
+        running: dict[Future[StepResult], str],
+        pool: ThreadPoolExecutor,
+    ) -> None:
+        changed = True
+        while changed:  # Skipping a step can settle its dependants in the same pass.
+            changed = False
+            for name, step in list(remaining.items()):
+                states = {self.result.steps[dep].status for dep in step.depends_on}
+                if states & {FAILED, SKIPPED, INTERRUPTED, TIMED_OUT}:
+                    self._finish_skipped(name, remaining)
+                    changed = True
+                elif states <= {SUCCEEDED}:
+                    del remaining[name]
+                    self.result.steps[name].status = RUNNING
+                    self.on_change(self.result.steps[name])
+                    running[pool.submit(self._run_step, step)] = name
 
     def _finish_skipped(
         self, name: str, remaining: dict[str, LocalStep], reason: str = "an upstream step failed"
@@ -372,3 +558,7 @@ class LocalJobRunner:
         result = self.result.steps[name]
         result.status, result.reason = SKIPPED, reason
         self.on_change(result)
+
+
+def _interruption(signum: int) -> str:
+    return "interrupted by Ctrl-C" if signum == signal.SIGINT else f"stopped by signal {signum}"

@@ -15,6 +15,8 @@ from __future__ import annotations
 import importlib.util
 import os
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,9 +24,13 @@ from typing import Any
 from kedro_azureml.errors import KedroAzureMLError
 
 STORE_FILE = "mlflow.db"
+# How long a step or runner waits for the SQLite store another process is writing, in seconds
+# (Python's default, 5 s, is short for several steps logging at once).
+SQLITE_TIMEOUT = 60
 # Artifacts of the default store: beside it, not in ./mlruns (MLflow's default, and where a
 # project's own mlflow.yml often points).
 ARTIFACTS_DIR = "mlartifacts"
+STEP_RUN_STATUS = {"succeeded": "FINISHED", "interrupted": "KILLED"}
 
 
 @dataclass
@@ -52,15 +58,20 @@ class LocalTracking:
             "MLFLOW_RUN_ID": run.info.run_id,
         }
 
-    def end_step(self, step_name: str, succeeded: bool) -> None:
-        run_id = self.step_runs.get(step_name)
-        if run_id:  # The runner's verdict wins over whatever the step's own atexit recorded.
-            with self._lock:
-                self.client.set_terminated(run_id, "FINISHED" if succeeded else "FAILED")
+    def end_step(self, step_name: str, status: str) -> None:
+        """End a step's run with the runner's verdict (succeeded, failed, interrupted, ...).
 
-    def end(self, succeeded: bool) -> None:
+        The runner's verdict wins over whatever the step's own atexit recorded.
+        """
+        run_id = self.step_runs.get(step_name)
+        if run_id:
+            with self._lock:
+                self.client.set_terminated(run_id, STEP_RUN_STATUS.get(status, "FAILED"))
+
+    def end(self, status: str) -> None:
+        """End the job's run: FINISHED, FAILED, or KILLED when the run was interrupted."""
         with self._lock:
-            self.client.set_terminated(self.run_id, "FINISHED" if succeeded else "FAILED")
+            self.client.set_terminated(self.run_id, status)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -71,8 +82,49 @@ class LocalTracking:
         }
 
 
+def own_store_uri(runs_root: Path) -> str:
+    return f"sqlite:///{runs_root / STORE_FILE}?timeout={SQLITE_TIMEOUT}"
+
+
 def default_tracking_uri(runs_root: Path) -> str:
-    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{runs_root / STORE_FILE}"
+    return os.environ.get("MLFLOW_TRACKING_URI") or own_store_uri(runs_root)
+
+
+@contextmanager
+def _store_lock(runs_root: Path, uri: str) -> Iterator[None]:
+    """One run at a time creates or upgrades our SQLite store (and its experiments).
+
+    MLflow creates a new store's tables on first use, without a lock: two runs starting
+    together left "table ... already exists" errors and a half-made store.
+    """
+    if uri != own_store_uri(runs_root) or os.name != "posix":
+        yield
+        return
+    import fcntl
+
+    runs_root.mkdir(parents=True, exist_ok=True)
+    with (runs_root / f"{STORE_FILE}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _experiment_id(client: Any, name: str, runs_root: Path) -> str:
+    """The experiment's id, created when missing; another run may create it at the same time."""
+    experiment = client.get_experiment_by_name(name)
+    if experiment is not None:
+        return str(experiment.experiment_id)
+    own_store = not os.environ.get("MLFLOW_TRACKING_URI")  # else the server decides
+    artifacts = (runs_root / ARTIFACTS_DIR).resolve().as_uri() if own_store else None
+    try:
+        return str(client.create_experiment(name, artifact_location=artifacts))
+    except Exception:
+        experiment = client.get_experiment_by_name(name)
+        if experiment is None:
+            raise
+        return str(experiment.experiment_id)
 
 
 def start_local_tracking(
@@ -89,15 +141,11 @@ def start_local_tracking(
     try:
         from mlflow.tracking import MlflowClient
 
-        client = MlflowClient(tracking_uri=uri)
-        name = str(job.get("experiment_name") or "Default")
-        experiment = client.get_experiment_by_name(name)
-        if experiment is None:
-            own_store = not os.environ.get("MLFLOW_TRACKING_URI")  # else the server decides
-            artifacts = (runs_root / ARTIFACTS_DIR).resolve().as_uri() if own_store else None
-            experiment_id = client.create_experiment(name, artifact_location=artifacts)
-        else:
-            experiment_id = experiment.experiment_id
+        with _store_lock(runs_root, uri):
+            client = MlflowClient(tracking_uri=uri)
+            experiment_id = _experiment_id(
+                client, str(job.get("experiment_name") or "Default"), runs_root
+            )
         tags = {str(key): str(value) for key, value in (job.get("tags") or {}).items()}
         tags["kedro_azureml.run_dir"] = str(run_dir)
         parent = client.create_run(

@@ -11,9 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from kedro_azureml.contract.node_selection import decode_node_selection
+from kedro_azureml.contract.storage_paths import METADATA_FILE
 from kedro_azureml.distributed.ranks import is_distributed_master_node
 from kedro_azureml.distributed.teardown import release_process_group
-from kedro_azureml.errors import KedroAzureMLError
+from kedro_azureml.errors import KedroAzureMLError, StepDataError
 from kedro_azureml.step.hooks import StepBinding, step_hook
 from kedro_azureml.step.step_data import write_marker
 
@@ -78,15 +79,19 @@ def execute_step(
             project_path=project_path, env=env, runtime_params=params or None
         ) as session,
     ):
-        session.run(  # type: ignore[call-arg]
-            **_pipeline_argument(session, pipeline_name),
-            node_names=node_names,
-            load_versions=load_versions,
-        )
+        try:
+            session.run(  # type: ignore[call-arg]
+                **_pipeline_argument(session, pipeline_name),
+                node_names=node_names,
+                load_versions=load_versions,
+            )
+        except SystemExit as exc:
+            error = _early_exit(exc, binding, outputs)
+            if exc.code not in (None, 0):
+                logger.error("%s", error)
+                raise  # a failure already: keep the node's exit code
+            raise error from None  # exit 0 would pass a step whose outputs are missing
     release_process_group()
-    for name in binding.in_place:
-        if name in outputs:
-            write_marker(Path(outputs[name]), {"format": "in-place", "dataset": name})
     missing = sorted((set(inputs) | set(outputs)) - set(binding.applied))
     if missing:
         raise KedroAzureMLError(
@@ -94,6 +99,40 @@ def execute_step(
             f"step's folders: {', '.join(missing)}. Is 'kedro-azureml' listed in "
             "DISABLE_HOOKS_FOR_PLUGINS in settings.py? Remove it from there."
         )
+    for name in binding.in_place:
+        if name in outputs:
+            write_marker(Path(outputs[name]), {"format": "in-place", "dataset": name})
+    if is_distributed_master_node():  # the other ranks leave writing to rank 0
+        _check_outputs_written(outputs, binding)
+
+
+def _unwritten(outputs: dict[str, str], binding: StepBinding) -> list[str]:
+    """Declared outputs without a completion marker (data assets are Azure ML's folders)."""
+    return sorted(
+        name
+        for name, folder in outputs.items()
+        if name not in binding.assets and not (Path(folder) / METADATA_FILE).is_file()
+    )
+
+
+def _check_outputs_written(outputs: dict[str, str], binding: StepBinding) -> None:
+    """A step exits 0 only when every declared output is complete: never an empty output."""
+    unwritten = _unwritten(outputs, binding)
+    if unwritten:
+        raise StepDataError(
+            f"The step finished but did not write its output(s) {', '.join(unwritten)}: "
+            "no completion marker in their folders. Did a node exit before returning them?"
+        )
+
+
+def _early_exit(exc: SystemExit, binding: StepBinding, outputs: dict[str, str]) -> StepDataError:
+    node = f"Node '{binding.running_node}'" if binding.running_node else "A node"
+    unwritten = _unwritten(outputs, binding)
+    lost = f"; output(s) not written: {', '.join(unwritten)}" if unwritten else ""
+    return StepDataError(
+        f"{node} called sys.exit({exc.code!r}) before the step finished{lost}. A node must "
+        "return its outputs (or raise an exception to fail): the step fails."
+    )
 
 
 def _pipeline_argument(session: Any, pipeline_name: str) -> dict[str, Any]:

@@ -23,6 +23,8 @@ class StepBinding:
     outputs: dict[str, str]
     applied: list[str] = field(default_factory=list)
     in_place: list[str] = field(default_factory=list)  # read and written where they live
+    assets: list[str] = field(default_factory=list)  # data assets: Azure ML's folders, no marker
+    running_node: str | None = None  # the node being run, to name it when it exits the process
     # On the non-master ranks of a distributed step: the step's outputs, which rank 0 saves.
     master_saves: set[str] = field(default_factory=set)
 
@@ -61,6 +63,7 @@ class AzureMLStepHook:
             self.binding.applied.append(name)
             if route.route is Route.ASSET:  # Azure ML mounts the asset version itself
                 catalog[name] = catalog.get(name).with_folder(folder)
+                self.binding.assets.append(name)
                 continue
             if route.route is Route.MLFLOW_RUN and config:
                 from kedro_azureml.step.kedro_mlflow import MlflowRunReferenceDataset
@@ -88,6 +91,11 @@ class AzureMLStepHook:
             dataset = catalog.get(name) if name in catalog else None
             if dataset is not None and not isinstance(dataset, StepFolderDataset):
                 catalog[name] = MasterSavesDataset(dataset, name)
+
+    @hook_impl
+    def before_node_run(self, node: Any) -> None:
+        if self.binding is not None:
+            self.binding.running_node = node.name
 
     @hook_impl
     def before_pipeline_run(self, run_params: Any, pipeline: Any, catalog: Any) -> None:

@@ -27,7 +27,7 @@ import uuid
 from collections.abc import Callable
 from typing import IO, TYPE_CHECKING, Any
 
-from kedro_azureml.contract.storage_paths import METADATA_FILE
+from kedro_azureml.contract.storage_paths import METADATA_FILE, marker_stamp
 from kedro_azureml.errors import StepDataError
 
 if TYPE_CHECKING:
@@ -184,7 +184,7 @@ def save_object(obj: Any, folder: str, fs: fsspec.AbstractFileSystem | None = No
     for other in FILES:
         if other != fmt:
             store.remove(FILES[other])  # Leftovers of an older object in another format.
-    meta.update(format=fmt, file=FILES[fmt], bytes=size, versions=_versions())
+    meta.update(format=fmt, file=FILES[fmt], bytes=size, versions=_versions(), **marker_stamp())
     payload = json.dumps(meta, indent=2, sort_keys=True, default=str).encode()
     store.write(METADATA_FILE, _bytes_writer(payload))
     return fmt

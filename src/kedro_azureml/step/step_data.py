@@ -19,7 +19,7 @@ from kedro.io import AbstractDataset
 
 from kedro_azureml.atomic import write_text_atomically
 from kedro_azureml.contract.routing import PATH_KEYS
-from kedro_azureml.contract.storage_paths import METADATA_FILE
+from kedro_azureml.contract.storage_paths import METADATA_FILE, marker_stamp
 from kedro_azureml.distributed.ranks import is_distributed_master_node
 from kedro_azureml.errors import StepDataError
 
@@ -29,7 +29,11 @@ RANK_WAIT_SECONDS = 600.0
 
 
 def write_marker(folder: Path, payload: dict[str, Any]) -> None:
-    """Write the completion marker last and atomically: its presence means "complete"."""
+    """Write the completion marker last and atomically: its presence means "complete".
+
+    It names the run that wrote it, so a runner can tell this run's data from another's.
+    """
+    payload = {**payload, **marker_stamp()}
     write_text_atomically(folder / METADATA_FILE, json.dumps(payload, indent=2, sort_keys=True))
 
 
