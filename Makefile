@@ -26,10 +26,12 @@ demo: setup
 	cd $(EXAMPLE) && ../../$(BIN)/python scripts/generate_data.py
 	cd $(EXAMPLE) && ../../$(BIN)/kedro azureml run --local
 
+## Ruff, mypy, and the import-linter contracts of pyproject.toml (who may import whom).
 lint: setup
 	$(BIN)/ruff check src tests benchmarks $(EXAMPLE)
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-logo
 
 ## Lint, type-check and run the whole test suite (Azurite is started by the tests).
 test: setup node lint

@@ -16,9 +16,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kedro_azureml.step import serialization
 from kedro_azureml.contract.storage_paths import METADATA_FILE
 from kedro_azureml.errors import StepDataError
+from kedro_azureml.step import serialization
 from kedro_azureml.step.serialization import load_object, object_exists, save_object
 
 

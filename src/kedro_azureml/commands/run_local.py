@@ -65,16 +65,17 @@ def run_local(
     if any(step.output_uris for step in steps):
         project = project or open_project(project_path, options.env, options.params)
         blob_folders = _temporary_blob_folders(project)
-    asset_workspace = None
+    assets = None
     if any(step.asset_inputs for step in steps):
         project = project or open_project(project_path, options.env, options.params)
-        asset_workspace = project.config.workspace()
+        assets = _workspace_assets(project)
     tracking = _local_tracking(job, project_path, run_dir, console) if mlflow else None
     runner = LocalJobRunner(
         steps,
         tracking=tracking,
         blob_folders=blob_folders,
-        asset_workspace=asset_workspace,
+        assets=assets,
+        code_snapshot=_copy_code_snapshot,
         run_dir=run_dir,
         project_dir=project_path,
         max_workers=max_workers,
@@ -115,3 +116,17 @@ def _temporary_blob_folders(project: KedroProject) -> Any:
             "azure.temporary_storage section."
         )
     return blob_folders_from_environment(storage.account_name, storage.container)
+
+
+def _workspace_assets(project: KedroProject) -> Any:
+    from kedro_azureml.cloud.assets import WorkspaceAssets
+    from kedro_azureml.cloud.workspace import Workspace
+
+    return WorkspaceAssets(Workspace.from_mapping(project.config.workspace()))
+
+
+def _copy_code_snapshot(code_directory: Path, destination: Path) -> None:
+    """What Azure ML would upload of ``code_directory`` (``.amlignore`` rules, no empty files)."""
+    from kedro_azureml.project.snapshot import copy_snapshot, scan_code_directory
+
+    copy_snapshot(scan_code_directory(code_directory), destination)

@@ -3,6 +3,10 @@
 Each step's exact command runs in bash as a subprocess, with its ``${{inputs.x}}`` and
 ``${{outputs.y}}`` replaced by folders under the run directory and with the step's
 environment variables, in dependency order, independent steps in parallel.
+
+The runner never talks to Azure or reads the Kedro project itself: the command that starts it
+(:mod:`kedro_azureml.commands.run_local`) hands it what it needs as small objects, so this
+package stays free of ``cloud/`` and ``project/`` (an import-linter contract checks that).
 """
 
 from __future__ import annotations
@@ -19,8 +23,9 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
-from kedro_azureml.cloud.blob_folders import BlobFolders
+from kedro_azureml.contract.assets import AssetSpec, normalize_version
 from kedro_azureml.contract.bindings import STEP_IO
 from kedro_azureml.contract.storage_paths import SECRET_ENV_VARS
 from kedro_azureml.errors import KedroAzureMLError
@@ -29,6 +34,32 @@ from kedro_azureml.local.ranks import rank_launches
 from kedro_azureml.local.tracking import LocalTracking
 
 _CD_PREFIX = re.compile(r"^\s*cd\s+(\S+)\s+&&\s+")
+
+
+class RemoteFolders(Protocol):
+    """Step folders kept in a datastore between steps (``cloud.blob_folders.BlobFolders``)."""
+
+    def remote_path(self, uri: str, job_name: str) -> str: ...
+
+    def upload(self, local: Path, remote: str) -> None: ...
+
+    def download(self, remote: str, local: Path) -> None: ...
+
+
+class AssetSource(Protocol):
+    """The workspace's data assets (``cloud.assets.WorkspaceAssets``)."""
+
+    def latest_version(self, spec: AssetSpec) -> str:
+        """The version ``@latest`` names now."""
+        ...
+
+    def fetch(self, spec: AssetSpec, destination: Path) -> Path:
+        """Download ``spec`` (version pinned) to ``destination``; returns what Azure ML mounts."""
+        ...
+
+
+# (code directory, destination): copy the code as Azure ML uploads it (``.amlignore`` rules).
+CodeSnapshot = Callable[[Path, Path], None]
 
 PENDING, RUNNING, SUCCEEDED, FAILED, SKIPPED = (
     "pending",
@@ -120,8 +151,9 @@ class LocalJobRunner:
         max_workers: int | None = None,
         on_change: Callable[[StepResult], None] | None = None,
         extra_env: dict[str, str] | None = None,
-        blob_folders: BlobFolders | None = None,
-        asset_workspace: dict[str, str] | None = None,
+        blob_folders: RemoteFolders | None = None,
+        assets: AssetSource | None = None,
+        code_snapshot: CodeSnapshot | None = None,
         tracking: LocalTracking | None = None,
     ) -> None:
         self.steps = {step.name: step for step in steps}
@@ -131,7 +163,8 @@ class LocalJobRunner:
         self.on_change = on_change or (lambda result: None)
         self.extra_env = extra_env or {}
         self.blob_folders = blob_folders
-        self.asset_workspace = asset_workspace
+        self.assets = assets
+        self.code_snapshot = code_snapshot
         self._asset_paths: dict[tuple[str, str], Path] = {}
         self._asset_lock = threading.Lock()
         self.tracking = tracking
@@ -172,11 +205,14 @@ class LocalJobRunner:
     def working_dir(self, step: LocalStep) -> Path:
         if step.code is None:
             return self.project_dir
-        from kedro_azureml.project.snapshot import copy_snapshot, scan_code_directory
-
+        if self.code_snapshot is None:
+            raise KedroAzureMLError(
+                f"Step '{step.name}' runs in a snapshot of {step.code}, but this runner was "
+                "given no code_snapshot to make one."
+            )
         snapshot = self.run_dir / "snapshot" / step.code.name
         if not snapshot.exists():
-            copy_snapshot(scan_code_directory(step.code), snapshot)
+            self.code_snapshot(step.code, snapshot)
         return snapshot
 
     # Running -----------------------------------------------------------------------------
@@ -198,10 +234,7 @@ class LocalJobRunner:
 
     def _fetch_asset(self, step: LocalStep, port: str, kind: str, path: str) -> Path:
         """Download a data asset input, as Azure ML would mount it (versions resolved here)."""
-        from kedro_azureml.cloud.assets import fetch_asset, latest_version
-        from kedro_azureml.contract.assets import AssetSpec, normalize_version
-
-        if self.asset_workspace is None:
+        if self.assets is None:
             raise KedroAzureMLError(f"Step '{step.name}' reads data asset {path}: no workspace.")
         reference = path.removeprefix("azureml:")
         name, _, version = reference.partition("@" if "@" in reference else ":")
@@ -210,11 +243,11 @@ class LocalJobRunner:
             with self._asset_lock:
                 key = f"{name}@latest"
                 if key not in self.result.asset_versions:
-                    self.result.asset_versions[key] = latest_version(self.asset_workspace, spec)
+                    self.result.asset_versions[key] = self.assets.latest_version(spec)
             spec = AssetSpec(name, kind, self.result.asset_versions[key])
         destination = self.run_dir / "assets" / step.name / port
         destination.parent.mkdir(parents=True, exist_ok=True)
-        return fetch_asset(self.asset_workspace, spec, destination)
+        return self.assets.fetch(spec, destination)
 
     def _unmount_outputs(self, step: LocalStep) -> None:
         for port, uri in step.output_uris.items():
