@@ -274,7 +274,8 @@ def compile_(
     "-s",
     "--subscription-id",
     default=None,
-    help="Azure subscription ID (default: $AZURE_SUBSCRIPTION_ID, then azure.subscription_id in azureml.yml).",
+    help="Azure subscription ID; wins over azure.subscription_id in azureml.yml, which wins "
+    "over $AZURE_SUBSCRIPTION_ID. With --local: only for data asset inputs.",
 )
 @click.option(
     "--wait-for-completion", is_flag=True, help="Stream the job's logs and wait for it to finish."
@@ -348,6 +349,7 @@ def run(
             from_yaml=from_yaml,
             max_workers=max_workers,
             mlflow=mlflow,
+            subscription_id=subscription_id,
         )
         ctx.exit(0 if ok else 1)
     if from_yaml:

@@ -22,7 +22,7 @@ from kedro_azureml.contract.assets import LATEST, AssetSpec
 
 if TYPE_CHECKING:
     from kedro_azureml.cloud.client import WorkspaceConnection
-    from kedro_azureml.cloud.workspace import Workspace
+    from kedro_azureml.config import Workspace
 
 logger = logging.getLogger(__name__)
 

@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from kedro_azureml.config import TemporaryStorageConfig
+from kedro_azureml.config import TemporaryStorageConfig, Workspace
 from kedro_azureml.contract.storage_paths import temp_datastore_name
 from kedro_azureml.errors import KedroAzureMLError
 
@@ -59,13 +59,6 @@ _ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
 
 class AzureMLError(KedroAzureMLError):
     """Azure ML refused or could not do what we asked."""
-
-
-@dataclass(frozen=True)
-class WorkspaceRef:
-    subscription_id: str
-    resource_group: str
-    workspace_name: str
 
 
 @dataclass
@@ -145,13 +138,13 @@ def _quiet_sdk() -> Iterator[None]:
         yield
 
 
-def connect(workspace: WorkspaceRef, *, interactive: bool | None = None) -> Any:
+def connect(workspace: Workspace, *, interactive: bool | None = None) -> Any:
     """An ``MLClient`` for ``workspace`` with a credential that has just got a token."""
     return connect_workspace(workspace, interactive=interactive).ml_client
 
 
 def connect_workspace(
-    workspace: WorkspaceRef, *, interactive: bool | None = None
+    workspace: Workspace, *, interactive: bool | None = None
 ) -> WorkspaceConnection:
     """An ``MLClient`` for ``workspace``, its signed-in credential, and blob URL overrides.
 

@@ -34,9 +34,13 @@ def run_local(
     from_yaml: Path | None = None,
     max_workers: int | None = None,
     mlflow: bool = True,
+    subscription_id: str | None = None,
     console: Any = None,
 ) -> bool:
-    """Compile (unless given a YAML) and run the job's steps here; True when all succeeded."""
+    """Compile (unless given a YAML) and run the job's steps here; True when all succeeded.
+
+    ``subscription_id`` (``-s``) is needed only to download data asset inputs.
+    """
     from rich.console import Console
 
     from kedro_azureml.local.job import read_steps
@@ -68,7 +72,7 @@ def run_local(
     assets = None
     if any(step.asset_inputs for step in steps):
         project = project or open_project(project_path, options.env, options.params)
-        assets = _workspace_assets(project)
+        assets = _workspace_assets(project, subscription_id)
     tracking = _local_tracking(job, project_path, run_dir, console) if mlflow else None
     runner = LocalJobRunner(
         steps,
@@ -118,11 +122,10 @@ def _temporary_blob_folders(project: KedroProject) -> Any:
     return blob_folders_from_environment(storage.account_name, storage.container)
 
 
-def _workspace_assets(project: KedroProject) -> Any:
+def _workspace_assets(project: KedroProject, subscription_id: str | None) -> Any:
     from kedro_azureml.cloud.assets import WorkspaceAssets
-    from kedro_azureml.cloud.workspace import Workspace
 
-    return WorkspaceAssets(Workspace.from_mapping(project.config.workspace()))
+    return WorkspaceAssets(project.config.workspace(subscription_id))
 
 
 def _copy_code_snapshot(code_directory: Path, destination: Path) -> None:

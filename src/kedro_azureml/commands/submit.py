@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from kedro_azureml.compiler.render import CompileOptions
-from kedro_azureml.config import DEFAULT_COMPUTE, AzureMLConfig, TemporaryStorageConfig
-from kedro_azureml.errors import ConfigError, KedroAzureMLError
+from kedro_azureml.config import DEFAULT_COMPUTE, AzureMLConfig, TemporaryStorageConfig, Workspace
+from kedro_azureml.errors import KedroAzureMLError
 from kedro_azureml.project.kedro_project import KedroProject
 from kedro_azureml.project.snapshot import SnapshotManifest, copy_snapshot, scan_code_directory
 
@@ -63,7 +63,7 @@ def submit_project(
     interactive = is_interactive() if interactive is None else interactive
     project = open_project(project_path, options.env, options.params)
     config = project.config
-    workspace = _workspace(config, settings.subscription_id)
+    workspace = config.workspace(settings.subscription_id)
     on_scheduled = load_callback(settings.on_job_scheduled) or print_scheduled(console)
     with tempfile.TemporaryDirectory(prefix="kedro-azureml-code-") as staging:
         manifest = None
@@ -107,21 +107,7 @@ def submit_project(
     return watch_job(ml_client, job, compiled, console=console, interactive=interactive)
 
 
-def _workspace(config: AzureMLConfig, subscription_id: str | None) -> Any:
-    from kedro_azureml.cloud.client import WorkspaceRef
-
-    subscription = (
-        subscription_id or os.environ.get("AZURE_SUBSCRIPTION_ID") or config.azure.subscription_id
-    )
-    if not subscription:
-        raise ConfigError(
-            "No Azure subscription: pass -s <subscription-id>, set AZURE_SUBSCRIPTION_ID, or set "
-            "azure.subscription_id in azureml.yml."
-        )
-    return WorkspaceRef(subscription, config.azure.resource_group, config.azure.workspace_name)
-
-
-def _connect(workspace: Any, interactive: bool) -> Any:
+def _connect(workspace: Workspace, interactive: bool) -> Any:
     from kedro_azureml.cloud.client import connect
 
     return connect(workspace, interactive=interactive)
