@@ -33,9 +33,13 @@ lint: setup
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-logo
 
+## The fast lane: in-process tests only (no subprocess, no torch, no Azurite), under a minute.
+unit: setup
+	$(BIN)/pytest tests/unit -q
+
 ## Lint, type-check and run the whole test suite (Azurite is started by the tests).
 test: setup node lint
-	$(BIN)/pytest -n 2 --dist loadgroup -q
+	$(BIN)/pytest -n 2 -q
 
 bench: setup
 	$(BIN)/python benchmarks/run_all.py

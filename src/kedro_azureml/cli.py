@@ -64,6 +64,8 @@ def compile_options(func: F) -> F:
         from kedro_azureml.compiler.render import CompileOptions
         from kedro_azureml.contract.options import parse_env_vars, parse_load_versions, parse_params
 
+        if aml_env and image:  # before the project is opened: a usage error, not a compile one
+            raise click.UsageError("Give either --aml-env or --image, not both.")
         kwargs["request"] = CompileOptions(
             pipeline_name=pipeline,
             env=_env(click.get_current_context(), env),

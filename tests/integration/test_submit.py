@@ -35,8 +35,6 @@ if TYPE_CHECKING:
     from tests.support.aml_standin import AmlStandin, RecordedRequest
     from tests.support.azurite import AzuriteBlob
 
-pytestmark = pytest.mark.slow
-
 ENVIRONMENT = "kedro-spaceflights"
 CHUNKY_NODES = {"preprocess_companies_node", "create_model_input_table_node"}
 OTHER_SUBSCRIPTION = "11111111-2222-3333-4444-555555555555"
