@@ -37,14 +37,20 @@ demo: setup
 	cd $(EXAMPLE) && ../../$(BIN)/python scripts/generate_data.py
 	cd $(EXAMPLE) && ../../$(BIN)/kedro azureml run --local
 
+## Ruff, mypy, and the import-linter contracts of pyproject.toml (who may import whom).
 lint: setup
 	$(BIN)/ruff check src tests benchmarks $(EXAMPLE)
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-logo
+
+## The fast lane: in-process tests only (no subprocess, no torch, no Azurite), under a minute.
+unit: setup
+	$(BIN)/pytest tests/unit -q
 
 ## Lint, type-check and run the whole test suite (Azurite is started by the tests).
 test: setup node kedro-mlflow-venv lint
-	$(BIN)/pytest -n 2 --dist loadgroup -q
+	$(BIN)/pytest -n 2 -q
 
 bench: setup
 	$(BIN)/python benchmarks/run_all.py

@@ -131,6 +131,8 @@ def compile_options(func: F) -> F:
             parse_params,
         )
 
+        if aml_env and image:  # before the project is opened: a usage error, not a compile one
+            raise click.UsageError("Give either --aml-env or --image, not both.")
         kwargs["job_request"] = _job_request(kwargs, pipeline)
         kwargs["request"] = CompileOptions(
             pipeline_name=pipeline or "__default__",
@@ -480,7 +482,8 @@ def _logs_to_stderr() -> Iterator[None]:
     "--subscription-id",
     default=None,
     callback=_subscription_id,
-    help="Azure subscription ID (default: $AZURE_SUBSCRIPTION_ID, then azure.subscription_id in azureml.yml).",
+    help="Azure subscription ID; wins over azure.subscription_id in azureml.yml, which wins "
+    "over $AZURE_SUBSCRIPTION_ID. With --local: only for data asset inputs.",
 )
 @click.option(
     "--wait-for-completion", is_flag=True, help="Stream the job's logs and wait for it to finish."
@@ -590,6 +593,7 @@ def run(
             mlflow=mlflow,
             job_request=job_request,
             resume=resume,
+            subscription_id=subscription_id,
         )
         ctx.exit(code)
     if from_yaml:

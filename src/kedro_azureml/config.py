@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -21,6 +22,12 @@ CONFIG_FILE = "azureml.yml"
 DEFAULT_COMPUTE = "__default__"
 # kedro-docker's image keeps the project in this folder; the docker flow `cd`s into it.
 DEFAULT_WORKING_DIRECTORY = "/home/kedro_docker"
+
+SUBSCRIPTION_ENV = "AZURE_SUBSCRIPTION_ID"
+NO_SUBSCRIPTION = (
+    "No Azure subscription given. Pass -s/--subscription-id <id> (kedro azureml run), set "
+    "azure.subscription_id in conf/<env>/azureml.yml, or set $AZURE_SUBSCRIPTION_ID."
+)
 
 _ENV_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]*(@latest|:[A-Za-z0-9_.\-]+)")
 # Azure ML's naming rules, checked at compile so a bad name fails here, not at submission:
@@ -71,6 +78,58 @@ def check_init_names(experiment: str, cluster: str) -> list[tuple[str, str]]:
         ("CLUSTER_NAME", compute_name_problem(cluster)),
     ]
     return [(argument, problem) for argument, problem in problems if problem]
+
+
+def resolve_subscription(
+    cli_value: str | None, config_value: str | None, environ: Mapping[str, str] | None = None
+) -> str:
+    """The Azure subscription to use, by the one rule every command and dataset follows:
+
+    ``-s/--subscription-id`` > ``azure.subscription_id`` in azureml.yml (when non-empty) >
+    ``$AZURE_SUBSCRIPTION_ID``. The explicit choice for this command wins over the project's
+    file, and the file (committed with the project) wins over whatever the shell happens to
+    export. Raises :class:`ConfigError` naming the three ways when none is set.
+    """
+    environ = os.environ if environ is None else environ
+    for value in (cli_value, config_value, environ.get(SUBSCRIPTION_ENV)):
+        if value and value.strip():
+            return value.strip()
+    raise ConfigError(NO_SUBSCRIPTION)
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """Where an Azure ML workspace lives: the three names ``MLClient`` needs.
+
+    The one workspace type of the plugin: submit, ``run --local``'s asset downloads and the
+    datasets all use it. Get it from :meth:`AzureMLConfig.workspace` or :meth:`from_mapping`,
+    which apply :func:`resolve_subscription`.
+    """
+
+    subscription_id: str
+    resource_group: str
+    workspace_name: str
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any]) -> Workspace:
+        """Read ``subscription_id``, ``resource_group`` and ``workspace_name`` (a dataset's
+        ``workspace:`` argument). ``resource_group_name`` is accepted for ``resource_group``, as
+        ``MLClient`` spells it. ``subscription_id`` may be left out: then the rule of
+        :func:`resolve_subscription` applies, with this mapping in the place of azureml.yml.
+        """
+        values = dict(data)
+        if "resource_group" not in values and "resource_group_name" in values:
+            values["resource_group"] = values.pop("resource_group_name")
+        names = ("subscription_id", "resource_group", "workspace_name")
+        missing = [key for key in names[1:] if not values.get(key)]
+        unknown = sorted(set(values) - set(names))
+        if missing or unknown:
+            raise ConfigError(
+                "An Azure ML workspace needs resource_group and workspace_name, and may have "
+                f"subscription_id (missing: {missing or 'none'}, unknown: {unknown or 'none'})."
+            )
+        subscription = resolve_subscription(None, str(values.get("subscription_id") or ""))
+        return cls(subscription, str(values["resource_group"]), str(values["workspace_name"]))
 
 
 class _Model(BaseModel):
@@ -137,8 +196,8 @@ class PipelineDataPassingConfig(_Model):
 class AzureConfig(_Model):
     subscription_id: str = Field(
         default="",
-        description="Azure subscription; may be left empty and given with -s or "
-        "$AZURE_SUBSCRIPTION_ID.",
+        description="Azure subscription; may be left empty. -s/--subscription-id wins over "
+        "it, and $AZURE_SUBSCRIPTION_ID is used when both are empty.",
     )
     resource_group: str = Field(description="Resource group of the Azure ML workspace.")
     workspace_name: str = Field(description="Azure ML workspace name.")
@@ -242,14 +301,14 @@ class AzureMLConfig(_Model):
             raise ValueError("; ".join(problems))
         return self
 
-    def workspace(self) -> dict[str, str]:
-        """The workspace coordinates; the subscription may come from $AZURE_SUBSCRIPTION_ID."""
-        return {
-            "subscription_id": self.azure.subscription_id
-            or os.environ.get("AZURE_SUBSCRIPTION_ID", ""),
-            "resource_group": self.azure.resource_group,
-            "workspace_name": self.azure.workspace_name,
-        }
+    def workspace(self, subscription_id: str | None = None) -> Workspace:
+        """The workspace of this config; ``subscription_id`` is ``-s`` (see
+        :func:`resolve_subscription` for the rule)."""
+        return Workspace(
+            resolve_subscription(subscription_id, self.azure.subscription_id),
+            self.azure.resource_group,
+            self.azure.workspace_name,
+        )
 
     @property
     def uses_temporary_storage(self) -> bool:

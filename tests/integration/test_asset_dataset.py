@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 import pytest
 
-from kedro_azureml.cloud.assets import fetch_asset
+from kedro_azureml.cloud.assets import WorkspaceAssets
+from kedro_azureml.config import Workspace
 from kedro_azureml.contract.assets import AssetSpec
 from kedro_azureml.datasets import AzureMLAssetDataset, resolve_asset_versions
 from tests.support.seam import write_seam
@@ -232,14 +233,12 @@ def test_fetch_asset_for_a_local_job_input(
     expected: str,
 ) -> None:
     _register_ratings_file(ml_client, blobstore)
-    workspace = {
-        "subscription_id": companies.subscription_id,
-        "resource_group": companies.resource_group,
-        "workspace_name": companies.workspace_name,
-    }
+    assets = WorkspaceAssets(
+        Workspace(companies.subscription_id, companies.resource_group, companies.workspace_name)
+    )
     destination = tmp_path / "inputs" / "port"
 
-    mounted = fetch_asset(workspace, asset, destination)
+    mounted = assets.fetch(asset, destination)
 
     assert mounted == (destination / expected if expected else destination)
     frame = pd.read_csv(mounted if expected else mounted / "companies.csv")

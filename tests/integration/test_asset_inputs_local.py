@@ -18,8 +18,6 @@ from kedro_azureml.step.serialization import load_object
 from tests.support.kedro_projects import REPO, kedro, last_run
 from tests.support.seam import write_seam
 
-pytestmark = pytest.mark.slow
-
 PIPELINE = """
 from kedro.pipeline import Pipeline, node, pipeline
 

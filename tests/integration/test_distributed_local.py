@@ -16,8 +16,6 @@ import yaml
 from kedro_azureml.step.serialization import load_object
 from tests.support.kedro_projects import copy_example, kedro, quiet_env
 
-pytestmark = pytest.mark.slow
-
 TRAIN_STEP = "data_science_active_modelling_pipeline_train_distributed_model_node"
 REPORT = "data_science_active_modelling_pipeline_distributed_training_report"
 LOG_LINE = re.compile(r"Rank (\d+) of (\d+): loss [0-9.]+, weights sha256 ([0-9a-f]{64})")

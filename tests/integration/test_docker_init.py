@@ -4,11 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from tests.support.kedro_projects import kedro
-
-pytestmark = pytest.mark.slow
 
 
 def test_docker_init_writes_both_flows_and_refuses_to_overwrite(blank_project: Path) -> None:

@@ -5,13 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
 import yaml
 
 from kedro_azureml.step.serialization import load_object
 from tests.support.kedro_projects import copy_example, kedro, last_run
-
-pytestmark = pytest.mark.slow
 
 
 def _folders(root: Path) -> set[str]:

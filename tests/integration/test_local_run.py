@@ -5,13 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
 import yaml
 
 from kedro_azureml.step.serialization import load_object
 from tests.support.kedro_projects import kedro, last_run
-
-pytestmark = pytest.mark.slow
 
 # The quickstart's form (temporary storage), and the form without storage (data passing).
 QUICKSTART_INIT = [

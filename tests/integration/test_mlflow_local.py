@@ -5,13 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
 from mlflow.tracking import MlflowClient
 
 from kedro_azureml.step.serialization import load_object
 from tests.support.kedro_projects import kedro, last_run
-
-pytestmark = pytest.mark.slow
 
 INIT = ["azureml", "init", "rg", "ws", "exp", "cpu-cluster", "kedro-env@latest"]
 

@@ -12,8 +12,6 @@ import yaml
 from kedro_azureml.step.serialization import load_object
 from tests.support.kedro_projects import kedro, last_run
 
-pytestmark = pytest.mark.slow
-
 INIT = ["azureml", "init", "rg", "ws", "exp", "cpu-cluster", "acct", "container", "env@latest"]
 
 REGISTRY = """

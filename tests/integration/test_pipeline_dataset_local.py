@@ -10,8 +10,6 @@ import yaml
 
 from tests.support.kedro_projects import kedro, last_run
 
-pytestmark = pytest.mark.slow
-
 # No temporary storage: data passes through Azure ML job outputs (local folders here).
 INIT = ["azureml", "init", "rg", "ws", "exp", "cpu-cluster", "env@latest"]
 CATALOG = """\

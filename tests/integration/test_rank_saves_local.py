@@ -10,8 +10,6 @@ import pytest
 
 from tests.support.kedro_projects import kedro, last_run
 
-pytestmark = pytest.mark.slow
-
 INIT = ["azureml", "init", "rg", "ws", "exp", "cpu-cluster", "kedro-env@latest"]
 
 DATASETS = '''

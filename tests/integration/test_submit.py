@@ -12,6 +12,7 @@ import base64
 import json
 import os
 import pty
+import re
 import select
 import signal
 import subprocess
@@ -34,10 +35,9 @@ if TYPE_CHECKING:
     from tests.support.aml_standin import AmlStandin, RecordedRequest
     from tests.support.azurite import AzuriteBlob
 
-pytestmark = pytest.mark.slow
-
 ENVIRONMENT = "kedro-spaceflights"
 CHUNKY_NODES = {"preprocess_companies_node", "create_model_input_table_node"}
+OTHER_SUBSCRIPTION = "11111111-2222-3333-4444-555555555555"
 
 
 class RefusingCredential:
@@ -174,8 +174,12 @@ def record(job):
 def test_subscription_pipeline_params_and_hook_from_the_command_line(
     example: Path, aml_standin: AmlStandin, seam: dict[str, str], tmp_path: Path
 ) -> None:
-    """`-s`, `-p`, `--params` and `--on-job-scheduled` of the quickstart, through the real CLI."""
+    """`-s`, `-p`, `--params` and `--on-job-scheduled` of the quickstart, through the real CLI.
+
+    `-s` wins over azure.subscription_id and over $AZURE_SUBSCRIPTION_ID.
+    """
     _ready(aml_standin)
+    _point_at_standin(example, aml_standin, **{aml_standin.subscription_id: OTHER_SUBSCRIPTION})
     (example / "src" / "job_hook.py").write_text(HOOK)
     out = tmp_path / "hook.json"
     result = kedro(
@@ -190,7 +194,7 @@ def test_subscription_pipeline_params_and_hook_from_the_command_line(
         '{"data_science": {"active_modelling_pipeline": {"num_nodes": 3}}}',
         "--on-job-scheduled",
         "job_hook:record",
-        **{**seam, "AZURE_SUBSCRIPTION_ID": "", "HOOK_OUT": str(out)},
+        **{**seam, "AZURE_SUBSCRIPTION_ID": OTHER_SUBSCRIPTION, "HOOK_OUT": str(out)},
     )
     put = _job_put(aml_standin)
     name = put.path.rsplit("/", 1)[1]
@@ -209,6 +213,22 @@ def test_subscription_pipeline_params_and_hook_from_the_command_line(
 def _fails(result: Any) -> str:
     assert result.returncode == 1, result.stdout + result.stderr
     return " ".join((result.stdout + result.stderr).split())
+
+
+def test_azureml_yml_subscription_wins_over_the_environment(
+    example: Path, aml_standin: AmlStandin, seam: dict[str, str]
+) -> None:
+    """The project's file wins over what the shell exports (it used to be the other way)."""
+    env = {**seam, "AZURE_SUBSCRIPTION_ID": OTHER_SUBSCRIPTION}
+
+    _fails(kedro(example, "azureml", "run", check=False, **env))  # no compute: stops early
+
+    called = {
+        match[1]
+        for r in aml_standin.requests
+        if (match := re.search(r"/subscriptions/([^/]+)/", r.path))
+    }
+    assert called == {aml_standin.subscription_id}
 
 
 def test_secrets_in_the_snapshot_are_refused(

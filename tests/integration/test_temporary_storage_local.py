@@ -14,8 +14,6 @@ from kedro_azureml.contract.storage_paths import temp_datastore_name
 from kedro_azureml.step.serialization import load_object
 from tests.support.kedro_projects import copy_example, kedro, last_run
 
-pytestmark = pytest.mark.slow
-
 
 @pytest.fixture
 def mode_b_project(small_project: Path, azurite) -> Path:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
-import os
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +10,6 @@ import pytest
 
 from kedro_azureml.cloud.auth import (
     AuthenticationError,
-    default_credential,
     is_interactive,
     verified,
 )
@@ -181,20 +178,6 @@ def test_failed_sign_in_says_what_to_do() -> None:
     message = str(info.value)
     assert message.startswith("Could not sign in to Azure (EnvironmentCredential: not configured.)")
     assert "az login" in message and "AZURE_CLIENT_ID" in message and "more detail" not in message
-
-
-def test_no_login_at_all_is_one_quiet_error(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
-    """The real DefaultAzureCredential, with nothing to sign in with: no browser, no noise."""
-    for name in list(os.environ):
-        if name.startswith(("AZURE_", "IDENTITY_", "MSI_")):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("AZURE_CONFIG_DIR", str(tmp_path))  # no `az login` state
-    monkeypatch.setenv("PATH", str(tmp_path))  # and no az, azd or pwsh to ask
-    with caplog.at_level(logging.WARNING), pytest.raises(AuthenticationError, match="az login"):
-        default_credential(interactive=False)
-    assert [r for r in caplog.records if r.name.startswith("azure.identity")] == []
 
 
 def test_ci_is_never_interactive(monkeypatch: pytest.MonkeyPatch) -> None:

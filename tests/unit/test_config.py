@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 import yaml
 
-from kedro_azureml.config import parse_config
+from kedro_azureml.config import SUBSCRIPTION_ENV, Workspace, parse_config, resolve_subscription
 from kedro_azureml.errors import ConfigError
 from kedro_azureml.project.scaffold import InitSettings, render_config
 
@@ -137,3 +139,99 @@ def test_rendered_template_is_valid_config(
     assert config.azure.pipeline_data_passing.enabled is data_passing
     assert config.azure.code_directory == code_directory
     assert text.count("#") > 10, "the template is commented for users"
+
+
+# --- the subscription: -s > azure.subscription_id (non-empty) > $AZURE_SUBSCRIPTION_ID ------
+
+
+@pytest.mark.parametrize(
+    ("cli", "in_file", "environment", "expected"),
+    [
+        ("from-s", "from-file", "from-env", "from-s"),
+        ("from-s", "", None, "from-s"),
+        (None, "from-file", "from-env", "from-file"),
+        ("", "from-file", "from-env", "from-file"),
+        (None, "", "from-env", "from-env"),
+        (None, "   ", "from-env", "from-env"),
+        (None, "from-file", None, "from-file"),
+        (None, " from-file ", "", "from-file"),
+    ],
+    ids=[
+        "s-wins-over-file-and-env",
+        "s-alone",
+        "file-wins-over-env",
+        "empty-s-is-not-given",
+        "env-when-file-is-empty",
+        "env-when-file-is-blank",
+        "file-alone",
+        "file-value-stripped",
+    ],
+)
+def test_one_rule_for_the_subscription(
+    monkeypatch: pytest.MonkeyPatch,
+    cli: str | None,
+    in_file: str,
+    environment: str | None,
+    expected: str,
+) -> None:
+    if environment is None:
+        monkeypatch.delenv(SUBSCRIPTION_ENV, raising=False)
+    else:
+        monkeypatch.setenv(SUBSCRIPTION_ENV, environment)
+    config = parse_config(_with("azure.subscription_id", in_file))
+
+    assert resolve_subscription(cli, in_file) == expected
+    assert config.workspace(cli) == Workspace(expected, "rg", "ws")
+
+
+@pytest.mark.parametrize("environment", [None, "", "  "], ids=["unset", "empty", "blank"])
+def test_no_subscription_anywhere_names_the_three_ways(
+    monkeypatch: pytest.MonkeyPatch, environment: str | None
+) -> None:
+    if environment is None:
+        monkeypatch.delenv(SUBSCRIPTION_ENV, raising=False)
+    else:
+        monkeypatch.setenv(SUBSCRIPTION_ENV, environment)
+    config = parse_config(_with("azure.subscription_id", ""))
+
+    with pytest.raises(ConfigError) as error:
+        config.workspace(None)
+    assert str(error.value) == (
+        "No Azure subscription given. Pass -s/--subscription-id <id> (kedro azureml run), set "
+        "azure.subscription_id in conf/<env>/azureml.yml, or set $AZURE_SUBSCRIPTION_ID."
+    )
+
+
+@pytest.mark.parametrize(
+    ("mapping", "environment", "expected"),
+    [
+        (
+            {"subscription_id": "sub", "resource_group": "rg", "workspace_name": "ws"},
+            "env",
+            Workspace("sub", "rg", "ws"),
+        ),
+        (
+            {"resource_group_name": "rg", "workspace_name": "ws"},
+            "env",
+            Workspace("env", "rg", "ws"),
+        ),
+        (
+            {"subscription_id": "", "resource_group": "rg", "workspace_name": "ws"},
+            "env",
+            Workspace("env", "rg", "ws"),
+        ),
+    ],
+    ids=["complete", "sdk-spelling-subscription-from-env", "empty-subscription-from-env"],
+)
+def test_a_datasets_workspace_follows_the_same_rule(
+    monkeypatch: pytest.MonkeyPatch, mapping: dict, environment: str, expected: Workspace
+) -> None:
+    monkeypatch.setenv(SUBSCRIPTION_ENV, environment)
+    assert Workspace.from_mapping(mapping) == expected
+
+
+def test_the_workspace_is_one_frozen_value() -> None:
+    workspace = Workspace("sub", "rg", "ws")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        workspace.subscription_id = "other"  # type: ignore[misc]
+    assert {workspace, Workspace("sub", "rg", "ws")} == {workspace}  # a cache key

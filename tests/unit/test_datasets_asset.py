@@ -10,7 +10,7 @@ import pytest
 from kedro.io import DataCatalog, DatasetError, Version
 
 from kedro_azureml.cloud.client import ALLOW_TEST_ENDPOINT_ENV, TEST_ENDPOINT_ENV
-from kedro_azureml.cloud.workspace import Workspace
+from kedro_azureml.config import Workspace
 from kedro_azureml.contract.assets import AssetSpec, asset_spec
 from kedro_azureml.datasets import (
     AzureMLAssetDataset,
@@ -125,11 +125,13 @@ def test_with_version_and_with_workspace_copy(tmp_path: Path) -> None:
 
     pinned = dataset.with_version("4")
     other = dataset.with_workspace({**WORKSPACE, "workspace_name": "other"})
+    bound = dataset.with_workspace(Workspace("sub2", "rg2", "ws2"))  # as the hook binds it
 
     assert pinned.asset.version == "4"
     assert dataset.asset.version is None
     assert other._workspace == Workspace("sub", "rg", "other")
     assert pinned._workspace == Workspace("sub", "rg", "ws")
+    assert bound._workspace == Workspace("sub2", "rg2", "ws2")
 
 
 def test_load_versions_reach_the_dataset_through_the_catalog(tmp_path: Path) -> None:

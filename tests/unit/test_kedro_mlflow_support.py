@@ -22,7 +22,8 @@ from kedro_azureml.project.requirements import (
     declared_requirements,
     tracking_requirements_warning,
 )
-from kedro_azureml.step.kedro_mlflow import MlflowRunReferenceDataset, StepRun
+from kedro_azureml.step.kedro_mlflow import StepRun
+from kedro_azureml.step.mlflow_reference import MlflowRunReferenceDataset
 
 ARTIFACT = {
     "type": "kedro_mlflow.io.artifacts.MlflowArtifactDataset",

@@ -12,8 +12,6 @@ from __future__ import annotations
 import json
 import math
 import shlex
-import subprocess
-import sys
 from typing import Any
 
 import click
@@ -216,31 +214,6 @@ def test_cli_values_reach_execute_unchanged(
     assert parsed["az_outputs"] == (("result", _folder("outputs", "out")),)
     assert parsed["pipeline"] == pipeline
     assert parsed["env"] == (env or None)
-
-
-PRINT_ARGV = "import json, sys; print(json.dumps(sys.argv[1:]))"
-
-
-@fuzz(15)
-@given(
-    params=params_dicts.filter(bool),
-    node_names=st.lists(names.filter(lambda name: "${{" not in name), min_size=1, max_size=3),
-)
-@example(params={"s": 'it\'s "$HOME" `id` $(id) \\ ${{inputs.p0}} \n é'}, node_names=["a'b"])
-def test_real_bash_splits_the_command_as_shlex_does(
-    params: dict[str, Any], node_names: list[str]
-) -> None:
-    """bash, not only shlex, gives execute the tokens the compiler meant."""
-    tokens = step_command(_step(node_names, ["in put"]), CompileOptions(params=params))
-    command = _fill_bindings(join_command([sys.executable, "-c", PRINT_ARGV, *tokens[3:]]))
-    completed = subprocess.run(
-        ["bash", "-c", command], capture_output=True, check=True, env={"PATH": "/usr/bin:/bin"}
-    )
-    argv = json.loads(completed.stdout)
-    assert argv == shlex.split(_fill_bindings(join_command(tokens[3:])))
-    parsed = execute.make_context("execute", argv).params
-    assert same(parse_params(parsed["params"]), params)
-    assert list(parsed["nodes"]) == node_names
 
 
 CONFIG = parse_config(MINIMAL_CONFIG)

@@ -6,8 +6,6 @@ import datetime
 import decimal
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -270,18 +268,3 @@ def test_fsspec_local_filesystem_is_local(tmp_path: Path) -> None:
     fs = fsspec.filesystem("file")
     assert save_object(np.arange(3), str(tmp_path), fs=fs) == "npy"
     np.testing.assert_array_equal(load_object(str(tmp_path)), np.arange(3))
-
-
-def test_import_does_not_load_data_libraries(tmp_path: Path) -> None:
-    """Every step imports the module at start-up; pandas and friends load only on demand."""
-    code = (
-        "import sys, kedro_azureml.step.serialization as s\n"
-        "s.save_object({'a': 1}, sys.argv[1])\n"
-        "assert s.load_object(sys.argv[1]) == {'a': 1}\n"
-        "heavy = {'pandas', 'numpy', 'pyarrow', 'fsspec', 'cloudpickle'} & set(sys.modules)\n"
-        "assert not heavy, heavy\n"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, check=False
-    )
-    assert result.returncode == 0, result.stderr

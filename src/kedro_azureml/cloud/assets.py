@@ -11,7 +11,6 @@ import logging
 import os
 import shutil
 import uuid
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,6 +22,7 @@ from kedro_azureml.contract.storage_paths import DATASTORE_URI
 
 if TYPE_CHECKING:
     from kedro_azureml.cloud.client import WorkspaceConnection
+    from kedro_azureml.config import Workspace
 
 logger = logging.getLogger(__name__)
 
@@ -100,26 +100,35 @@ def download_asset(
     return destination
 
 
-def latest_version(workspace: Mapping[str, str], spec: AssetSpec) -> str:
-    """The version ``@latest`` names right now, so a whole run can read that one version."""
-    from kedro_azureml.cloud.workspace import Workspace, connect
+@dataclass(frozen=True)
+class WorkspaceAssets:
+    """The data assets of one workspace, as ``run --local`` mounts them for its steps.
 
-    return locate_asset(connect(Workspace.from_mapping(workspace)), spec).version
-
-
-def fetch_asset(workspace: Mapping[str, str], spec: AssetSpec, destination: Path) -> Path:
-    """Download a job input ``azureml:<name>:<version>`` for a local run of the job.
-
-    Returns what Azure ML would mount for ``${{inputs.x}}``: ``destination`` itself for a
-    ``uri_folder``, the file inside it for a ``uri_file``. ``destination`` must not exist.
+    It is the local runner's ``AssetSource``: the command that starts a local run makes one,
+    so the runner itself never imports anything that talks to Azure.
     """
-    from kedro_azureml.cloud.workspace import Workspace, connect
 
-    connection = connect(Workspace.from_mapping(workspace))
-    location = locate_asset(connection, spec)
-    file_name = location.uri.rstrip("/").rsplit("/", 1)[-1]
-    download_asset(connection, location, destination, file_name)
-    return destination / file_name if location.type == "uri_file" else destination
+    workspace: Workspace
+
+    def latest_version(self, spec: AssetSpec) -> str:
+        """The version ``@latest`` names right now, so a whole run can read that one version."""
+        from kedro_azureml.cloud.workspace import connect
+
+        return locate_asset(connect(self.workspace), spec).version
+
+    def fetch(self, spec: AssetSpec, destination: Path) -> Path:
+        """Download a job input ``azureml:<name>:<version>`` for a local run of the job.
+
+        Returns what Azure ML would mount for ``${{inputs.x}}``: ``destination`` itself for a
+        ``uri_folder``, the file inside it for a ``uri_file``. ``destination`` must not exist.
+        """
+        from kedro_azureml.cloud.workspace import connect
+
+        connection = connect(self.workspace)
+        location = locate_asset(connection, spec)
+        file_name = location.uri.rstrip("/").rsplit("/", 1)[-1]
+        download_asset(connection, location, destination, file_name)
+        return destination / file_name if location.type == "uri_file" else destination
 
 
 def _container_client(connection: WorkspaceConnection, datastore_name: str) -> Any:

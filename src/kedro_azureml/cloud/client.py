@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from kedro_azureml.config import TemporaryStorageConfig
+from kedro_azureml.config import TemporaryStorageConfig, Workspace
 from kedro_azureml.contract.references import import_reference
 from kedro_azureml.contract.sdk_warnings import quiet_sdk
 from kedro_azureml.contract.storage_paths import temp_datastore_name
@@ -58,13 +58,6 @@ _ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
 
 class AzureMLError(KedroAzureMLError):
     """Azure ML refused or could not do what we asked."""
-
-
-@dataclass(frozen=True)
-class WorkspaceRef:
-    subscription_id: str
-    resource_group: str
-    workspace_name: str
 
 
 @dataclass
@@ -135,13 +128,13 @@ class LocalTestEndpoint:
         return factory()
 
 
-def connect(workspace: WorkspaceRef, *, interactive: bool | None = None) -> Any:
+def connect(workspace: Workspace, *, interactive: bool | None = None) -> Any:
     """An ``MLClient`` for ``workspace`` with a credential that has just got a token."""
     return connect_workspace(workspace, interactive=interactive).ml_client
 
 
 def connect_workspace(
-    workspace: WorkspaceRef, *, interactive: bool | None = None
+    workspace: Workspace, *, interactive: bool | None = None
 ) -> WorkspaceConnection:
     """An ``MLClient`` for ``workspace``, its signed-in credential, and blob URL overrides.
 

@@ -54,12 +54,14 @@ def run_local(
     console: Console | None = None,
     resume: str | None = None,
     job_request: JobRequest | None = None,
+    subscription_id: str | None = None,
 ) -> int:
     """Compile (unless given a YAML) and run the job's steps here; return the exit code.
 
     0 when every step succeeded, 1 when one did not, 130 after Ctrl-C (128 + the signal).
     With ``resume`` (a run folder, or ``latest``), finish that run instead: its failed,
     interrupted and skipped steps run again, its succeeded ones are reused.
+    ``subscription_id`` (``-s``) is needed only to download data asset inputs.
     """
     from rich.console import Console
 
@@ -89,6 +91,7 @@ def run_local(
             mlflow=mlflow,
             console=console,
             job_request=job_request,
+            subscription_id=subscription_id,
         )
 
 
@@ -157,6 +160,7 @@ def _run_in(
     mlflow: bool,
     console: Console,
     job_request: JobRequest | None,
+    subscription_id: str | None,
 ) -> int:
     from kedro_azureml.contract.storage_paths import new_local_run_id
     from kedro_azureml.local.job import read_steps
@@ -194,16 +198,17 @@ def _run_in(
     if any(step.output_uris for step in steps):
         project = project or open_project(project_path, options.env, options.params)
         blob_folders = _temporary_blob_folders(project)
-    asset_workspace = None
+    assets = None
     if any(step.asset_inputs for step in steps):
         project = project or open_project(project_path, options.env, options.params)
-        asset_workspace = project.config.workspace()
+        assets = _workspace_assets(project, subscription_id)
     tracking = _local_tracking(job, project_path, run_dir, console) if mlflow else None
     runner = LocalJobRunner(
         steps,
         tracking=tracking,
         blob_folders=blob_folders,
-        asset_workspace=asset_workspace,
+        assets=assets,
+        code_snapshot=_copy_code_snapshot,
         run_dir=run_dir,
         project_dir=project_path,
         max_workers=max_workers,
@@ -249,3 +254,21 @@ def _temporary_blob_folders(project: KedroProject) -> Any:
             "azure.temporary_storage section."
         )
     return blob_folders_from_environment(storage.account_name, storage.container)
+
+
+def _workspace_assets(project: KedroProject, subscription_id: str | None) -> Any:
+    from kedro_azureml.cloud.assets import WorkspaceAssets
+
+    return WorkspaceAssets(project.config.workspace(subscription_id))
+
+
+def _copy_code_snapshot(code_directory: Path, destination: Path) -> tuple[list[str], str | None]:
+    """What Azure ML would upload of ``code_directory`` (``.amlignore`` rules, no empty files),
+    refused when Kedro could not run it there (no pyproject.toml, package or conf/base)."""
+    from kedro_azureml.project.snapshot import copy_snapshot, scan_code_directory
+    from kedro_azureml.project.snapshot_check import check_code_snapshot
+
+    manifest = scan_code_directory(code_directory)
+    check_code_snapshot(manifest)
+    copy_snapshot(manifest, destination)
+    return list(manifest.files), manifest.ignore_file

@@ -79,7 +79,7 @@ def schedule_jobs(
     from rich.console import Console
 
     from kedro_azureml.cloud.auth import is_interactive
-    from kedro_azureml.commands.submit import _connect, _workspace
+    from kedro_azureml.commands.submit import _connect
     from kedro_azureml.project.kedro_project import open_project
 
     console = console or Console()
@@ -91,7 +91,7 @@ def schedule_jobs(
             "No job in azureml.yml has a schedule: add jobs.<name>.schedule, then run "
             "`kedro azureml schedule`."
         )
-    ml_client = _connect(_workspace(project.config, settings.subscription_id), interactive)
+    ml_client = _connect(project.config.workspace(settings.subscription_id), interactive)
     for job in jobs:
         _schedule_job(ml_client, project, job, settings, console, interactive)
     if settings.prune:
@@ -237,11 +237,11 @@ def _project_client(
     project_path: Path, env: str | None, subscription_id: str | None
 ) -> tuple[KedroProject, Any]:
     from kedro_azureml.cloud.auth import is_interactive
-    from kedro_azureml.commands.submit import _connect, _workspace
+    from kedro_azureml.commands.submit import _connect
     from kedro_azureml.project.kedro_project import open_project
 
     project = open_project(project_path, env)
-    workspace = _workspace(project.config, subscription_id)
+    workspace = project.config.workspace(subscription_id)
     return project, _connect(workspace, is_interactive())
 
 

@@ -24,9 +24,9 @@ from typing import TYPE_CHECKING, Any
 
 from kedro_azureml.commands.jobs import JobRequest, select_job
 from kedro_azureml.compiler.render import CompileOptions
-from kedro_azureml.config import DEFAULT_COMPUTE, AzureMLConfig, TemporaryStorageConfig
+from kedro_azureml.config import DEFAULT_COMPUTE, AzureMLConfig, TemporaryStorageConfig, Workspace
 from kedro_azureml.contract.references import import_reference
-from kedro_azureml.errors import ConfigError, KedroAzureMLError
+from kedro_azureml.errors import KedroAzureMLError
 from kedro_azureml.project.kedro_project import KedroProject
 from kedro_azureml.project.secret_scan import (
     KNOWN_SECRET_ENV_VARS,
@@ -91,7 +91,7 @@ def submit_project(
     settings = replace(settings, grouping=selected.grouping)
     warn_about_tracking_requirements(project, console)
     config = project.config
-    workspace = _workspace(config, settings.subscription_id)
+    workspace = config.workspace(settings.subscription_id)
     on_scheduled = load_callback(settings.on_job_scheduled) or print_scheduled(console)
     with tempfile.TemporaryDirectory(prefix="kedro-azureml-code-") as staging:
         manifest, account_key, options = stage_code(
@@ -187,21 +187,7 @@ def warn_about_tracking_requirements(project: KedroProject, console: Any) -> Non
         console.print(f"[yellow]Warning:[/] {warning}", highlight=False, soft_wrap=True)
 
 
-def _workspace(config: AzureMLConfig, subscription_id: str | None) -> Any:
-    from kedro_azureml.cloud.client import WorkspaceRef
-
-    subscription = (
-        subscription_id or os.environ.get("AZURE_SUBSCRIPTION_ID") or config.azure.subscription_id
-    )
-    if not subscription:
-        raise ConfigError(
-            "No Azure subscription: pass -s <subscription-id>, set AZURE_SUBSCRIPTION_ID, or set "
-            "azure.subscription_id in azureml.yml."
-        )
-    return WorkspaceRef(subscription, config.azure.resource_group, config.azure.workspace_name)
-
-
-def _connect(workspace: Any, interactive: bool) -> Any:
+def _connect(workspace: Workspace, interactive: bool) -> Any:
     from kedro_azureml.cloud.client import connect
 
     return connect(workspace, interactive=interactive)

@@ -9,7 +9,8 @@ from typing import Any, ClassVar
 from kedro.io import AbstractDataset, DatasetError, Version
 
 from kedro_azureml.cloud.assets import download_asset, locate_asset
-from kedro_azureml.cloud.workspace import Workspace, connect
+from kedro_azureml.cloud.workspace import connect
+from kedro_azureml.config import Workspace
 from kedro_azureml.contract.assets import AssetSpec, normalize_version
 from kedro_azureml.datasets.pipeline_dataset import (
     build_dataset,
@@ -89,7 +90,7 @@ class AzureMLAssetDataset(AbstractDataset[Any, Any]):
         filepath_arg: str = DEFAULT_FILEPATH_ARG,
         azureml_type: str = DEFAULT_AZUREML_TYPE,
         azureml_version: str | int | None = None,
-        workspace: dict[str, str] | None = None,
+        workspace: Mapping[str, str] | Workspace | None = None,
         version: Version | None = None,
         metadata: dict[str, Any] | None = None,
     ) -> None:
@@ -105,7 +106,8 @@ class AzureMLAssetDataset(AbstractDataset[Any, Any]):
             azureml_type: ``uri_folder`` (a folder of files) or ``uri_file`` (one file).
             azureml_version: The version to load; ``None`` or ``"latest"`` for the newest.
             workspace: ``subscription_id``, ``resource_group`` and ``workspace_name`` for
-                local downloads; bound by the plugin from ``azureml.yml`` when left out.
+                local downloads; bound by the plugin from ``azureml.yml`` when left out. An
+                empty ``subscription_id`` is taken from ``$AZURE_SUBSCRIPTION_ID``.
             version: Set by Kedro; its ``load`` comes from ``--load-versions``.
             metadata: Any arbitrary metadata; ignored by Kedro.
         """
@@ -138,7 +140,11 @@ class AzureMLAssetDataset(AbstractDataset[Any, Any]):
         self._relative_path = (
             PurePosixPath(relative).name if azureml_type == "uri_file" else relative
         )
-        self._workspace = Workspace.from_mapping(workspace) if workspace else None
+        self._workspace: Workspace | None = None
+        if isinstance(workspace, Workspace):
+            self._workspace = workspace
+        elif workspace:
+            self._workspace = Workspace.from_mapping(workspace)
         self.metadata = metadata
         self._mounted: Path | None = None
         self._resolved_version: str | None = self._spec.version
@@ -173,10 +179,10 @@ class AzureMLAssetDataset(AbstractDataset[Any, Any]):
         """The same dataset pinned to ``version`` (e.g. resolved once for a whole run)."""
         return self._copy(azureml_version=version)
 
-    def with_workspace(self, workspace: Mapping[str, str]) -> AzureMLAssetDataset:
-        """The same dataset downloading from ``workspace`` (``subscription_id``,
-        ``resource_group``, ``workspace_name``)."""
-        return self._copy(workspace=dict(workspace))
+    def with_workspace(self, workspace: Workspace | Mapping[str, str]) -> AzureMLAssetDataset:
+        """The same dataset downloading from ``workspace`` (a
+        :class:`~kedro_azureml.config.Workspace`, or its three names as a mapping)."""
+        return self._copy(workspace=workspace)
 
     def _copy(self, **changes: Any) -> AzureMLAssetDataset:
         return type(self)(**{**self._init_kwargs, **changes})

@@ -22,8 +22,9 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
-from kedro_azureml.cloud.blob_folders import BlobFolders
+from kedro_azureml.contract.assets import AssetSpec, normalize_version
 from kedro_azureml.contract.bindings import STEP_IO
 from kedro_azureml.contract.storage_paths import (
     MARKER_RUN_ID,
@@ -37,7 +38,7 @@ from kedro_azureml.local.job import LocalStep
 from kedro_azureml.local.processes import StepProcesses
 from kedro_azureml.local.ranks import rank_launches
 from kedro_azureml.local.run_folder import record_step
-from kedro_azureml.local.snapshots import LocalSnapshots
+from kedro_azureml.local.snapshots import CodeSnapshot, LocalSnapshots
 from kedro_azureml.local.timeouts import TIMED_OUT, StepTimedOut
 from kedro_azureml.local.tracking import LocalTracking
 
@@ -75,6 +76,30 @@ STEP_ENV_ALLOWLIST = frozenset(
         "DO_NOT_TRACK",
     }
 )
+
+
+class RemoteFolders(Protocol):
+    """Step folders kept in a datastore between steps (``cloud.blob_folders.BlobFolders``)."""
+
+    def remote_path(self, uri: str, job_name: str) -> str: ...
+
+    def upload(self, local: Path, remote: str) -> None: ...
+
+    def download(self, remote: str, local: Path) -> None: ...
+
+
+class AssetSource(Protocol):
+    """The workspace's data assets (``cloud.assets.WorkspaceAssets``)."""
+
+    def latest_version(self, spec: AssetSpec) -> str:
+        """The version ``@latest`` names now."""
+        ...
+
+    def fetch(self, spec: AssetSpec, destination: Path) -> Path:
+        """Download ``spec`` (version pinned) to ``destination``; returns what Azure ML mounts."""
+        ...
+
+
 PENDING, RUNNING, SUCCEEDED, FAILED, SKIPPED, INTERRUPTED = (
     "pending",
     "running",
@@ -182,8 +207,9 @@ class LocalJobRunner:
         on_change: Callable[[StepResult], None] | None = None,
         on_notice: Callable[[str], None] | None = None,
         extra_env: dict[str, str] | None = None,
-        blob_folders: BlobFolders | None = None,
-        asset_workspace: dict[str, str] | None = None,
+        blob_folders: RemoteFolders | None = None,
+        assets: AssetSource | None = None,
+        code_snapshot: CodeSnapshot | None = None,
         tracking: LocalTracking | None = None,
         run_id: str | None = None,
         reuse: set[str] | None = None,
@@ -199,12 +225,12 @@ class LocalJobRunner:
         self.on_notice = on_notice or (lambda message: None)
         self.extra_env = extra_env or {}
         self.blob_folders = blob_folders
-        self.asset_workspace = asset_workspace
+        self.assets = assets
         self._asset_paths: dict[tuple[str, str], Path] = {}
         self._asset_lock = threading.Lock()
         self.tracking = tracking
         self.result = RunResult(run_dir=run_dir, run_id=self.run_id, tracking=tracking)
-        self.snapshots = LocalSnapshots(self.run_id, run_dir)
+        self.snapshots = LocalSnapshots(self.run_id, run_dir, code_snapshot or _no_snapshot)
         # Steps an earlier attempt of this run finished (--resume): kept if their outputs are.
         self.reuse = set(reuse or ()) & set(self.steps)
         self.processes = StepProcesses()
@@ -302,10 +328,7 @@ class LocalJobRunner:
 
     def _fetch_asset(self, step: LocalStep, port: str, kind: str, path: str) -> Path:
         """Download a data asset input, as Azure ML would mount it (versions resolved here)."""
-        from kedro_azureml.cloud.assets import fetch_asset, latest_version
-        from kedro_azureml.contract.assets import AssetSpec, normalize_version
-
-        if self.asset_workspace is None:
+        if self.assets is None:
             raise KedroAzureMLError(f"Step '{step.name}' reads data asset {path}: no workspace.")
         reference = path.removeprefix("azureml:")
         name, _, version = reference.partition("@" if "@" in reference else ":")
@@ -314,11 +337,11 @@ class LocalJobRunner:
             with self._asset_lock:
                 key = f"{name}@latest"
                 if key not in self.result.asset_versions:
-                    self.result.asset_versions[key] = latest_version(self.asset_workspace, spec)
+                    self.result.asset_versions[key] = self.assets.latest_version(spec)
             spec = AssetSpec(name, kind, self.result.asset_versions[key])
         destination = self.run_dir / "assets" / file_name(step.name) / file_name(port)
         destination.parent.mkdir(parents=True, exist_ok=True)
-        return fetch_asset(self.asset_workspace, spec, destination)
+        return self.assets.fetch(spec, destination)
 
     def _unmount_outputs(self, step: LocalStep) -> None:
         for port, uri in step.output_uris.items():
@@ -562,3 +585,10 @@ class LocalJobRunner:
 
 def _interruption(signum: int) -> str:
     return "interrupted by Ctrl-C" if signum == signal.SIGINT else f"stopped by signal {signum}"
+
+
+def _no_snapshot(code: Path, destination: Path) -> tuple[list[str], str | None]:
+    raise KedroAzureMLError(
+        f"A step runs in a snapshot of {code}, but this runner was given no code_snapshot to "
+        "make one."
+    )

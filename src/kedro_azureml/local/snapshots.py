@@ -15,6 +15,7 @@ import os
 import shutil
 import tempfile
 import threading
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from kedro_azureml.errors import KedroAzureMLError
@@ -77,11 +78,20 @@ def remove_abandoned(home: Path) -> None:
             shutil.rmtree(folder, ignore_errors=True)
 
 
+# (code directory, destination) -> (the files copied, the ignore file that chose them): copy
+# the code as Azure ML uploads it, refusing a snapshot Kedro cannot run. Given by the command
+# that starts the run (commands/run_local.py), so local/ never imports project/.
+CodeSnapshot = Callable[[Path, Path], tuple[Sequence[str], str | None]]
+
+
 class LocalSnapshots:
     """The code snapshots of one run, made on first use and removed by :meth:`cleanup`."""
 
-    def __init__(self, run_id: str, run_dir: Path, home: Path | None = None) -> None:
+    def __init__(
+        self, run_id: str, run_dir: Path, copy: CodeSnapshot, home: Path | None = None
+    ) -> None:
         self.run_dir = run_dir
+        self.copy = copy
         self.home = home or snapshots_home()
         self.root = self.home / run_id
         self._made: dict[Path, Path] = {}
@@ -95,22 +105,17 @@ class LocalSnapshots:
             return self._made[code]
 
     def _make(self, code: Path) -> Path:
-        from kedro_azureml.project.snapshot import copy_snapshot, scan_code_directory
-        from kedro_azureml.project.snapshot_check import check_code_snapshot
-
-        manifest = scan_code_directory(code)
-        check_code_snapshot(manifest)
         if not self._made:
             remove_abandoned(self.home)
             self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
             (self.root / OWNER_FILE).write_text(str(os.getpid()))
         destination = self.root / f"{len(self._made)}" / code.name
-        copy_snapshot(manifest, destination)
+        files, ignore_file = self.copy(code, destination)
         listing = self.run_dir / f"snapshot-{code.name}.txt"
         listing.write_text(
             f"# The files of {code} that the steps saw (Azure ML's rules: ignore file "
-            f"{manifest.ignore_file or 'none'}, empty files dropped).\n"
-            + "".join(f"{name}\n" for name in manifest.files)
+            f"{ignore_file or 'none'}, empty files dropped).\n"
+            + "".join(f"{name}\n" for name in files)
         )
         return destination
 

@@ -66,7 +66,7 @@ class AzureMLStepHook:
                 self.binding.assets.append(name)
                 continue
             if route.route is Route.MLFLOW_RUN and config:
-                from kedro_azureml.step.kedro_mlflow import MlflowRunReferenceDataset
+                from kedro_azureml.step.mlflow_reference import MlflowRunReferenceDataset
 
                 catalog[name] = MlflowRunReferenceDataset(
                     name=name, folder=folder, dataset=catalog.get(name), config=config

@@ -415,14 +415,18 @@ def _sampled_size_ratio(frame: pd.DataFrame, nbytes: float) -> float:
 
 def _parquet_problem(frame: pd.DataFrame) -> str | None:
     """Why Parquet would not give this frame back exactly, or None if it would."""
-    import pandas as pd
-
     if frame.attrs:
         return "the frame has attrs"
     if len(frame.columns) == 0 and len(frame) > 0:
         return "rows without columns (Parquet keeps no rows then)"
     if len(frame) == 0 and "category" in {str(dtype) for dtype in _all_dtypes(frame)}:
         return "no rows and a categorical column or index (Parquet drops the categories)"
+    return _columns_problem(frame) or _index_problem(frame.index)
+
+
+def _columns_problem(frame: pd.DataFrame) -> str | None:
+    import pandas as pd
+
     if not frame.columns.is_unique:
         return "duplicate column labels"
     columns = frame.columns
@@ -434,14 +438,20 @@ def _parquet_problem(frame: pd.DataFrame) -> str | None:
     for label, dtype in frame.dtypes.items():
         if not _dtype_roundtrips(dtype):
             return f"column {label!r} has dtype {dtype}"
-    index = frame.index
-    if not isinstance(index, pd.RangeIndex):
-        if getattr(index, "freq", None) is not None:
-            return "the index has a freq"
-        levels = index.levels if isinstance(index, pd.MultiIndex) else [index]
-        for level in levels:
-            if not _dtype_roundtrips(level.dtype) or level.dtype == "object":
-                return f"the index has dtype {level.dtype}"
+    return None
+
+
+def _index_problem(index: pd.Index) -> str | None:
+    import pandas as pd
+
+    if isinstance(index, pd.RangeIndex):
+        return None
+    if getattr(index, "freq", None) is not None:
+        return "the index has a freq"
+    levels = index.levels if isinstance(index, pd.MultiIndex) else [index]
+    for level in levels:
+        if not _dtype_roundtrips(level.dtype) or level.dtype == "object":
+            return f"the index has dtype {level.dtype}"
     return None
 
 
