@@ -8,13 +8,15 @@ example's requirements. Tests that need it are skipped, saying so, when it is ab
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.support.kedro_projects import REPO, quiet_env
+from tests.support.kedro_projects import REPO, kedro, quiet_env
 
 VENV = Path(os.environ.get("KEDRO_MLFLOW_VENV", REPO / ".venv-kedro-mlflow"))
 KEDRO = VENV / "bin" / "kedro"
@@ -29,27 +31,10 @@ needs_kedro_mlflow_venv = pytest.mark.skipif(
 
 
 def kedro_with_mlflow(
-    project: Path, *args: str, check: bool = True, timeout: float = 600, **env: str
+    project: Path, *args: str, **options: Any
 ) -> subprocess.CompletedProcess[str]:
     """Run `kedro ARGS` in ``project`` from the kedro-mlflow venv, as its user would."""
-    environment = quiet_env(**env)
-    environment["PATH"] = os.pathsep.join([str(KEDRO.parent), environment["PATH"]])
-    environment.pop("VIRTUAL_ENV", None)
-    result = subprocess.run(
-        [str(KEDRO), *args],
-        cwd=project,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        stdin=subprocess.DEVNULL,
-    )
-    if check and result.returncode != 0:
-        raise AssertionError(
-            f"kedro {' '.join(args)} exited {result.returncode}\n--- stdout\n{result.stdout[-8000:]}"
-            f"\n--- stderr\n{result.stderr[-8000:]}"
-        )
-    return result
+    return kedro(project, *args, bin_dir=KEDRO.parent, **{"timeout": 600, **options})
 
 
 _DUMP_STORE = r"""
@@ -83,8 +68,6 @@ print(json.dumps(tree))
 
 def store_tree(tracking_uri: str) -> dict:
     """Experiments, runs and logged models of an MLflow store, read with the venv's MLflow."""
-    import json
-
     result = subprocess.run(
         [str(VENV / "bin" / "python"), "-c", _DUMP_STORE, tracking_uri],
         capture_output=True,

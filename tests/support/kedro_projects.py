@@ -27,13 +27,22 @@ def quiet_env(**extra: str) -> dict[str, str]:
 
 
 def kedro(
-    project: Path, *args: str, check: bool = True, timeout: float = 300, **env: str
+    project: Path,
+    *args: str,
+    check: bool = True,
+    timeout: float = 300,
+    bin_dir: Path = BIN,
+    **env: str,
 ) -> subprocess.CompletedProcess[str]:
-    """Run `kedro ARGS` in ``project`` as a user would, from the test venv."""
+    """Run `kedro ARGS` in ``project`` as a user would, from the test venv (or ``bin_dir``'s)."""
+    environment = quiet_env(**env)
+    if bin_dir != BIN:  # another venv: its programs first, as when it is activated
+        environment["PATH"] = os.pathsep.join([str(bin_dir), environment["PATH"]])
+        environment.pop("VIRTUAL_ENV", None)
     result = subprocess.run(
-        [str(BIN / "kedro"), *args],
+        [str(bin_dir / "kedro"), *args],
         cwd=project,
-        env=quiet_env(**env),
+        env=environment,
         capture_output=True,
         text=True,
         timeout=timeout,
