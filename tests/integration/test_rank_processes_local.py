@@ -21,21 +21,7 @@ from kedro_azureml.errors import KedroAzureMLError
 from kedro_azureml.local.job import LocalStep
 from kedro_azureml.local.ranks import rank_launches
 from kedro_azureml.local.runner import LocalJobRunner
-
-
-def _local_step(distribution: dict[str, Any], instance_count: int, command: str) -> LocalStep:
-    return LocalStep(
-        name="train",
-        display_name="train",
-        command=command,
-        environment_variables={},
-        inputs={},
-        outputs={"out": None},
-        code=None,
-        instance_count=instance_count,
-        distribution=distribution,
-    )
-
+from tests.support.local_steps import rank_step
 
 # Each rank writes what identifies it into the step's output folder.
 RANK_REPORT = (
@@ -78,7 +64,7 @@ def _run_step(step: LocalStep, tmp_path: Path) -> tuple[Any, dict[str, dict[str,
 def test_tensorflow_gives_each_worker_its_tf_config(tmp_path: Path) -> None:
     # What 2 nodes x 2 processes compile to (tests/unit/test_distributed.py checks that).
     distribution = {"type": "tensorflow", "parameter_server_count": 0, "worker_count": 4}
-    step = _local_step(distribution, 2, RANK_REPORT)
+    step = rank_step(distribution, 2, RANK_REPORT)
     result, reports = _run_step(step, tmp_path)
     assert result.status == "succeeded", result.log_path.read_text()
     assert sorted(reports) == ["0", "1", "2", "3"]
@@ -90,7 +76,7 @@ def test_tensorflow_gives_each_worker_its_tf_config(tmp_path: Path) -> None:
 
 
 def test_pytorch_ranks_run_as_processes(tmp_path: Path) -> None:
-    step = _local_step({"type": "pytorch", "process_count_per_instance": 1}, 3, RANK_REPORT)
+    step = rank_step({"type": "pytorch", "process_count_per_instance": 1}, 3, RANK_REPORT)
     result, reports = _run_step(step, tmp_path)
     assert result.status == "succeeded", result.log_path.read_text()
     assert reports == {str(r): {"RANK": str(r), "WORLD_SIZE": "3"} for r in range(3)}
@@ -103,7 +89,7 @@ def test_mpi_runs_through_mpirun(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     mpirun.write_text(FAKE_MPIRUN)
     mpirun.chmod(mpirun.stat().st_mode | stat.S_IXUSR)
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}/usr/bin{os.pathsep}/bin")
-    step = _local_step({"type": "mpi", "process_count_per_instance": 2}, 2, RANK_REPORT)
+    step = rank_step({"type": "mpi", "process_count_per_instance": 2}, 2, RANK_REPORT)
     argv, _ = rank_launches(step, "cmd", dict(os.environ))[0]
     assert argv == [
         str(mpirun),
@@ -126,7 +112,7 @@ def test_mpi_without_mpirun_fails_the_step_clearly(
     empty = tmp_path / "empty-bin"
     empty.mkdir()
     monkeypatch.setenv("PATH", str(empty))
-    step = _local_step({"type": "mpi", "process_count_per_instance": 1}, 2, "true")
+    step = rank_step({"type": "mpi", "process_count_per_instance": 1}, 2, "true")
     with pytest.raises(KedroAzureMLError, match="Step 'train' is an MPI job and needs `mpirun`"):
         rank_launches(step, "true", {"PATH": str(empty)})
     result, reports = _run_step(step, tmp_path)

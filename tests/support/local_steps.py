@@ -7,6 +7,7 @@ import os
 import signal
 import time
 from pathlib import Path
+from typing import Any
 
 from kedro_azureml.local.job import LocalStep
 from kedro_azureml.local.runner import LocalJobRunner
@@ -87,3 +88,18 @@ def hanging_job(pids: Path, ranks: int = 2) -> list[LocalStep]:
     hang.distribution, hang.instance_count = {"type": "pytorch"}, ranks
     after = bash_step("after", MARK_OUT, inputs={"src": ("hang", "out")})
     return [hang, after]
+
+
+def rank_step(distribution: dict[str, Any], instance_count: int, command: str) -> LocalStep:
+    """A one-output step ``train`` with ``instance_count`` copies, distributed as given."""
+    return LocalStep(
+        name="train",
+        display_name="train",
+        command=command,
+        environment_variables={},
+        inputs={},
+        outputs={"out": None},
+        code=None,
+        instance_count=instance_count,
+        distribution=distribution,
+    )

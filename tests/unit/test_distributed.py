@@ -22,8 +22,9 @@ from kedro_azureml.distributed import (
 )
 from kedro_azureml.distributed.config import ATTRIBUTE, DistributedConfig
 from kedro_azureml.errors import CompileError, KedroAzureMLError
-from kedro_azureml.local.job import LocalStep, read_steps
+from kedro_azureml.local.job import read_steps
 from kedro_azureml.local.ranks import rank_launches
+from tests.support.local_steps import rank_step
 
 # The azureml.yml of the README's quickstart, compute part verbatim.
 QUICKSTART_CONFIG = """
@@ -415,20 +416,6 @@ def test_only_the_master_saves_step_data(tmp_path: Path, monkeypatch: pytest.Mon
 # --- local launches ----------------------------------------------------------------------
 
 
-def _local_step(distribution: dict[str, Any], instance_count: int, command: str) -> LocalStep:
-    return LocalStep(
-        name="train",
-        display_name="train",
-        command=command,
-        environment_variables={},
-        inputs={},
-        outputs={"out": None},
-        code=None,
-        instance_count=instance_count,
-        distribution=distribution,
-    )
-
-
 def test_compiled_distribution_reaches_the_local_launches(tmp_path: Path) -> None:
     data = _compile([node(_trainer(Framework.PyTorch, 2, 2), "raw", "model", name="train")])
     (step,) = read_steps(data, tmp_path)
@@ -451,13 +438,13 @@ def test_compiled_distribution_reaches_the_local_launches(tmp_path: Path) -> Non
 
 
 def test_step_without_distribution_is_one_launch() -> None:
-    launches = rank_launches(_local_step({}, 1, "echo hi"), "echo hi", {"A": "1"})
+    launches = rank_launches(rank_step({}, 1, "echo hi"), "echo hi", {"A": "1"})
     assert launches == [(["bash", "-c", "echo hi"], {"A": "1"})]
 
 
 def test_unknown_distribution_type_is_refused() -> None:
     with pytest.raises(KedroAzureMLError, match="unknown distribution type 'ray'"):
-        rank_launches(_local_step({"type": "ray"}, 2, "true"), "true", {})
+        rank_launches(rank_step({"type": "ray"}, 2, "true"), "true", {})
 
 
 # --- which parameter a node's ``params:`` count names ------------------------------------
