@@ -8,6 +8,11 @@ shapes plus known values). Prints a markdown table; every planted secret must be
 
     python benchmarks/secret_scan.py                 # 5000 files, 200 MB
     python benchmarks/secret_scan.py --files 500 --mb 20
+
+Measured 2026-12-01 on the project's 2-core machine, shared (load 9), medians of 3: 5001 files
+and 200 MB uploaded; walk 0.14 s, name check 0.11 s, content scan 5.4 s (CPU and wall), i.e.
+37 MB/s, all 4 planted secrets found. detect-secrets 1.5 on the same machine: 5.4 s for the
+0.6 MB example project (about 6 s per MB).
 """
 
 from __future__ import annotations

@@ -71,6 +71,8 @@ STEP_ENV_ALLOWLIST = frozenset(
         "REQUESTS_CA_BUNDLE",
         "CURL_CA_BUNDLE",
         "AWS_CA_BUNDLE",
+        # How wide Kedro's rich log lines print; without it they wrap at 80 characters.
+        "COLUMNS",
         # Telemetry opt-outs made on this machine keep holding in its steps (kedro-telemetry).
         "KEDRO_DISABLE_TELEMETRY",
         "DO_NOT_TRACK",
