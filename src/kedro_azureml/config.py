@@ -249,7 +249,7 @@ class AzureConfig(_Model):
     @field_validator("subscription_id")
     @classmethod
     def _subscription_guid(cls, value: str) -> str:
-        if value and not _GUID.fullmatch(value.strip()):
+        if value.strip() and not _GUID.fullmatch(value.strip()):
             raise ValueError(
                 f"{_shown(value)} is not an Azure subscription ID, which is a GUID (see "
                 "`az account show --query id`); or leave it empty and use -s or "

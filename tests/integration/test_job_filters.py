@@ -48,12 +48,7 @@ HOOKS = (_RecordNodes(),)
 
 DP = "data_processing."
 DS = "data_science.active_modelling_pipeline."
-JOBS = f"""
-jobs:
-  tables:
-    pipeline:
-      to_nodes: [{DP}create_model_input_table_node]
-"""
+TABLES_JOB = {"pipeline": {"to_nodes": [f"{DP}create_model_input_table_node"]}}
 
 
 @pytest.fixture(scope="module")
@@ -65,8 +60,10 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
         stream.write(RECORDER)
     with (project / ".amlignore").open("a") as stream:
         stream.write("!data/02_intermediate/\n!data/03_primary/\n")
-    with (project / "conf" / "base" / "azureml.yml").open("a") as stream:
-        stream.write(JOBS)
+    config_file = project / "conf" / "base" / "azureml.yml"
+    config = yaml.safe_load(config_file.read_text())  # the example has jobs of its own
+    config.setdefault("jobs", {})["tables"] = TABLES_JOB
+    config_file.write_text(yaml.safe_dump(config, sort_keys=False))
     kedro(project, "run")
     return project
 

@@ -64,7 +64,7 @@ def test_an_output_marked_by_another_run_fails_the_step(tmp_path: Path) -> None:
     produce = bash_step(
         "produce",
         "echo 1 > ${{outputs.out}}/data.txt && "
-        'echo \'{"run_id": "local-other"}\' > ${{outputs.out}}/_kedro_azureml.json',
+        'echo \'{"job_run_id": "local-other"}\' > ${{outputs.out}}/_kedro_azureml.json',
     )
     consume = bash_step(
         "consume",

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from kedro_azureml.contract.storage_paths import METADATA_FILE
 from kedro_azureml.errors import KedroAzureMLError
 from kedro_azureml.local.job import LocalStep
 from kedro_azureml.local.ranks import rank_launches
@@ -57,7 +58,13 @@ def _run_step(step: LocalStep, tmp_path: Path) -> tuple[Any, dict[str, dict[str,
     runner = LocalJobRunner([step], run_dir=tmp_path / "run", project_dir=tmp_path, max_workers=1)
     result = runner.run().steps[step.name]
     out = runner.output_folder(step.name, "out")
-    reports = {path.stem: json.loads(path.read_text()) for path in sorted(out.glob("*.json"))}
+    if result.status == "succeeded":  # the run-unique completion marker
+        assert json.loads((out / METADATA_FILE).read_text())["job_run_id"].startswith("local-")
+    reports = {
+        path.stem: json.loads(path.read_text())
+        for path in sorted(out.glob("*.json"))
+        if path.name != METADATA_FILE
+    }
     return result, reports
 
 

@@ -70,7 +70,7 @@ def test_a_huge_step_log_is_read_from_its_end_only(tmp_path: Path) -> None:
         f"""
         import resource
         from pathlib import Path
-        from tests.unit.test_report import _report
+        from tests.integration.test_report import _report
         resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
         print(_report(Path({str(log)!r})))
         """

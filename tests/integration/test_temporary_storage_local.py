@@ -220,4 +220,4 @@ def test_two_projects_sharing_a_container_never_read_each_others_data(
     assert prefixes == set(run_ids.values())
     for run_id in run_ids.values():
         marker = client.download_blob(f"kedro-azureml-temp/{run_id}/scaled/_kedro_azureml.json")
-        assert json.loads(marker.readall())["run_id"] == run_id
+        assert json.loads(marker.readall())["job_run_id"] == run_id

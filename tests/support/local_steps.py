@@ -14,7 +14,7 @@ from kedro_azureml.local.runner import LocalJobRunner
 
 # What a step's datasets do last: a completion marker naming the run (from Azure ML's variable).
 MARK_OUT = (
-    'printf \'{"run_id": "%s"}\' "$AZUREML_ROOT_RUN_ID" > ${{outputs.out}}/_kedro_azureml.json'
+    'printf \'{"job_run_id": "%s"}\' "$AZUREML_ROOT_RUN_ID" > ${{outputs.out}}/_kedro_azureml.json'
 )
 
 

@@ -20,6 +20,9 @@ from kedro_azureml.commands.submit import SubmitSettings
 from kedro_azureml.compiler.render import CompileOptions
 from kedro_azureml.errors import CompileError
 
+SUB_1 = "11111111-1111-1111-1111-111111111111"
+SUB_2 = "22222222-2222-2222-2222-222222222222"
+
 
 class Calls:
     """What each command function was called with, by name."""
@@ -40,7 +43,9 @@ class Calls:
             if isinstance(self.outcome, Exception):
                 raise self.outcome
             if name == "compile_to_file":
-                return SimpleNamespace(plan=SimpleNamespace(steps=[1, 2]), seconds=0.25)
+                return SimpleNamespace(
+                    plan=SimpleNamespace(steps=[1, 2]), seconds=0.25, env_note="Config env: base"
+                )
             return self.outcome
 
         return record
@@ -71,7 +76,8 @@ def test_compile_hands_over_every_option_parsed(
     assert result.exit_code == 0, result.output
     (project, output, request), kwargs = calls.seen["compile_to_file"]
     assert (project, output) == (tmp_path, tmp_path / "out" / "job.yaml")
-    assert kwargs == {"grouping": "none"}
+    assert kwargs["grouping"] == "none"
+    assert kwargs["job"].pipeline == "data_processing" and kwargs["job"].job is None
     assert request == CompileOptions(
         pipeline_name="data_processing",
         env="prod",
@@ -80,7 +86,7 @@ def test_compile_hands_over_every_option_parsed(
         aml_env="kedro-env:4",
         load_versions={"companies": "3", "shuttles": "2"},
     )
-    assert result.output == "Wrote out/job.yaml (2 steps) in 0.25s\n"
+    assert result.output.endswith("Config env: base\nWrote out/job.yaml (2 steps) in 0.25s\n")
 
 
 @pytest.mark.parametrize(
@@ -108,7 +114,7 @@ def test_run_submits_with_its_settings(
     result = invoke(
         tmp_path,
         monkeypatch,
-        *("run", "-s", "sub-1", "--wait-for-completion", "--group-by", "tag"),
+        *("run", "-s", SUB_1, "--wait-for-completion", "--group-by", "tag"),
         *("--on-job-scheduled", "hooks:record", "--allow-secrets-upload", "--params", '{"a": 1}'),
     )
 
@@ -116,7 +122,7 @@ def test_run_submits_with_its_settings(
     (project, request, settings), _ = calls.seen["submit_project"]
     assert project == tmp_path and request.params == {"a": 1}
     assert settings == SubmitSettings(
-        subscription_id="sub-1",
+        subscription_id=SUB_1,
         grouping="tag",
         wait=True,
         on_job_scheduled="hooks:record",
@@ -125,26 +131,28 @@ def test_run_submits_with_its_settings(
     assert "run_local" not in calls.seen
 
 
-def test_run_local_hands_over_its_options(
-    calls: Calls, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_run_local_hands_over_its_options(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = Calls(monkeypatch, 0)  # run_local returns the exit code
     (tmp_path / "job.yaml").write_text("jobs: {}\n")
     result = invoke(
         tmp_path,
         monkeypatch,
         *("run", "--local", "--from-yaml", "job.yaml", "--max-workers", "3", "--no-mlflow"),
-        *("-s", "sub-2", "--env-var", "K=v"),
+        *("-s", SUB_2, "--env-var", "K=v"),
     )
 
     assert result.exit_code == 0, result.output
     (project, request), kwargs = calls.seen["run_local"]
     assert project == tmp_path and request.env_vars == {"K": "v"}
+    job_request = kwargs.pop("job_request")
+    assert job_request.job is None and job_request.pipeline is None
     assert kwargs == {
         "grouping": None,
         "from_yaml": Path("job.yaml"),
         "max_workers": 3,
         "mlflow": False,
-        "subscription_id": "sub-2",
+        "resume": None,
+        "subscription_id": SUB_2,
     }
     assert "submit_project" not in calls.seen
 

@@ -143,18 +143,22 @@ def test_rendered_template_is_valid_config(
 
 # --- the subscription: -s > azure.subscription_id (non-empty) > $AZURE_SUBSCRIPTION_ID ------
 
+S_CLI = "11111111-1111-1111-1111-111111111111"
+S_FILE = "22222222-2222-2222-2222-222222222222"
+S_ENV = "33333333-3333-3333-3333-333333333333"
+
 
 @pytest.mark.parametrize(
     ("cli", "in_file", "environment", "expected"),
     [
-        ("from-s", "from-file", "from-env", "from-s"),
-        ("from-s", "", None, "from-s"),
-        (None, "from-file", "from-env", "from-file"),
-        ("", "from-file", "from-env", "from-file"),
-        (None, "", "from-env", "from-env"),
-        (None, "   ", "from-env", "from-env"),
-        (None, "from-file", None, "from-file"),
-        (None, " from-file ", "", "from-file"),
+        (S_CLI, S_FILE, S_ENV, S_CLI),
+        (S_CLI, "", None, S_CLI),
+        (None, S_FILE, S_ENV, S_FILE),
+        ("", S_FILE, S_ENV, S_FILE),
+        (None, "", S_ENV, S_ENV),
+        (None, "   ", S_ENV, S_ENV),
+        (None, S_FILE, None, S_FILE),
+        (None, f" {S_FILE} ", "", S_FILE),
     ],
     ids=[
         "s-wins-over-file-and-env",

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import click
@@ -156,28 +153,3 @@ def test_the_run_folder_stays_in_the_runs_folder_whatever_the_pipeline_name(
     assert run_dir.parent == (tmp_path / RUNS_DIR)
     assert run_dir.is_dir()
     assert "/" not in run_dir.name and ".." not in run_dir.name
-
-
-PYARROW_MISSING = """
-import json, logging, sys, tempfile
-sys.modules["pyarrow"] = None  # as if pyarrow were not installed
-records = []
-logging.getLogger("kedro_azureml").addHandler(type("H", (logging.Handler,), {"emit": lambda self, r: records.append(r.getMessage())})())
-import pandas as pd
-from kedro_azureml.step.serialization import save_object
-folder = tempfile.mkdtemp()
-formats = [save_object(pd.DataFrame({"x": [i]}), f"{folder}/{i}") for i in range(3)]
-print(json.dumps({"formats": formats, "records": records}))
-"""
-
-
-def test_a_frame_without_pyarrow_is_said_once_in_the_log() -> None:
-    # Before: only the metadata file next to the data knew.
-    out = subprocess.run(
-        [sys.executable, "-c", PYARROW_MISSING], capture_output=True, text=True, check=True
-    )
-    result = json.loads(out.stdout)
-    assert result["formats"] == ["cloudpickle"] * 3
-    (record,) = result["records"]
-    assert "pyarrow is not installed" in record
-    assert 'pip install "kedro-azureml[parquet]"' in record

@@ -38,7 +38,7 @@ SECRET_ENV_VARS = (
 # Set by Azure ML in every step: the pipeline job's run id, and the step's own run id.
 RUN_ID_VARIABLE = "AZUREML_ROOT_RUN_ID"
 STEP_RUN_ID_VARIABLE = "AZUREML_RUN_ID"
-MARKER_RUN_ID = "run_id"
+MARKER_RUN_ID = "job_run_id"  # not "run_id": an MLflow run reference uses that key
 _RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")
 # azureml://[subscriptions/<id>/resourcegroups/<rg>/workspaces/<ws>/]datastores/<name>/paths/<path>
 # Jobs are compiled with the short form; Azure ML answers with the workspace-qualified one (a
