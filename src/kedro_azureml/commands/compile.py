@@ -26,11 +26,18 @@ if TYPE_CHECKING:
 @dataclass
 class CompiledJob:
     plan: JobPlan
-    job: PipelineJob
+    built_job: PipelineJob | None  # None when the YAML came from the compile cache
     yaml_text: str
     seconds: float
     env: str = ""  # the Kedro env compiled with, which every step loads
     env_origin: str = ""
+
+    @property
+    def job(self) -> PipelineJob:
+        """The SDK job; only a compile without the cache (``use_cache=False``) has one."""
+        if self.built_job is None:
+            raise KedroAzureMLError("This job's YAML came from the compile cache: no SDK job.")
+        return self.built_job
 
     @property
     def env_note(self) -> str:
@@ -90,8 +97,15 @@ def compile_project(
     *,
     yaml_dir: Path,
     grouping: str | None = None,
+    use_cache: bool = False,
 ) -> CompiledJob:
-    from kedro_azureml.compiler.compile import compile_pipeline, job_yaml
+    """Compile ``project``'s pipeline. With ``use_cache``, a job the SDK already built and
+    validated from the very same plan, config and options (see ``compile_cache``) is not built
+    again: the result then holds its YAML and no SDK job, for commands that need only the YAML.
+    """
+    from kedro_azureml.commands.compile_cache import compile_key, read_cached, write_cached
+    from kedro_azureml.compiler.compile import job_yaml, plan_pipeline, render_options
+    from kedro_azureml.compiler.render import render_job
     from kedro_azureml.project.catalog_check import check_dataset_types
     from kedro_azureml.project.snapshot import scan_code_directory
     from kedro_azureml.project.snapshot_check import check_code_snapshot
@@ -115,7 +129,7 @@ def compile_project(
         check_code_snapshot(scan_code_directory(code_directory), project.package_name)
         options = replace(options, code=str(code_directory))
         yaml_code = code_path_for(project, yaml_dir)
-    plan, job = compile_pipeline(
+    plan = plan_pipeline(
         pipeline,
         project.config,
         options,
@@ -123,7 +137,14 @@ def compile_project(
         grouping=grouping,
         params=project.params,
     )
-    yaml_text = job_yaml(job, replace(options, code=yaml_code))
+    options = render_options(pipeline, plan, options, project.params)
+    key = compile_key(plan, project.config, options, yaml_code) if use_cache else None
+    yaml_text = read_cached(project.path, key)
+    job = None
+    if yaml_text is None:
+        job = render_job(plan, project.config, options)
+        yaml_text = job_yaml(job, replace(options, code=yaml_code))
+        write_cached(project.path, key, yaml_text)
     seconds = time.perf_counter() - started
     return CompiledJob(plan, job, yaml_text, seconds, project.env, project.env_origin)
 
@@ -159,16 +180,22 @@ def compile_to_file(
     grouping: str | None = None,
     project: KedroProject | None = None,
     job: JobRequest | None = None,
+    use_cache: bool = True,
 ) -> CompiledJob:
     """Compile and write the YAML to ``output``; with None, only compile (for stdout), the
-    code path in the YAML then being relative to the current folder."""
+    code path in the YAML then being relative to the current folder. The result may hold
+    no SDK job (see ``compile_project``'s ``use_cache``)."""
     from kedro_azureml.project.kedro_project import open_project
 
     project = project or open_project(project_path, options.env, options.params)
     selected = select_job(project, options, job, grouping)
     yaml_dir = output.parent if output is not None else Path.cwd()
     compiled = compile_project(
-        selected.project, selected.options, yaml_dir=yaml_dir, grouping=selected.grouping
+        selected.project,
+        selected.options,
+        yaml_dir=yaml_dir,
+        grouping=selected.grouping,
+        use_cache=use_cache,
     )
     if output is not None:
         write_text_atomically(output, compiled.yaml_text)

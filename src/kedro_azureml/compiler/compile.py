@@ -66,11 +66,24 @@ def compile_pipeline(
     plan = plan_pipeline(
         pipeline, config, options, dataset_config, grouping=grouping, params=params
     )
-    if options.job.inputs:  # parameters as pipeline inputs: which steps read them
-        check_compile_time_uses(pipeline, params or {}, options.job.inputs)
-        reading = step_inputs(pipeline, plan.steps, options.job.inputs)
-        options = replace(options, job=replace(options.job, step_inputs=reading))
+    options = render_options(pipeline, plan, options, params)
     return plan, render_job(plan, config, options)
+
+
+def render_options(
+    pipeline: Pipeline,
+    plan: JobPlan,
+    options: CompileOptions,
+    params: dict[str, Any] | None = None,
+) -> CompileOptions:
+    """``options`` completed with what rendering ``plan`` needs from the pipeline: which steps
+    read the parameters given as pipeline inputs. With the plan and the config, everything
+    :func:`render_job` depends on."""
+    if not options.job.inputs:
+        return options
+    check_compile_time_uses(pipeline, params or {}, options.job.inputs)
+    reading = step_inputs(pipeline, plan.steps, options.job.inputs)
+    return replace(options, job=replace(options.job, step_inputs=reading))
 
 
 def job_yaml(job: PipelineJob, options: CompileOptions) -> str:
