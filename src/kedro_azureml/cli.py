@@ -546,6 +546,14 @@ def _logs_to_stderr() -> Iterator[None]:
     help="With --local: give each step an MLflow run, as Azure ML does (when MLflow is "
     "installed; store: $MLFLOW_TRACKING_URI or .kedro-azureml/mlflow.db).",
 )
+@click.option(
+    "--cold-start",
+    is_flag=True,
+    default=False,
+    help="With --local: start every step as a fresh process, never forked from the warm "
+    "interpreter that has already imported Kedro and the project (also "
+    "KEDRO_AZUREML_COLD_START=1).",
+)
 @click.pass_obj
 @click.pass_context
 @_friendly_errors
@@ -565,6 +573,7 @@ def run(
     max_workers: int | None,
     resume: str | None,
     mlflow: bool,
+    cold_start: bool,
 ) -> None:
     """Submit the pipeline to Azure ML, or run it here with --local."""
     project_path = _project_path(metadata)
@@ -594,6 +603,7 @@ def run(
             job_request=job_request,
             resume=resume,
             subscription_id=subscription_id,
+            cold_start=cold_start,
         )
         ctx.exit(code)
     if from_yaml:

@@ -55,8 +55,12 @@ def run_local(
     resume: str | None = None,
     job_request: JobRequest | None = None,
     subscription_id: str | None = None,
+    cold_start: bool = False,
 ) -> int:
     """Compile (unless given a YAML) and run the job's steps here; return the exit code.
+
+    Steps fork from a warm interpreter (see ``local.warm_start``) unless ``cold_start`` or
+    ``KEDRO_AZUREML_COLD_START=1``.
 
     0 when every step succeeded, 1 when one did not, 130 after Ctrl-C (128 + the signal).
     With ``resume`` (a run folder, or ``latest``), finish that run instead: its failed,
@@ -92,6 +96,7 @@ def run_local(
             console=console,
             job_request=job_request,
             subscription_id=subscription_id,
+            cold_start=cold_start,
         )
 
 
@@ -161,12 +166,14 @@ def _run_in(
     console: Console,
     job_request: JobRequest | None,
     subscription_id: str | None,
+    cold_start: bool = False,
 ) -> int:
     from kedro_azureml.contract.storage_paths import new_local_run_id
     from kedro_azureml.local.job import read_steps
     from kedro_azureml.local.report import print_report, progress_printer
     from kedro_azureml.local.run_folder import RunRecord, job_hash, succeeded_steps
     from kedro_azureml.local.runner import LocalJobRunner
+    from kedro_azureml.local.warm_start import cold_start_forced
     from kedro_azureml.project.kedro_project import open_project
 
     yaml_path, yaml_text, project = _compiled_job(
@@ -216,6 +223,7 @@ def _run_in(
         on_notice=lambda message: console.print(f"[bold yellow]{message}[/]", highlight=False),
         run_id=record.run_id,
         reuse=succeeded_steps(run_dir),
+        warm_start=not (cold_start or cold_start_forced()),
     )
     result = runner.run()
     write_text_atomically(run_dir / "summary.json", result.to_json())

@@ -24,6 +24,9 @@ from pathlib import Path
 from typing import IO, Any
 
 from kedro_azureml.local.timeouts import GRACE_SECONDS, StepTimedOut
+from kedro_azureml.local.warm_start import WarmProcess, WarmStarts
+
+StepProcess = subprocess.Popen[bytes] | WarmProcess
 
 logger = logging.getLogger(__name__)
 
@@ -65,9 +68,12 @@ class StepProcesses:
     the main thread's signal handler.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, warm_starts: bool = False) -> None:
+        """With ``warm_starts``, :meth:`start` forks what it can from a warm interpreter
+        (see ``warm_start``); without, every process starts cold."""
+        self._warm = WarmStarts(_parent_death_signal()) if warm_starts and POSIX else None
         self._lock = threading.RLock()
-        self._running: dict[int, subprocess.Popen[bytes]] = {}  # process group -> its leader
+        self._running: dict[int, StepProcess] = {}  # process group -> its leader
         self._stop_signal: int | None = None
         self._die_with_parent = _parent_death_signal()
         self._watchdog: subprocess.Popen[str] | None = None
@@ -87,6 +93,8 @@ class StepProcesses:
 
     def __exit__(self, *exc: object) -> None:
         self.kill()
+        if self._warm is not None:
+            self._warm.close()
         self._tell_watchdog("exit")
         if self._watchdog is not None:
             assert self._watchdog.stdin is not None
@@ -103,19 +111,37 @@ class StepProcesses:
             logger.warning("The run --local watchdog is gone; steps may outlive a killed run.")
 
     # Starting and waiting -------------------------------------------------------------------
+    def prepare_warm(self, cwd: Path, env: dict[str, str]) -> None:
+        """Start warming the interpreter that steps of this folder and environment fork from."""
+        if self._warm is not None:
+            self._warm.prepare(cwd, env)
+
     def start(
-        self, argv: Sequence[str], *, cwd: Path, env: dict[str, str], log: IO[Any]
-    ) -> subprocess.Popen[bytes]:
-        process = subprocess.Popen(
-            list(argv),
-            cwd=cwd,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=POSIX,
-            preexec_fn=self._die_with_parent,  # only a C call in the child: see above
-        )
+        self,
+        argv: Sequence[str],
+        *,
+        cwd: Path,
+        env: dict[str, str],
+        log: IO[Any],
+        warm: bool = False,
+    ) -> StepProcess:
+        """Start one step process; ``warm``: forked from a warm interpreter when the command
+        allows it (a plain ``kedro`` command), else, and by default, a cold ``argv``."""
+        process: StepProcess | None = None
+        if warm and self._warm is not None and self._stop_signal is None:
+            log.flush()
+            process = self._warm.start(argv, cwd=cwd, env=env, log=Path(log.name))
+        if process is None:
+            process = subprocess.Popen(
+                list(argv),
+                cwd=cwd,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=POSIX,
+                preexec_fn=self._die_with_parent,  # only a C call in the child: see above
+            )
         with self._lock:
             self._running[process.pid] = process
             self._tell_watchdog(f"+{process.pid}")
@@ -124,9 +150,7 @@ class StepProcesses:
             self._signal(process, stop)
         return process
 
-    def wait_all(
-        self, processes: list[subprocess.Popen[bytes]], timeout: float | None = None
-    ) -> int:
+    def wait_all(self, processes: list[StepProcess], timeout: float | None = None) -> int:
         """Wait for every rank; when one fails, stop the others instead of letting them hang.
 
         A rank that dies leaves its peers blocked in a collective until the backend's timeout
@@ -157,12 +181,12 @@ class StepProcesses:
             for process in processes:
                 self._forget(process)
 
-    def _stop_all(self, processes: list[subprocess.Popen[bytes]], signum: int) -> None:
+    def _stop_all(self, processes: list[StepProcess], signum: int) -> None:
         for process in processes:
             if process.poll() is None:
                 self._signal(process, signum)
 
-    def _stop_within_grace(self, processes: list[subprocess.Popen[bytes]]) -> None:
+    def _stop_within_grace(self, processes: list[StepProcess]) -> None:
         """SIGTERM every group, SIGKILL what is still running after the grace period."""
         self._stop_all(processes, signal.SIGTERM)
         for process in processes:
@@ -172,7 +196,7 @@ class StepProcesses:
                 self._signal(process, getattr(signal, "SIGKILL", signal.SIGTERM))
                 process.wait()
 
-    def _forget(self, process: subprocess.Popen[bytes]) -> None:
+    def _forget(self, process: StepProcess) -> None:
         """The step's first process ended: what it left running in its group goes too."""
         if POSIX:
             _signal_group(process.pid, signal.SIGKILL)
@@ -181,7 +205,7 @@ class StepProcesses:
             self._tell_watchdog(f"-{process.pid}")
 
     # Stopping -------------------------------------------------------------------------------
-    def _signal(self, process: subprocess.Popen[bytes], signum: int) -> None:
+    def _signal(self, process: StepProcess, signum: int) -> None:
         if POSIX:
             _signal_group(process.pid, signum)
         elif process.poll() is None:

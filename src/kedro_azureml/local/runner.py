@@ -215,6 +215,7 @@ class LocalJobRunner:
         tracking: LocalTracking | None = None,
         run_id: str | None = None,
         reuse: set[str] | None = None,
+        warm_start: bool = False,
     ) -> None:
         self.steps = {step.name: step for step in steps}
         self.run_dir = run_dir
@@ -235,7 +236,9 @@ class LocalJobRunner:
         self.snapshots = LocalSnapshots(self.run_id, run_dir, code_snapshot or _no_snapshot)
         # Steps an earlier attempt of this run finished (--resume): kept if their outputs are.
         self.reuse = set(reuse or ()) & set(self.steps)
-        self.processes = StepProcesses()
+        # Warm starts fork steps from an interpreter that already imported Kedro and the
+        # project (local/warm_start.py); each step still runs its own command line.
+        self.processes = StepProcesses(warm_starts=warm_start)
         self._signals: list[int] = []  # appended by the signal handler, acted on by run()
         self._kill_at: float | None = None
         for step in steps:
@@ -350,7 +353,7 @@ class LocalJobRunner:
             if self.blob_folders:
                 self.blob_folders.upload(self.output_folder(step.name, port), self._remote(uri))
 
-    def _environment(self, step: LocalStep) -> dict[str, str]:
+    def _environment(self, step: LocalStep, *, shared_only: bool = False) -> dict[str, str]:
         """What a step process sees: like on Azure ML, not this machine's environment.
 
         Azure ML steps start with no user environment at all, so a local step gets only the
@@ -367,12 +370,23 @@ class LocalJobRunner:
         env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
         env.update(self.extra_env)
         env[RUN_ID_VARIABLE] = self.run_id  # as Azure ML sets them in every step
-        env[STEP_RUN_ID_VARIABLE] = f"{self.run_id}_{step.name}"
-        if self.tracking:
+        if shared_only:  # what all steps get alike: the environment a warm start warms in
+            env.update(self.tracking.shared_environment() if self.tracking else {})
+        else:
+            env[STEP_RUN_ID_VARIABLE] = f"{self.run_id}_{step.name}"
+        if self.tracking and not shared_only:
             env.update(self.tracking.step_environment(step.name, step.display_name))
             env[STEP_RUN_ID_VARIABLE] = env["MLFLOW_RUN_ID"]  # on Azure ML, one and the same
         env.update(step.environment_variables)
         return env
+
+    def _prepare_warm_starts(self) -> None:
+        """Warm the interpreters the first steps will fork from, while inputs are prepared."""
+        for step in self.steps.values():
+            if not step.distribution and self.result.steps[step.name].status != SUCCEEDED:
+                self.processes.prepare_warm(
+                    self.working_dir(step), self._environment(step, shared_only=True)
+                )
 
     def _empty_outputs(self, step: LocalStep) -> None:
         """A step (re)starts with empty output folders: nothing left from an earlier attempt."""
@@ -414,8 +428,10 @@ class LocalJobRunner:
                 log.flush()
                 cwd = self.working_dir(step)
                 launches = rank_launches(step, command, self._environment(step))
+                warm = len(launches) == 1  # a distributed step's ranks start cold
                 processes = [
-                    self.processes.start(argv, cwd=cwd, env=env, log=log) for argv, env in launches
+                    self.processes.start(argv, cwd=cwd, env=env, log=log, warm=warm)
+                    for argv, env in launches
                 ]
                 returncode = self.processes.wait_all(processes, timeout=step.timeout)
                 if returncode == 0:
@@ -459,6 +475,7 @@ class LocalJobRunner:
             with self.processes, self._signals_caught():
                 for code in sorted({step.code for step in self.steps.values() if step.code}):
                     self.snapshots.path_for(code)  # a snapshot no step can run stops the run
+                self._prepare_warm_starts()
                 self._run_steps()
         except BaseException:
             if self.tracking:

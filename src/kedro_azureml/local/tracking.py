@@ -44,6 +44,13 @@ class LocalTracking:
     step_runs: dict[str, str] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
+    def shared_environment(self) -> dict[str, str]:
+        """The variables every step gets alike (``step_environment`` adds the step's run)."""
+        return {
+            "MLFLOW_TRACKING_URI": self.tracking_uri,
+            "MLFLOW_EXPERIMENT_ID": self.experiment_id,
+        }
+
     def step_environment(self, step_name: str, display_name: str) -> dict[str, str]:
         with self._lock:
             run = self.client.create_run(
@@ -52,11 +59,7 @@ class LocalTracking:
                 tags={"mlflow.parentRunId": self.run_id, "kedro_azureml.step": step_name},
             )
             self.step_runs[step_name] = run.info.run_id
-        return {
-            "MLFLOW_TRACKING_URI": self.tracking_uri,
-            "MLFLOW_EXPERIMENT_ID": self.experiment_id,
-            "MLFLOW_RUN_ID": run.info.run_id,
-        }
+        return {**self.shared_environment(), "MLFLOW_RUN_ID": run.info.run_id}
 
     def end_step(self, step_name: str, status: str) -> None:
         """End a step's run with the runner's verdict (succeeded, failed, interrupted, ...).

@@ -1,0 +1,224 @@
+"""Warm starts of ``run --local`` steps: forked from a zygote (:mod:`kedro_azureml.local.zygote`)
+that already imported Kedro and the project's pipeline modules, instead of a cold ``bash -c``.
+
+Only a step whose command bash would run as one plain ``kedro ...`` program starts warm: its
+command must be exactly the shell quoting of its words (no variable, glob, redirection or
+``&&``), and ``kedro`` on the step's PATH must be this interpreter's. Anything else, a
+distributed step's ranks, and every step under ``--cold-start`` (or
+``KEDRO_AZUREML_COLD_START=1``) starts cold. One zygote serves the steps of one working
+directory and one environment (the job's variables); it starts in that folder with that
+environment, so what the project's modules read while importing is what a cold step reads.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from kedro_azureml.contract.storage_paths import STEP_RUN_ID_VARIABLE
+
+logger = logging.getLogger(__name__)
+
+COLD_START_VARIABLE = "KEDRO_AZUREML_COLD_START"
+# Variables that differ from step to step: given to the child, never to the zygote.
+PER_STEP_VARIABLES = frozenset({"MLFLOW_RUN_ID", STEP_RUN_ID_VARIABLE})
+READY_TIMEOUT = 120.0
+
+
+def cold_start_forced() -> bool:
+    return os.environ.get(COLD_START_VARIABLE, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def warm_program(argv: Sequence[str], env: dict[str, str]) -> str | None:
+    """The ``kedro`` program a warm start runs for ``argv``, or None when it must start cold."""
+    if os.name != "posix" or len(argv) != 3 or list(argv[:2]) != ["bash", "-c"]:
+        return None
+    command = argv[2]
+    try:
+        words = shlex.split(command)
+    except ValueError:
+        return None
+    if not words or words[0] != "kedro" or shlex.join(words) != command:
+        return None
+    program = shutil.which("kedro", path=env.get("PATH", ""))
+    ours = Path(sys.executable).parent / "kedro"
+    if program is None or Path(program) != ours:
+        return None
+    try:
+        with ours.open("rb") as script:
+            shebang = script.readline().decode(errors="replace").strip()
+    except OSError:
+        return None
+    return program if shebang == f"#!{sys.executable}" else None
+
+
+class WarmProcess:
+    """A forked step process, with the part of ``subprocess.Popen`` the runner uses."""
+
+    def __init__(self, pid: int, zygote: Zygote) -> None:
+        self.pid = pid
+        self._zygote = zygote
+        self.returncode: int | None = None
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            self.returncode = self._zygote.exit_code(self.pid)
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.poll() is None:
+            if deadline is not None and time.monotonic() >= deadline:
+                raise subprocess.TimeoutExpired(["kedro"], timeout or 0.0)
+            time.sleep(0.02)
+        assert self.returncode is not None
+        return self.returncode
+
+    def kill(self) -> None:
+        os.killpg(self.pid, signal.SIGKILL)
+
+    def terminate(self) -> None:
+        os.killpg(self.pid, signal.SIGTERM)
+
+
+class Zygote:
+    """One warm interpreter and the exit codes of the step processes it forked."""
+
+    def __init__(self, cwd: Path, env: dict[str, str], preexec: Callable[[], None] | None) -> None:
+        answers, channel = os.pipe()
+        try:
+            self._process = subprocess.Popen(
+                [sys.executable, "-m", "kedro_azureml.local.zygote", str(channel)],
+                cwd=cwd,
+                env=env,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
+                preexec_fn=preexec,
+                pass_fds=(channel,),
+            )
+        finally:
+            os.close(channel)
+        self._answers = os.fdopen(answers, "rb")
+        self._lock = threading.Lock()  # one request at a time
+        self._changed = threading.Condition()
+        self._pids: list[int] = []
+        self._codes: dict[int, int] = {}
+        self._ready = False
+        self._gone = False
+        self._write({"env": env})
+        threading.Thread(target=self._read, daemon=True, name="kedro-azureml-zygote").start()
+
+    def _write(self, message: dict[str, Any]) -> None:
+        assert self._process.stdin is not None
+        self._process.stdin.write((json.dumps(message) + "\n").encode())
+        self._process.stdin.flush()
+
+    def _read(self) -> None:
+        for line in self._answers:
+            try:
+                message = json.loads(line)
+            except ValueError:
+                continue
+            with self._changed:
+                if "ready" in message:
+                    self._ready = True
+                elif "pid" in message:
+                    self._pids.append(int(message["pid"]))
+                elif "exit" in message:
+                    self._codes[int(message["exit"])] = int(message["code"])
+                self._changed.notify_all()
+        with self._changed:
+            self._gone = True
+            self._changed.notify_all()
+
+    def _wait_for(self, condition: Callable[[], bool], timeout: float) -> bool:
+        with self._changed:
+            return self._changed.wait_for(lambda: condition() or self._gone, timeout=timeout)
+
+    def start(self, request: dict[str, Any]) -> WarmProcess | None:
+        """Fork a step process; None when the zygote cannot (the step then starts cold)."""
+        with self._lock:
+            if not self._wait_for(lambda: self._ready, READY_TIMEOUT) or self._gone:
+                return None
+            try:
+                self._write(request)
+            except (BrokenPipeError, ValueError, OSError):
+                return None
+            if not self._wait_for(lambda: bool(self._pids), READY_TIMEOUT) or not self._pids:
+                return None
+            with self._changed:
+                return WarmProcess(self._pids.pop(0), self)
+
+    def exit_code(self, pid: int) -> int | None:
+        with self._changed:
+            if pid in self._codes:
+                return self._codes[pid]
+            if self._gone:  # the zygote died; its children died with it (SIGKILL)
+                return -9
+            return None
+
+    def close(self) -> None:
+        if self._process.stdin is not None:
+            with contextlib.suppress(OSError):
+                self._process.stdin.close()
+        try:
+            self._process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+
+
+class WarmStarts:
+    """The run's zygotes, one per working directory and step environment, started on demand."""
+
+    def __init__(self, preexec: Callable[[], None] | None = None) -> None:
+        self._preexec = preexec
+        self._lock = threading.Lock()
+        self._zygotes: dict[tuple[str, tuple[tuple[str, str], ...]], Zygote] = {}
+
+    @staticmethod
+    def _base(env: dict[str, str]) -> dict[str, str]:
+        return {k: v for k, v in env.items() if k not in PER_STEP_VARIABLES}
+
+    def prepare(self, cwd: Path, env: dict[str, str]) -> None:
+        """Start warming the zygote these steps will need, while the run does other work."""
+        self._zygote(cwd, env)
+
+    def _zygote(self, cwd: Path, env: dict[str, str]) -> Zygote:
+        base = self._base(env)
+        key = (str(cwd), tuple(sorted(base.items())))
+        with self._lock:
+            if key not in self._zygotes:
+                self._zygotes[key] = Zygote(cwd, base, self._preexec)
+            return self._zygotes[key]
+
+    def start(
+        self, argv: Sequence[str], *, cwd: Path, env: dict[str, str], log: Path
+    ) -> WarmProcess | None:
+        """A warm step process of ``argv``, or None: then the caller starts it cold."""
+        program = warm_program(argv, env)
+        if program is None:
+            return None
+        words = shlex.split(argv[2])
+        request = {"argv": words, "cwd": str(cwd), "env": env, "log": str(log)}
+        return self._zygote(cwd, env).start({**request, "program": program})
+
+    def close(self) -> None:
+        with self._lock:
+            zygotes, self._zygotes = list(self._zygotes.values()), {}
+        for zygote in zygotes:
+            zygote.close()

@@ -1,0 +1,204 @@
+"""A warm interpreter that forks ``run --local`` step processes (``python -m`` of this module).
+
+A step's start-up is mostly imports: Kedro, then the project's pipeline modules and what they
+import (pandas, scikit-learn: seconds). This process imports them once, in the step's working
+directory and environment, and then forks one child per step. Each child is a fresh copy of
+this untouched process, never of another step, so nothing a step does (a module global it
+sets, a cache it fills) reaches the next one. The child then becomes exactly what ``bash -c
+<command>`` would have started: same argv, working directory, environment (with what bash and
+Python's start-up add to it), stdin from /dev/null, stdout and stderr to the step's log, a
+session of its own, and a normal interpreter exit (atexit handlers, flushed streams).
+
+Protocol, one JSON document per line, over stdin and the pipe whose descriptor is argv[1]
+(stdout and stderr are for whatever importing prints): the runner writes the base environment first, then one
+request per step (``argv``, ``cwd``, ``env``, ``log``, ``program``); this process answers
+``{"ready": true}`` once warm, ``{"pid": N}`` per request, and ``{"exit": N, "code": C}`` when
+a child ends (C as ``Popen.returncode``: negative for a signal). It ends when its stdin closes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import importlib
+import json
+import os
+import pkgutil
+import random
+import select
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+_PR_SET_PDEATHSIG = 1
+
+
+_channel = 1  # the descriptor answers go to: the runner's pipe, given as argv[1]
+
+
+def _send(message: dict[str, Any]) -> None:
+    os.write(_channel, (json.dumps(message) + "\n").encode())
+
+
+def _project_package(root: Path) -> tuple[str, Path] | None:
+    """The Kedro project's package and source folder, as ``bootstrap_project`` finds them."""
+    try:
+        import tomllib
+    except ImportError:  # Python 3.10
+        return None
+    try:
+        kedro = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["kedro"]
+        return str(kedro["package_name"]), root / str(kedro.get("source_dir", "src"))
+    except (OSError, KeyError, ValueError):
+        return None
+
+
+def warm_up(root: Path) -> None:
+    """Import what every step imports: Kedro's CLI and session, the plugins' commands (by
+    their entry points, as ``kedro`` loads them), and the project's pipeline modules.
+
+    Nothing is run: no session, no ``register_pipelines()``. A module that fails to import
+    here is left for the step, which fails on it exactly as a cold start would.
+    """
+    with contextlib.suppress(Exception):
+        from kedro.framework.cli.cli import KedroCLI  # noqa: F401
+        from kedro.framework.cli.utils import load_entry_points
+        from kedro.framework.session import KedroSession  # noqa: F401
+        from kedro.runner import SequentialRunner  # noqa: F401
+
+        load_entry_points("project")
+        load_entry_points("global")
+    found = _project_package(root)
+    if found is None:
+        return
+    package, source = found
+    if str(source) not in sys.path:
+        sys.path.insert(0, str(source))  # as bootstrap_project does; the step does it again
+    names = [f"{package}.settings", f"{package}.pipeline_registry"]
+    with contextlib.suppress(Exception):
+        pipelines = importlib.import_module(f"{package}.pipelines")
+        names += [
+            f"{package}.pipelines.{info.name}"
+            for info in pkgutil.iter_modules(pipelines.__path__)
+            if info.ispkg
+        ]
+    for name in names:
+        with contextlib.suppress(Exception):
+            importlib.import_module(name)
+
+
+def _become_step(request: dict[str, Any], added_by_python: dict[str, str]) -> None:
+    """In the forked child: turn into the step's process, then run ``kedro``'s main.
+
+    Returns only by raising SystemExit, as the ``kedro`` script ends.
+    """
+    os.setsid()
+    os.close(_channel)
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    null = os.open(os.devnull, os.O_RDONLY)
+    log = os.open(request["log"], os.O_WRONLY | os.O_APPEND)
+    os.dup2(null, 0)
+    os.dup2(log, 1)
+    os.dup2(log, 2)
+    os.close(null)
+    os.close(log)
+    os.chdir(request["cwd"])
+    env = dict(request["env"])
+    # What bash -c adds when it runs a simple command, then what Python's start-up added
+    # (e.g. LC_CTYPE by locale coercion) in this process, which the step would add too.
+    env["PWD"] = request["cwd"]
+    env.setdefault("SHLVL", "0")
+    env["_"] = request["program"]
+    for key, value in added_by_python.items():
+        env.setdefault(key, value)
+    os.environ.clear()
+    os.environ.update(env)
+    # A fresh process draws fresh random state; a forked one would repeat its siblings'.
+    random.seed()
+    numpy = sys.modules.get("numpy")
+    if numpy is not None:
+        with contextlib.suppress(Exception):
+            numpy.random.seed()
+    sys.argv = [request["program"], *request["argv"][1:]]
+    from kedro.framework.cli import main
+
+    main()  # click's standalone mode ends with SystemExit, as the `kedro` script does
+    sys.exit(0)
+
+
+def _reap() -> None:
+    while True:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+        _send({"exit": pid, "code": os.waitstatus_to_exitcode(status)})
+
+
+class _Lines:
+    """Lines from stdin, read unbuffered so that ``select`` on the descriptor tells the truth."""
+
+    def __init__(self) -> None:
+        self._pending = b""
+        self._queued: list[bytes] = []
+        self.closed = False
+
+    def read(self) -> list[bytes]:
+        chunk = os.read(0, 65536)
+        if not chunk:
+            self.closed = True
+        *lines, self._pending = (self._pending + chunk).split(b"\n")
+        queued, self._queued = self._queued, []
+        return queued + lines
+
+    @property
+    def queued(self) -> bool:
+        return bool(self._queued)
+
+    def take_queued(self) -> list[bytes]:
+        queued, self._queued = self._queued, []
+        return queued
+
+    def first(self) -> bytes:
+        while not self.closed:
+            lines = self.read()
+            if lines:
+                self._queued = lines[1:]
+                return lines[0]
+        return b"{}"
+
+
+def serve(lines: _Lines, added_by_python: dict[str, str]) -> None:
+    while not lines.closed:
+        readable, _, _ = select.select([0], [], [], 0.02)
+        _reap()
+        if not readable and not lines.queued:
+            continue
+        for line in lines.read() if readable else lines.take_queued():
+            pid = os.fork()
+            if pid == 0:
+                _become_step(json.loads(line), added_by_python)
+            _send({"pid": pid})
+    # The runner is done (or gone); children still running end with their steps.
+
+
+def main() -> None:
+    global _channel
+    # Answers go to a pipe of their own: stdout and stderr take what imports print or log.
+    _channel = int(sys.argv[1])
+    # Like the `kedro` script, whose folder is sys.path[0]; `-m` put the working folder there.
+    sys.path[0] = str(Path(sys.executable).parent)
+    lines = _Lines()
+    given = json.loads(lines.first()).get("env", {})
+    added_by_python = {k: v for k, v in os.environ.items() if k not in given}
+    warm_up(Path.cwd())
+    _send({"ready": True})
+    serve(lines, added_by_python)
+
+
+if __name__ == "__main__":
+    main()

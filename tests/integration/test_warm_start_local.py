@@ -1,0 +1,145 @@
+"""Warm starts of run --local steps: forked from an interpreter that already imported Kedro and
+the project, yet each step as isolated as a cold one, with the same command line, folder and
+environment; ``--cold-start`` and ``KEDRO_AZUREML_COLD_START=1`` switch them off."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kedro_azureml.step.serialization import load_object
+from tests.support.kedro_projects import kedro, last_run, new_project
+
+INIT = ["azureml", "init", "rg", "ws", "exp", "cpu-cluster", "kedro-env@latest"]
+
+STATE = '''"""A module global that one step sets; no other step may see it."""
+
+SEEN: list[str] = []
+'''
+
+PIPELINE = """
+import os
+import random
+import sys
+
+from kedro.pipeline import Pipeline, node, pipeline
+
+from demo import state
+
+
+def _process(label):
+    main = sys.modules["__main__"]
+    return {
+        "label": label,
+        "seen": list(state.SEEN),
+        "started_by": getattr(getattr(main, "__spec__", None), "name", None),
+        "argv": list(sys.argv),
+        "cwd": os.getcwd(),
+        "env": dict(os.environ),
+        "random": random.random(),
+        "pid": os.getpid(),
+    }
+
+
+def first(factor):
+    state.SEEN.append("first")
+    return _process("first")
+
+
+def second(upstream):
+    return _process("second")
+
+
+def third(factor):
+    return _process("third")
+
+
+def register_pipelines() -> dict[str, Pipeline]:
+    return {
+        "__default__": pipeline(
+            [
+                node(first, "params:factor", "upstream", name="first"),
+                node(second, "upstream", "downstream", name="second"),
+                node(third, "params:factor", "independent", name="third"),
+            ]
+        )
+    }
+"""
+
+# Differ from one run or step to the next, whatever the start.
+PER_RUN = {"MLFLOW_RUN_ID", "AZUREML_RUN_ID", "AZUREML_ROOT_RUN_ID"}
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = new_project(tmp_path_factory.mktemp("warm"))
+    package = root / "src" / "demo"
+    (package / "state.py").write_text(STATE)
+    (package / "pipeline_registry.py").write_text(textwrap.dedent(PIPELINE))
+    (root / "conf" / "base" / "parameters.yml").write_text("factor: 3\n")
+    kedro(root, *INIT)
+    return root
+
+
+def _run(project: Path, *args: str, **env: str) -> dict[str, dict[str, Any]]:
+    kedro(project, "azureml", "run", "--local", "--group-by", "none", *args, **env)
+    run = last_run(project)
+    return {
+        name: load_object(str(run / "outputs" / name)) for name in ("downstream", "independent")
+    } | {"run": {"folder": str(run)}}
+
+
+def _comparable(seen: dict[str, Any], run_folder: str) -> dict[str, Any]:
+    """What a step saw, without what differs from run to run (ids, run folder, snapshot)."""
+
+    run_id = seen["env"]["AZUREML_ROOT_RUN_ID"]  # names the snapshot folder too
+
+    def strip(text: str) -> str:
+        return text.replace(run_folder, "<run>").replace(run_id, "<run id>")
+
+    env = {k: strip(v) for k, v in seen["env"].items() if k not in PER_RUN}
+    return {"argv": [strip(a) for a in seen["argv"]], "cwd": strip(seen["cwd"]), "env": env}
+
+
+def test_a_module_global_set_by_one_step_never_reaches_the_next(project: Path) -> None:
+    outputs = _run(project)
+
+    for name in ("downstream", "independent"):
+        assert outputs[name]["started_by"] == "kedro_azureml.local.zygote"  # a warm start
+        assert outputs[name]["seen"] == []  # `first` appended to state.SEEN in its own step
+    # Each step draws its own random state, as a fresh process does.
+    assert outputs["downstream"]["random"] != outputs["independent"]["random"]
+    assert outputs["downstream"]["pid"] != outputs["independent"]["pid"]
+
+
+@pytest.mark.parametrize(
+    ("args", "env"),
+    [(["--cold-start"], {}), ([], {"KEDRO_AZUREML_COLD_START": "1"})],
+    ids=["option", "variable"],
+)
+def test_the_cold_switch_starts_every_step_as_a_fresh_process(
+    project: Path, args: list[str], env: dict[str, str]
+) -> None:
+    outputs = _run(project, *args, **env)
+
+    for name in ("downstream", "independent"):
+        assert outputs[name]["started_by"] is None  # the `kedro` script, not the zygote
+        assert outputs[name]["seen"] == []
+
+
+def test_a_warm_step_gets_the_command_line_folder_and_environment_of_a_cold_one(
+    project: Path,
+) -> None:
+    warm = _run(project)
+    cold = _run(project, "--cold-start")
+
+    for name in ("downstream", "independent"):
+        seen_warm = _comparable(warm[name], warm["run"]["folder"])
+        seen_cold = _comparable(cold[name], cold["run"]["folder"])
+        assert seen_warm["argv"] == seen_cold["argv"]
+        assert seen_warm["cwd"] == seen_cold["cwd"]
+        assert seen_warm["env"] == seen_cold["env"]
+        assert seen_warm["env"]["PWD"] == seen_warm["cwd"]
