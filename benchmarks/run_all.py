@@ -11,6 +11,12 @@ What it measures (medians over repeats, each command in a fresh process, as a us
 - `kedro --help` and `kedro run --nodes` inside a project with and without the plugin's
   entry points;
 - `kedro azureml run --local` of the example project against a plain `kedro run`;
+- `kedro azureml run --local` (default settings, and with --cold-start) of a project in the
+  shape of the official spaceflights-pandas starter (9 nodes, no namespaces, raw data of the
+  starter's size) against a plain `kedro run`;
+- `kedro azureml compile` side by side with the original plugin, kedro-azureml 1.0.0 (PyPI,
+  GetInData), installed by this script in its own venv under benchmarks/.original-plugin/
+  (git-ignored), on the same generated pipelines;
 - benchmarks/serialization.py --size-mb 1024 (frames of about 1 GB), when present;
 - benchmarks/secret_scan.py: the pre-submit snapshot walk and secret scan of a 5000-file,
   200 MB tree.
@@ -34,6 +40,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import generate
+import yaml
 
 from kedro_azureml.contract.grouping_strategies import GROUPING_STRATEGIES as STRATEGIES
 
@@ -186,24 +193,242 @@ def bench_example(parent: Path, repeats: int) -> list[list[str]]:
     subprocess.run(
         [sys.executable, "scripts/generate_data.py"], cwd=project, check=True, capture_output=True
     )
+    local = [KEDRO, "azureml", "run", "--local"]
     cases = {
         "kedro run": [KEDRO, "run"],
-        "run --local (grouping none)": [KEDRO, "azureml", "run", "--local", "--group-by", "none"],
-        "run --local --group-by namespace": [
-            *(KEDRO, "azureml", "run", "--local", "--group-by", "namespace")
-        ],
-        "run --local --group-by namespace --no-mlflow": [
-            *(KEDRO, "azureml", "run", "--local", "--group-by", "namespace", "--no-mlflow")
+        "run --local (default settings)": local,
+        "run --local --cold-start": [*local, "--cold-start"],
+        "run --local --group-by none": [*local, "--group-by", "none"],
+        "run --local --no-mlflow": [*local, "--no-mlflow"],
+    }
+    return bench_run_local(project, cases, repeats)
+
+
+# The official spaceflights-pandas starter's pipeline (kedro-org/kedro-starters), without its
+# namespaces: data_processing (3 nodes), data_science (3), reporting (3). The reporting nodes
+# keep their wiring; they return frames instead of plotly/matplotlib figures, which this venv
+# does not hold. The node functions of data_processing and data_science are the example's.
+STARTER_REGISTRY = '''"""The spaceflights-pandas starter's 9 nodes, written by benchmarks/run_all.py."""
+
+import pandas as pd
+from kedro.pipeline import Node, Pipeline
+
+from spaceflights.pipelines.data_processing.nodes import (
+    create_model_input_table,
+    preprocess_companies,
+    preprocess_shuttles,
+)
+from spaceflights.pipelines.data_science.nodes import evaluate_model, split_data, train_model
+
+
+def compare_passenger_capacity_exp(preprocessed_shuttles):
+    return preprocessed_shuttles.groupby(["shuttle_type"]).mean(numeric_only=True).reset_index()
+
+
+def compare_passenger_capacity_go(preprocessed_shuttles):
+    frame = preprocessed_shuttles.groupby(["shuttle_type"]).mean(numeric_only=True)
+    return frame.reset_index()[["shuttle_type", "passenger_capacity"]]
+
+
+def create_confusion_matrix(companies):
+    actuals = [0, 1, 0, 0, 1, 1, 1, 0, 1, 0, 1]
+    predicted = [1, 1, 0, 1, 0, 1, 0, 0, 0, 1, 1]
+    frame = pd.DataFrame({"y_Actual": actuals, "y_Predicted": predicted})
+    return pd.crosstab(frame["y_Actual"], frame["y_Predicted"])
+
+
+def register_pipelines():
+    data_processing = Pipeline([
+        Node(preprocess_companies, "companies", "preprocessed_companies",
+             name="preprocess_companies_node"),
+        Node(preprocess_shuttles, "shuttles", "preprocessed_shuttles",
+             name="preprocess_shuttles_node"),
+        Node(create_model_input_table,
+             ["preprocessed_shuttles", "preprocessed_companies", "reviews"],
+             "model_input_table", name="create_model_input_table_node"),
+    ])
+    data_science = Pipeline([
+        Node(split_data, ["model_input_table", "params:model_options"],
+             ["X_train", "X_test", "y_train", "y_test"], name="split_data_node"),
+        Node(train_model, ["X_train", "y_train"], "regressor", name="train_model_node"),
+        Node(evaluate_model, ["regressor", "X_test", "y_test"], "metrics",
+             name="evaluate_model_node"),
+    ])
+    reporting = Pipeline([
+        Node(compare_passenger_capacity_exp, "preprocessed_shuttles",
+             "shuttle_passenger_capacity_plot_exp", name="compare_passenger_capacity_exp_node"),
+        Node(compare_passenger_capacity_go, "preprocessed_shuttles",
+             "shuttle_passenger_capacity_plot_go", name="compare_passenger_capacity_go_node"),
+        Node(create_confusion_matrix, "companies", "dummy_confusion_matrix",
+             name="create_confusion_matrix_node"),
+    ])
+    default = data_processing + data_science + reporting
+    return {"__default__": default, "data_processing": data_processing,
+            "data_science": data_science, "reporting": reporting}
+'''
+
+# The starter's catalog (conf/base/catalog.yml of spaceflights-pandas), minus its plot datasets.
+STARTER_CATALOG = """\
+companies:
+  type: pandas.CSVDataset
+  filepath: data/01_raw/companies.csv
+reviews:
+  type: pandas.CSVDataset
+  filepath: data/01_raw/reviews.csv
+shuttles:
+  type: pandas.ExcelDataset
+  filepath: data/01_raw/shuttles.xlsx
+  load_args:
+    engine: openpyxl
+preprocessed_companies:
+  type: pandas.ParquetDataset
+  filepath: data/02_intermediate/preprocessed_companies.parquet
+preprocessed_shuttles:
+  type: pandas.ParquetDataset
+  filepath: data/02_intermediate/preprocessed_shuttles.parquet
+model_input_table:
+  type: pandas.ParquetDataset
+  filepath: data/03_primary/model_input_table.parquet
+regressor:
+  type: pickle.PickleDataset
+  filepath: data/06_models/regressor.pickle
+  versioned: true
+"""
+# The starter's raw tables hold about 77,000 rows each (companies.csv, reviews.csv and
+# shuttles.xlsx); the example's generator makes rows shuttles and reviews, rows / 2 companies.
+STARTER_ROWS = 77_096
+
+
+def starter_project(parent: Path) -> Path:
+    """The example project rewired as the starter: 9 nodes, no namespaces, starter-size data."""
+    project = parent / "spaceflights-starter"
+    shutil.copytree(
+        EXAMPLE, project, ignore=shutil.ignore_patterns(".kedro-azureml", "__pycache__", "data")
+    )
+    shutil.rmtree(project / "src" / "spaceflights" / "pipelines" / "distributed_training")
+    (project / "src" / "spaceflights" / "pipeline_registry.py").write_text(STARTER_REGISTRY)
+    conf = project / "conf" / "base"
+    (conf / "catalog.yml").write_text(STARTER_CATALOG)
+    (conf / "parameters_data_science.yml").unlink()
+    params = yaml.safe_load((EXAMPLE / "conf" / "base" / "parameters_data_science.yml").read_text())
+    options = params["data_science"]["active_modelling_pipeline"]["model_options"]
+    (conf / "parameters.yml").write_text(yaml.safe_dump({"model_options": options}))
+    subprocess.run(
+        [sys.executable, "scripts/generate_data.py", "--rows", str(STARTER_ROWS)],
+        cwd=project,
+        check=True,
+        capture_output=True,
+    )
+    return project
+
+
+def bench_run_local(project: Path, cases: dict[str, list[str]], repeats: int) -> list[list[str]]:
+    """Each case against the first (``kedro run``), measured in turns so load hits all alike."""
+    for argv in cases.values():
+        measure(argv, project)  # warm-up: bytecode, caches (the compile cache included)
+    runs: dict[str, list[tuple[float, float]]] = {label: [] for label in cases}
+    for _ in range(repeats):
+        for label, argv in cases.items():
+            runs[label].append(measure(argv, project))
+    reference = statistics.median(wall for wall, _ in runs["kedro run"])
+    rows = []
+    for label, measured in runs.items():
+        wall = statistics.median(w for w, _ in measured)
+        peak = max(p for _, p in measured)
+        rows.append([label, f"{wall:.2f}", f"{wall / reference:.2f}", f"{peak:.0f}"])
+        print(f"  {label}: {wall:.2f}s ({wall / reference:.2f}x)", flush=True)
+    return rows
+
+
+def bench_starter(parent: Path, repeats: int) -> list[list[str]]:
+    project = starter_project(parent)
+    local = [KEDRO, "azureml", "run", "--local"]
+    cases = {
+        "kedro run": [KEDRO, "run"],
+        "run --local (default settings)": local,
+        "run --local --cold-start": [*local, "--cold-start"],
+        "run --local, compile cache off, --cold-start": [
+            *(sys.executable, "-c", CACHE_OFF, *local, "--cold-start")
         ],
     }
-    measure(cases["kedro run"], project)  # warm-up
-    results = {label: median_of(argv, project, repeats) for label, argv in cases.items()}
+    return bench_run_local(project, cases, repeats)
+
+
+# Runs ``kedro`` with the compile cache off (the command as before the cache existed).
+CACHE_OFF = """
+import os, sys
+os.environ["KEDRO_AZUREML_COMPILE_CACHE"] = "0"
+sys.argv = ["kedro", *sys.argv[1:]]
+from kedro.framework.cli import main
+main()
+"""
+
+ORIGINAL_PLUGIN = "kedro-azureml==1.0.0"
+ORIGINAL_VENV = HERE / ".original-plugin" / "venv"
+# kedro-azureml 1.0.0 declares kedro>=1.0,<2.0 and pydantic<2.11, and imports cachetools
+# without declaring it; kedro-datasets for the generated projects' CSV datasets.
+ORIGINAL_REQUIREMENTS = [
+    ORIGINAL_PLUGIN,
+    f"kedro=={importlib.metadata.version('kedro')}",
+    "cachetools",
+    "kedro-datasets[pandas-csvdataset]",
+]
+
+
+def original_kedro() -> str:
+    """``kedro`` of a venv holding the original plugin, made on first use (never ours)."""
+    kedro = ORIGINAL_VENV / "bin" / "kedro"
+    marker = ORIGINAL_VENV / ".installed"
+    if not marker.is_file() or marker.read_text() != " ".join(ORIGINAL_REQUIREMENTS):
+        subprocess.run([sys.executable, "-m", "venv", str(ORIGINAL_VENV)], check=True)
+        pip = [str(ORIGINAL_VENV / "bin" / "python"), "-m", "pip", "install", "--quiet"]
+        subprocess.run([*pip, *ORIGINAL_REQUIREMENTS], check=True)
+        marker.write_text(" ".join(ORIGINAL_REQUIREMENTS))
+    return str(kedro)
+
+
+def bench_original(parent: Path, sizes: Sequence[int], repeats: int) -> list[list[str]]:
+    """``compile`` of the same generated pipelines by this plugin and by kedro-azureml 1.0.0,
+    measured in turns. Ours with its default grouping and with --group-by none, cache on
+    (the repeated command) and off (a first compile); the original makes one step per node."""
+    original = original_kedro()
+    ours_project = generate.new_project(parent / "ours")
+    theirs_project = generate.new_project(parent / "original")
+    (theirs_project / "conf" / "base" / "azureml.yml").unlink()
+    subprocess.run(
+        [original, "azureml", "init", "00000000-0000-0000-0000-000000000000", "rg", "ws",
+         "exp", "cpu", "--aml-env", "kedro-env:1", "--use-pipeline-data-passing"],
+        cwd=theirs_project, env=generate.quiet_env(), check=True, capture_output=True,
+    )  # fmt: skip
+    ours = [KEDRO, "azureml", "compile", "--group-by", "none", "-o", "p.yaml"]
+    cases = {
+        "kedro-azureml 1.0.0 compile": ([original, "azureml", "compile", "-o", "p.yaml"], theirs_project),
+        "ours, compile cache off": ([sys.executable, "-c", CACHE_OFF, *ours[1:]], ours_project),
+        "ours": (ours, ours_project),
+    }  # fmt: skip
     rows = []
-    for label, (wall, peak) in results.items():
-        ratio = wall / results["kedro run"][0]
-        rows.append([label, f"{wall:.2f}", f"{ratio:.2f}", f"{peak:.0f}"])
-        print(f"  {label}: {wall:.2f}s", flush=True)
+    for size in sizes:
+        generate.write_pipeline(ours_project, size)
+        generate.write_pipeline(theirs_project, size)
+        for argv, cwd in cases.values():
+            measure(argv, cwd)  # warm-up
+        runs: dict[str, list[float]] = {label: [] for label in cases}
+        for _ in range(repeats):
+            for label, (argv, cwd) in cases.items():
+                runs[label].append(measure(argv, cwd)[0])
+        theirs = statistics.median(runs["kedro-azureml 1.0.0 compile"])
+        for label, walls in runs.items():
+            wall = statistics.median(walls)
+            rows.append([str(size), label, f"{wall:.2f}", f"{theirs / wall:.1f}x"])
+            print(f"  {size} nodes, {label}: {wall:.2f}s ({theirs / wall:.1f}x)", flush=True)
     return rows
+
+
+def load_average() -> str:
+    try:
+        return ", ".join(f"{value:.1f}" for value in os.getloadavg())
+    except OSError:
+        return "unknown"
 
 
 def bench_serialization(size_mb: int) -> str:
@@ -247,69 +472,108 @@ def machine() -> str:
     )
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="sizes 10 and 100, 1 repeat")
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument(
-        "--output", type=Path, default=None, help="default: RESULTS.md (not written with --quick)"
-    )
-    args = parser.parse_args()
-    sizes = (10, 100) if args.quick else (10, 100, 500, 1000)
-    repeats = 1 if args.quick else args.repeats
-    started = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="kedro-azureml-bench-") as tmp:
-        parent = Path(tmp)
-        print("compile ...", flush=True)
-        compile_rows = bench_compile(parent / "compile", sizes, repeats)
-        print("compile by shape ...", flush=True)
-        shape_nodes = 500 if args.quick else 5000
-        shape_rows = bench_shapes(parent / "shapes", shape_nodes, repeats)
-        print("start-up ...", flush=True)
-        startup_rows = bench_startup(parent / "startup", max(repeats, 5))
-        print("example project ...", flush=True)
-        example_rows = bench_example(parent / "example", repeats)
-    print("serialization ...", flush=True)
-    serialization = bench_serialization(20 if args.quick else 1024)  # the issue: ~1 GB frames
-    print("secret scan ...", flush=True)
-    quick_scan = ("--files", "500", "--mb", "20", "--repeats", "1") if args.quick else ()
-    secret_scan = bench_script("secret_scan.py", *quick_scan)
-    report = "\n\n".join(
-        [
-            "# kedro-azureml benchmarks",
-            f"Measured by `benchmarks/run_all.py` on {machine()}. "
-            f"Total bench time {time.perf_counter() - started:.0f} s.",
-            "## Compile (`kedro azureml compile --group-by none`: one step per node; whole command, medians of "
-            f"{repeats}; pipelines of 10 nodes per layer, memory datasets between layers)",
-            table(
-                [
-                    "nodes",
-                    "wall s",
-                    "ratio to 100 nodes" if 100 in sizes else f"ratio to {sizes[0]}",
-                    "peak RSS MB",
-                    *(f"steps: {s}" for s in STRATEGIES),
-                ],
-                compile_rows,
-            ),
+SECTIONS = ("compile", "original", "shapes", "startup", "example", "starter", "serialization",
+            "secrets")  # fmt: skip
+RUN_LOCAL_HEADER = ["command", "wall s", "ratio to kedro run", "peak RSS MB"]
+
+
+def section(name: str, parent: Path, quick: bool, repeats: int) -> list[str]:
+    """The markdown blocks of one section of the report."""
+    sizes = (10, 100) if quick else (10, 100, 500, 1000)
+    print(f"{name} ...", flush=True)
+    if name == "compile":
+        rows = bench_compile(parent / "compile", sizes, repeats)
+        baseline = "ratio to 100 nodes" if 100 in sizes else f"ratio to {sizes[0]}"
+        header = ["nodes", "wall s", baseline, "peak RSS MB", *(f"steps: {s}" for s in STRATEGIES)]
+        return [
+            "## Compile (`kedro azureml compile --group-by none`: one step per node; whole "
+            f"command, medians of {repeats}, compile cache on as a repeated compile finds it; "
+            "pipelines of 10 nodes per layer, memory datasets between layers)",
+            table(header, rows),
+        ]
+    if name == "original":
+        rows = bench_original(parent / "original", (100,) if quick else (100, 1000), repeats)
+        return [
+            f"## Compile side by side with the original plugin ({ORIGINAL_PLUGIN}, its own venv "
+            f"in benchmarks/.original-plugin/; whole command, medians of {repeats}, measured in "
+            "turns; ours with --group-by none, one step per node like the original; 'cache off' "
+            "is a first compile, KEDRO_AZUREML_COMPILE_CACHE=0)",
+            table(["nodes", "command", "wall s", "speed-up vs 1.0.0"], rows),
+        ]
+    if name == "shapes":
+        rows = bench_shapes(parent / "shapes", 500 if quick else 5000, repeats)
+        return [
             "## Compile by pipeline shape (`compile --group-by none`; a chain, one node reading "
             "all others (fan-in), one dataset read by all others (fan-out))",
-            table(["shape", "nodes", "wall s", "ratio to chain", "peak RSS MB"], shape_rows),
+            table(["shape", "nodes", "wall s", "ratio to chain", "peak RSS MB"], rows),
+        ]
+    if name == "startup":
+        return [
             "## Step start-up and CLI overhead (one trivial node)",
             "`kedro --help` without the plugin runs Kedro's own CLI with kedro-azureml's entry "
             "points filtered out of `importlib.metadata` (same venv, same other plugins); both "
             "rows marked with/without the plugin go through that wrapper. Ratios: execute against "
             "`kedro run --nodes`, the others against the same command without the plugin.",
-            table(["command", "wall s", "ratio", "peak RSS MB"], startup_rows),
-            f"## The example project (spaceflights, 6 nodes; medians of {repeats})",
-            table(["command", "wall s", "ratio to kedro run", "peak RSS MB"], example_rows),
+            table(["command", "wall s", "ratio", "peak RSS MB"], bench_startup(parent / "startup", max(repeats, 5))),
+        ]  # fmt: skip
+    if name == "example":
+        return [
+            f"## The example project (spaceflights, 6 nodes; medians of {repeats}, in turns)",
+            table(RUN_LOCAL_HEADER, bench_example(parent / "example", repeats)),
+        ]
+    if name == "starter":
+        return [
+            "## The starter's shape (spaceflights-pandas: 9 nodes, no namespaces, "
+            f"{STARTER_ROWS:,} shuttles and reviews; medians of {repeats}, in turns)",
+            table(RUN_LOCAL_HEADER, bench_starter(parent / "starter", repeats)),
+        ]
+    if name == "serialization":
+        return [
             "## Serialization (`benchmarks/serialization.py`)",
-            serialization,
-            "## Secret scan before submitting (`benchmarks/secret_scan.py`)",
-            secret_scan,
+            bench_serialization(20 if quick else 1024),  # the issue: ~1 GB frames
+        ]
+    quick_scan = ("--files", "500", "--mb", "20", "--repeats", "1") if quick else ()
+    return [
+        "## Secret scan before submitting (`benchmarks/secret_scan.py`)",
+        bench_script("secret_scan.py", *quick_scan),
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="sizes 10 and 100, 1 repeat")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--only", default=",".join(SECTIONS), help=f"comma-separated sections of {SECTIONS}"
+    )
+    parser.add_argument(
+        "--output",
+        type=Path,
+        default=None,
+        help="default: RESULTS.md (not written with --quick or --only)",
+    )
+    args = parser.parse_args()
+    repeats = 1 if args.quick else args.repeats
+    chosen = [name for name in SECTIONS if name in args.only.split(",")]
+    started = time.perf_counter()
+    load_before = load_average()
+    blocks: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="kedro-azureml-bench-") as tmp:
+        for name in chosen:
+            blocks += section(name, Path(tmp), args.quick, repeats)
+    report = "\n\n".join(
+        [
+            "# kedro-azureml benchmarks",
+            f"Measured by `benchmarks/run_all.py` on {machine()}. "
+            f"Total bench time {time.perf_counter() - started:.0f} s; load average (1, 5, 15 "
+            f"min) {load_before} at the start, {load_average()} at the end (other work on the "
+            "machine skews absolute times: compare the ratios, measured in one run).",
+            *blocks,
         ]
     )
     print(report)
-    output = args.output or (None if args.quick else HERE / "RESULTS.md")
+    full = not args.quick and len(chosen) == len(SECTIONS)
+    output = args.output or (HERE / "RESULTS.md" if full else None)
     if output is not None:
         output.write_text(report + "\n")
         print(f"\nWrote {output}")

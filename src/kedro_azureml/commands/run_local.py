@@ -209,10 +209,13 @@ def _run_in(
     if any(step.asset_inputs for step in steps):
         project = project or open_project(project_path, options.env, options.params)
         assets = _workspace_assets(project, subscription_id)
-    tracking = _local_tracking(job, project_path, run_dir, console) if mlflow else None
+
+    def open_tracking() -> Any:
+        return _local_tracking(job, project_path, run_dir, console) if mlflow else None
+
     runner = LocalJobRunner(
         steps,
-        tracking=tracking,
+        open_tracking=open_tracking,
         blob_folders=blob_folders,
         assets=assets,
         code_snapshot=_copy_code_snapshot,

@@ -216,6 +216,7 @@ class LocalJobRunner:
         run_id: str | None = None,
         reuse: set[str] | None = None,
         warm_start: bool = False,
+        open_tracking: Callable[[], LocalTracking | None] | None = None,
     ) -> None:
         self.steps = {step.name: step for step in steps}
         self.run_dir = run_dir
@@ -232,6 +233,9 @@ class LocalJobRunner:
         self._asset_paths: dict[tuple[str, str], Path] = {}
         self._asset_lock = threading.Lock()
         self.tracking = tracking
+        # Opens the MLflow store when ``run`` starts, once the warm interpreters are warming:
+        # importing MLflow and opening its store take seconds that then overlap with theirs.
+        self._open_tracking = open_tracking
         self.result = RunResult(run_dir=run_dir, run_id=self.run_id, tracking=tracking)
         self.snapshots = LocalSnapshots(self.run_id, run_dir, code_snapshot or _no_snapshot)
         # Steps an earlier attempt of this run finished (--resume): kept if their outputs are.
@@ -370,9 +374,7 @@ class LocalJobRunner:
         env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
         env.update(self.extra_env)
         env[RUN_ID_VARIABLE] = self.run_id  # as Azure ML sets them in every step
-        if shared_only:  # what all steps get alike: the environment a warm start warms in
-            env.update(self.tracking.shared_environment() if self.tracking else {})
-        else:
+        if not shared_only:  # shared: what a warm interpreter warms in (no MLflow run yet)
             env[STEP_RUN_ID_VARIABLE] = f"{self.run_id}_{step.name}"
         if self.tracking and not shared_only:
             env.update(self.tracking.step_environment(step.name, step.display_name))
@@ -476,6 +478,8 @@ class LocalJobRunner:
                 for code in sorted({step.code for step in self.steps.values() if step.code}):
                     self.snapshots.path_for(code)  # a snapshot no step can run stops the run
                 self._prepare_warm_starts()
+                if self._open_tracking is not None:
+                    self.tracking = self.result.tracking = self._open_tracking()
                 self._run_steps()
         except BaseException:
             if self.tracking:

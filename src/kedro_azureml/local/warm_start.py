@@ -32,8 +32,11 @@ from kedro_azureml.contract.storage_paths import STEP_RUN_ID_VARIABLE
 logger = logging.getLogger(__name__)
 
 COLD_START_VARIABLE = "KEDRO_AZUREML_COLD_START"
-# Variables that differ from step to step: given to the child, never to the zygote.
-PER_STEP_VARIABLES = frozenset({"MLFLOW_RUN_ID", STEP_RUN_ID_VARIABLE})
+# Variables given to the child, never to the zygote: they differ from step to step, or (the
+# MLflow store's) are known only once the store has opened, while the zygote warms up.
+PER_STEP_VARIABLES = frozenset(
+    {"MLFLOW_RUN_ID", "MLFLOW_TRACKING_URI", "MLFLOW_EXPERIMENT_ID", STEP_RUN_ID_VARIABLE}
+)
 READY_TIMEOUT = 120.0
 
 
@@ -120,7 +123,8 @@ class Zygote:
         self._ready = False
         self._gone = False
         self._write({"env": env})
-        threading.Thread(target=self._read, daemon=True, name="kedro-azureml-zygote").start()
+        self._reader = threading.Thread(target=self._read, daemon=True, name="kedro-azureml-zygote")
+        self._reader.start()
 
     def _write(self, message: dict[str, Any]) -> None:
         assert self._process.stdin is not None
@@ -172,14 +176,16 @@ class Zygote:
             return None
 
     def close(self) -> None:
+        """End the zygote at once: its steps have ended (or been killed) by now, and its own
+        interpreter shutdown (seconds with the project's imports) would only delay the run."""
         if self._process.stdin is not None:
             with contextlib.suppress(OSError):
                 self._process.stdin.close()
-        try:
-            self._process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self._process.kill()
-            self._process.wait()
+        self._process.kill()
+        self._process.wait()
+        self._reader.join(timeout=5)  # it ends at the pipe's end of file
+        if not self._reader.is_alive():
+            self._answers.close()
 
 
 class WarmStarts:
