@@ -198,8 +198,6 @@ def bench_example(parent: Path, repeats: int) -> list[list[str]]:
         "kedro run": [KEDRO, "run"],
         "run --local (default settings)": local,
         "run --local --cold-start": [*local, "--cold-start"],
-        "run --local --group-by none": [*local, "--group-by", "none"],
-        "run --local --no-mlflow": [*local, "--no-mlflow"],
     }
     return bench_run_local(project, cases, repeats)
 
