@@ -143,3 +143,44 @@ def test_a_warm_step_gets_the_command_line_folder_and_environment_of_a_cold_one(
         assert seen_warm["cwd"] == seen_cold["cwd"]
         assert seen_warm["env"] == seen_cold["env"]
         assert seen_warm["env"]["PWD"] == seen_warm["cwd"]
+
+
+def test_the_mlflow_store_opens_once_the_warm_interpreters_are_warming(tmp_path: Path) -> None:
+    """The runner opens the store itself, after starting the warm-ups, and only then the steps:
+    each step still gets its own MLflow run's variables."""
+    from kedro_azureml.local.tracking import LocalTracking
+    from tests.support.local_steps import MARK_OUT, bash_runner, bash_step
+
+    events: list[str] = []
+
+    class Client:
+        def create_run(self, experiment_id: str, **kwargs: Any) -> Any:
+            from types import SimpleNamespace
+
+            events.append("step run")
+            return SimpleNamespace(info=SimpleNamespace(run_id=f"run-{len(events)}"))
+
+        def set_terminated(self, run_id: str, status: str) -> None:
+            events.append(f"end {status}")
+
+    def open_tracking() -> LocalTracking:
+        events.append("store opened")
+        return LocalTracking(Client(), "sqlite:///x.db", "7", "parent")
+
+    step = bash_step("s", f"echo $MLFLOW_RUN_ID > ${{{{outputs.out}}}}/run && {MARK_OUT}")
+    runner = bash_runner(tmp_path, step, open_tracking=open_tracking, warm_start=True)
+    original = runner.processes.prepare_warm
+
+    def prepare_warm(cwd: Path, env: dict[str, str]) -> None:
+        events.append("warming")
+        assert not any(key.startswith("MLFLOW_") for key in env)  # the zygote never gets them
+        original(cwd, env)
+
+    runner.processes.prepare_warm = prepare_warm  # type: ignore[method-assign]
+    result = runner.run()
+
+    assert result.succeeded, result.steps["s"].reason
+    assert events[:3] == ["warming", "store opened", "step run"]
+    assert result.tracking is not None
+    step_run = result.tracking.step_runs["s"]
+    assert (runner.output_folder("s", "out") / "run").read_text().strip() == step_run

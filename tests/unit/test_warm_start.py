@@ -1,0 +1,59 @@
+"""Which step commands may start warm: only what bash would run as one plain `kedro` program."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import sys
+from pathlib import Path
+
+import pytest
+
+from kedro_azureml.local.warm_start import PER_STEP_VARIABLES, WarmStarts, warm_program
+
+ENV = {"PATH": os.pathsep.join([str(Path(sys.executable).parent), "/usr/bin", "/bin"])}
+PLAIN = shlex.join(["kedro", "azureml", "execute", "--node", "a b", "--az-input", "x", "/t/x"])
+
+
+@pytest.mark.parametrize(
+    ("argv", "warm"),
+    [
+        (["bash", "-c", PLAIN], True),
+        (["bash", "-c", "cd /home/kedro_docker && " + PLAIN], False),  # docker image flow
+        (["bash", "-c", PLAIN + " > out.log"], False),
+        (["bash", "-c", "kedro azureml execute --node $NODE"], False),  # bash would expand it
+        (["bash", "-c", "kedro  azureml execute"], False),  # not the canonical quoting
+        (["bash", "-c", "python -m kedro azureml execute"], False),
+        (["bash", "-c", "kedro 'unterminated"], False),
+        (["sh", "-c", PLAIN], False),
+        (["mpirun", "-n", "2", "bash", "-c", PLAIN], False),  # a distributed launch
+    ],
+    ids=[
+        "plain",
+        "cd-and",
+        "redirect",
+        "variable",
+        "spacing",
+        "python-m",
+        "bad-quote",
+        "sh",
+        "mpi",
+    ],
+)
+def test_only_a_plain_kedro_command_starts_warm(argv: list[str], warm: bool) -> None:
+    program = warm_program(argv, ENV)
+    assert (program == str(Path(sys.executable).parent / "kedro")) is warm
+
+
+def test_a_kedro_of_another_environment_on_the_path_starts_cold(tmp_path: Path) -> None:
+    other = tmp_path / "kedro"
+    other.write_text("#!/usr/bin/python3\n")
+    other.chmod(0o755)
+    assert warm_program(["bash", "-c", PLAIN], {"PATH": str(tmp_path)}) is None
+
+
+def test_steps_differing_only_in_their_own_variables_share_one_zygote() -> None:
+    base = {**ENV, "A": "1"}
+    per_step = {key: f"{key}-value" for key in PER_STEP_VARIABLES}
+    assert WarmStarts._base({**base, **per_step}) == base
+    assert "MLFLOW_RUN_ID" in PER_STEP_VARIABLES and "AZUREML_RUN_ID" in PER_STEP_VARIABLES
