@@ -138,7 +138,7 @@ def test_run_local_hands_over_its_options(tmp_path: Path, monkeypatch: pytest.Mo
         tmp_path,
         monkeypatch,
         *("run", "--local", "--from-yaml", "job.yaml", "--max-workers", "3", "--no-mlflow"),
-        *("-s", SUB_2, "--env-var", "K=v"),
+        *("-s", SUB_2, "--env-var", "K=v", "--cold-start"),
     )
 
     assert result.exit_code == 0, result.output
@@ -153,6 +153,7 @@ def test_run_local_hands_over_its_options(tmp_path: Path, monkeypatch: pytest.Mo
         "mlflow": False,
         "resume": None,
         "subscription_id": SUB_2,
+        "cold_start": True,
     }
     assert "submit_project" not in calls.seen
 
