@@ -346,7 +346,7 @@ def bench_starter(parent: Path, repeats: int) -> list[list[str]]:
         "run --local (default settings)": local,
         "run --local --cold-start": [*local, "--cold-start"],
         "run --local, compile cache off, --cold-start": [
-            *(sys.executable, "-c", CACHE_OFF, *local, "--cold-start")
+            *(sys.executable, "-c", CACHE_OFF, *local[1:], "--cold-start")
         ],
     }
     return bench_run_local(project, cases, repeats)
