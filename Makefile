@@ -48,9 +48,10 @@ lint: setup
 unit: setup
 	$(BIN)/pytest tests/unit -q
 
-## Lint, type-check and run the whole test suite (Azurite is started by the tests).
+## Lint, type-check and run the whole test suite (Azurite is started by the tests), with
+## coverage of the plugin, `kedro azureml ...` subprocesses included; fails under 85 %.
 test: setup node kedro-mlflow-venv lint
-	$(BIN)/pytest -n 2 -q
+	$(BIN)/pytest -n 2 -q --cov --cov-report=term
 
 bench: setup
 	$(BIN)/python benchmarks/run_all.py
