@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -35,6 +36,8 @@ LOG_TAIL_LINES = 40
 TAIL_BYTES = 256 * 1024  # of a step log, the most ever read to show its error
 _TRACEBACK = "Traceback (most recent call last)"
 _INSIDE_TRACEBACK = (" ", "\t", "│", "╭", "╰")  # frames, and rich's box around them
+# A new record of Kedro's rich log ("[12/01/26 06:35:41] INFO ...") or of logging's default format.
+_LOG_RECORD = re.compile(r"^(\[\d\d/\d\d/\d\d[ \d:]*\]|\d{4}[-/]\d\d[-/]\d\d[ T]\d\d:)")
 PREVIEW_BYTES = 4096
 
 
@@ -125,10 +128,24 @@ def error_tail(path: Path, max_lines: int = LOG_TAIL_LINES) -> list[str]:
         ),
         len(lines) - 1,
     )
+    end = _message_end(lines, end)
     section = lines[start : end + 1]
     if len(section) > max_lines:
         section = [section[0], "    ...", *section[-(max_lines - 2) :]]
     return section
+
+
+def _message_end(lines: list[str], first: int, max_extra: int = 12) -> int:
+    """The last line of the exception message starting at ``first``: messages span lines (a
+    dataset's description, then the OS error with the path), up to a blank line or a new log
+    record."""
+    end = first
+    for i in range(first + 1, min(len(lines), first + 1 + max_extra)):
+        line = lines[i]
+        if not line.strip() or _LOG_RECORD.match(line) or line.startswith(_INSIDE_TRACEBACK):
+            break
+        end = i
+    return end
 
 
 def _json_preview(folder: Path) -> str | None:
