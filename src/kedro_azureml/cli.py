@@ -391,6 +391,22 @@ def _init_settings(
     )
 
 
+def _graph_file(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
+    """A --graph FILE whose suffix says what to draw; checked before the project opens."""
+    if value is None:
+        return None
+    from kedro_azureml.compiler.graph import GRAPH_SUFFIXES
+
+    if value.suffix.lower() not in GRAPH_SUFFIXES:
+        raise click.BadParameter(
+            f"'{value}' must end with {', '.join(GRAPH_SUFFIXES)} (Mermaid text, Markdown with "
+            "a Mermaid block, or a self-contained HTML page).",
+            ctx=ctx,
+            param=param,
+        )
+    return value
+
+
 @azureml.command(name="compile")
 @compile_options
 @click.option(
@@ -407,6 +423,15 @@ def _init_settings(
     is_flag=True,
     help="Also print which node runs in which step and how each dataset travels.",
 )
+@click.option(
+    "--graph",
+    "graph",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    callback=_graph_file,
+    help="Also draw the step graph into FILE: .mmd Mermaid text, .md Markdown with a Mermaid "
+    "block, .html a self-contained page (works offline).",
+)
 @click.pass_obj
 @click.pass_context
 @_friendly_errors
@@ -418,9 +443,10 @@ def compile_(
     group_by: str | None,
     output: Path,
     explain: bool,
+    graph: Path | None,
 ) -> None:
     """Compile a Kedro pipeline into an Azure ML pipeline job YAML (for `az ml job create -f`)."""
-    from kedro_azureml.commands.compile import compile_to_file
+    from kedro_azureml.commands.compile import compile_to_file, write_graph
 
     to_stdout = str(output) == "-"
     with _logs_to_stderr() if to_stdout else contextlib.nullcontext():
@@ -435,6 +461,9 @@ def compile_(
         from kedro_azureml.compiler.explain import explain_plan
 
         click.echo(explain_plan(compiled.plan), err=to_stdout)
+    if graph is not None:
+        write_graph(compiled.plan, graph)
+        click.echo(f"Drew the step graph into {graph}", err=to_stdout)
     if to_stdout:
         click.echo(compiled.yaml_text, nl=False)
     click.echo(compiled.env_note, err=to_stdout)
