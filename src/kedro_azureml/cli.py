@@ -391,19 +391,22 @@ def _init_settings(
     )
 
 
-def _graph_file(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
-    """A --graph FILE whose suffix says what to draw; checked before the project opens."""
-    if value is None:
-        return None
+def _graph_files(
+    ctx: click.Context, param: click.Parameter, value: tuple[Path, ...]
+) -> tuple[Path, ...]:
+    """--graph FILEs whose suffix says what to draw; checked before the project opens."""
+    if not value:
+        return value
     from kedro_azureml.compiler.graph import GRAPH_SUFFIXES
 
-    if value.suffix.lower() not in GRAPH_SUFFIXES:
-        raise click.BadParameter(
-            f"'{value}' must end with {', '.join(GRAPH_SUFFIXES)} (Mermaid text, Markdown with "
-            "a Mermaid block, or a self-contained HTML page).",
-            ctx=ctx,
-            param=param,
-        )
+    for path in value:
+        if path.suffix.lower() not in GRAPH_SUFFIXES:
+            raise click.BadParameter(
+                f"'{path}' must end with {', '.join(GRAPH_SUFFIXES)} (Mermaid text, Markdown "
+                "with a Mermaid block, or a self-contained HTML page).",
+                ctx=ctx,
+                param=param,
+            )
     return value
 
 
@@ -425,12 +428,13 @@ def _graph_file(ctx: click.Context, param: click.Parameter, value: Path | None) 
 )
 @click.option(
     "--graph",
-    "graph",
+    "graphs",
     type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    callback=_graph_file,
+    multiple=True,
+    metavar="FILE",
+    callback=_graph_files,
     help="Also draw the step graph into FILE: .mmd Mermaid text, .md Markdown with a Mermaid "
-    "block, .html a self-contained page (works offline).",
+    "block, .html a self-contained page (works offline). Repeat for several.",
 )
 @click.pass_obj
 @click.pass_context
@@ -443,7 +447,7 @@ def compile_(
     group_by: str | None,
     output: Path,
     explain: bool,
-    graph: Path | None,
+    graphs: tuple[Path, ...],
 ) -> None:
     """Compile a Kedro pipeline into an Azure ML pipeline job YAML (for `az ml job create -f`)."""
     from kedro_azureml.commands.compile import compile_to_file, write_graph
@@ -461,7 +465,7 @@ def compile_(
         from kedro_azureml.compiler.explain import explain_plan
 
         click.echo(explain_plan(compiled.plan), err=to_stdout)
-    if graph is not None:
+    for graph in graphs:
         write_graph(compiled.plan, graph)
         click.echo(f"Drew the step graph into {graph}", err=to_stdout)
     if to_stdout:

@@ -232,6 +232,7 @@ body { font-family: system-ui, sans-serif; margin: 1.5rem; color: #1f2328; }
 h1 { font-size: 1.3rem; margin: 0 0 .3rem; }
 p.legend { margin: 0 0 1rem; color: #57606a; font-size: .9rem; }
 p.legend span { display: inline-block; padding: 0 .4rem; border: 1px solid; border-radius: 3px; }
+.step-graph { max-width: 100%; height: auto; }
 .step-graph text { font: 12px ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; }
 .step-graph .step rect { fill: #eef4ff; stroke: #0969da; stroke-width: 1.5; }
 .step-graph .step.compute rect, .legend .compute { fill: #fff4e0; background: #fff4e0;

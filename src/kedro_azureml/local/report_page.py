@@ -139,6 +139,7 @@ _STYLE = """
 body { font-family: system-ui, sans-serif; margin: 1.5rem; color: #1f2328; }
 h1 { font-size: 1.3rem; margin: 0 0 .3rem; }
 p.meta { margin: 0 0 1rem; color: #57606a; }
+.timeline { max-width: 100%; height: auto; }
 .timeline text { font: 12px ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; }
 .timeline .label { text-anchor: end; fill: #1f2328; }
 .timeline .axis { text-anchor: middle; fill: #57606a; font-size: 11px; }
@@ -148,6 +149,7 @@ table { border-collapse: collapse; margin-top: 1.2rem; font-size: .9rem; }
 th, td { border-bottom: 1px solid #d0d7de; padding: .35rem .6rem; text-align: left;
   vertical-align: top; }
 .nodes { color: #57606a; font-size: .8rem; max-width: 32rem; }
+td a { word-break: break-all; }
 .status { color: #fff; border-radius: 3px; padding: 0 .4rem; }
 """
 
