@@ -51,7 +51,7 @@ unit: setup
 ## The documentation site in site/, built strictly (a broken link or reference fails) and
 ## offline; the CLI, azureml.yml and API reference and the example's step graph are generated.
 docs: setup $(VENV)/.docs-installed
-	$(BIN)/mkdocs build --strict --quiet
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
 
 $(VENV)/.docs-installed: $(VENV)/.installed pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[docs]"

@@ -4,6 +4,7 @@
   description, read from the pydantic models of ``kedro_azureml.config`` (and config_jobs).
 * ``<!-- generated: error-classes -->``: the list of the plugin's error classes, found in the
   source; the build fails when troubleshooting.md has no section for one of them.
+* ``<!-- generated: step-env-allowlist -->``: the variables ``run --local`` passes to a step.
 * ``<!-- generated: step-graph -->``: the example project's step graph, drawn by
   ``kedro azureml compile --graph`` (Mermaid source and the offline SVG page, served beside).
 * the example run report (docs/examples/run/), made by ``docs/scripts/example_run.py``, is
@@ -153,6 +154,16 @@ def _check_errors_documented(markdown: str) -> None:
         )
 
 
+# The variables a local step keeps ------------------------------------------------------------------
+
+
+def _step_env_allowlist() -> str:
+    from kedro_azureml.local.runner import STEP_ENV_ALLOWLIST
+
+    names = [*sorted(STEP_ENV_ALLOWLIST, key=lambda name: (name.lower(), name)), "LC_*"]
+    return ", ".join(f"`{name}`" for name in names) + "\n"
+
+
 # The step graph of the example ---------------------------------------------------------------------
 
 
@@ -210,6 +221,8 @@ def on_page_markdown(markdown: str, page: Any, config: Any, files: Files) -> str
     if "<!-- generated: error-classes -->" in markdown:
         _check_errors_documented(markdown)
         markdown = markdown.replace("<!-- generated: error-classes -->", _error_list())
+    if "<!-- generated: step-env-allowlist -->" in markdown:
+        markdown = markdown.replace("<!-- generated: step-env-allowlist -->", _step_env_allowlist())
     if "<!-- generated: step-graph -->" in markdown:
         markdown = markdown.replace("<!-- generated: step-graph -->", _graph_section())
     return markdown
