@@ -85,4 +85,8 @@ def open_page(driver: Any, page: Path, screenshot: Path | None = None) -> PageVi
         text=driver.find_element(By.TAG_NAME, "body").text,
         errors=[entry["message"] for entry in logs if entry.get("level") == "SEVERE"],
         svg_texts=[element.text for element in driver.find_elements(By.CSS_SELECTOR, "svg text")],
+        links=[
+            str(element.get_attribute("href"))
+            for element in driver.find_elements(By.CSS_SELECTOR, "a[href]")
+        ],
     )

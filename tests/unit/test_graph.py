@@ -129,3 +129,26 @@ def test_html_page_is_self_contained() -> None:
 )
 def test_suffix_picks_the_form(suffix: str, start: str) -> None:
     assert render_graph(_plan(), suffix).startswith(start)
+
+
+def test_an_edge_that_skips_a_layer_goes_round_the_boxes_between() -> None:
+    root = ET.fromstring(graph_svg(_plan()))
+    ns = {"svg": "http://www.w3.org/2000/svg"}
+    paths = [p.get("d", "") for p in root.findall("svg:path[@class='edge']", ns)]
+    detours = [d for d in paths if " L " in d]
+    assert len(detours) == 1  # make_a -> combine, past make_b and make_c
+    side_x = float(detours[0].split(" L ")[1].split()[0])
+    middle_row = [
+        g.find("svg:rect", ns)
+        for g in root.findall("svg:g[@class]", ns)
+        if g.get("data-step") in ("make_b", "make_c")
+    ]
+    assert all(
+        side_x > float(r.get("x", 0)) + float(r.get("width", 0))
+        for r in middle_row
+        if r is not None
+    )
+    labels = [g.find("svg:rect", ns) for g in root if g.get("class") == "edge-label"]
+    spans = [(float(r.get("x", 0)), float(r.get("y", 0))) for r in labels if r is not None]
+    assert len(spans) == 5
+    assert len(set(spans)) == len(spans)  # no two labels on the same spot

@@ -170,61 +170,151 @@ def _svg_text(x: float, y: float, text: str, css: str) -> str:
     return f'<text x="{x:.1f}" y="{y:.1f}" class="{css}">{html.escape(text)}</text>'
 
 
+@dataclass
+class _Label:
+    datasets: tuple[str, ...]
+    x: float  # left edge
+    y: float  # top edge
+
+    @property
+    def width(self) -> float:
+        return max(len(name) for name in self.datasets) * _LABEL_CHAR + 8
+
+    @property
+    def height(self) -> float:
+        return len(self.datasets) * _LINE
+
+    def overlaps(self, x: float, y: float, width: float, height: float) -> bool:
+        return (
+            self.x < x + width
+            and x < self.x + self.width
+            and self.y < y + height
+            and y < self.y + self.height
+        )
+
+    def svg(self) -> str:
+        middle = self.x + self.width / 2
+        return (
+            f'<g class="edge-label"><rect x="{self.x:.1f}" y="{self.y:.1f}" '
+            f'width="{self.width:.1f}" height="{self.height:.1f}" rx="3"/>'
+            + "".join(
+                _svg_text(middle, self.y + (index + 0.75) * _LINE, name, "dataset")
+                for index, name in enumerate(self.datasets)
+            )
+            + "</g>"
+        )
+
+
+_LABEL_CHAR = _CHAR * 0.92  # the labels' 11px font
+
+
+def _place_label(label: _Label, placed: list[_Label], boxes: list[_Box]) -> None:
+    """Move ``label`` up or down in its gap until it covers no other label and no box, and
+    add it to ``placed``."""
+    start = label.y
+    for shift in (0, 1, -1, 2, -2, 3, -3, 4, -4):
+        label.y = start + shift * (label.height + 4)
+        clear = not any(
+            other.overlaps(label.x, label.y, label.width, label.height) for other in placed
+        )
+        if clear and not any(label.overlaps(box.x, box.y, box.width, box.height) for box in boxes):
+            break
+    else:
+        label.y = start
+    placed.append(label)
+
+
+def _edge_path(source: _Box, target: _Box, side_x: float | None) -> str:
+    """A curve from the bottom of ``source`` to the top of ``target``; an edge that skips
+    layers goes round the boxes between them, down the right side at ``side_x``."""
+    x1, y1 = source.center_x, source.y + source.height
+    x2, y2 = target.center_x, target.y
+    if side_x is None:
+        bend = (y2 - y1) / 2
+        return (
+            f"M {x1:.1f} {y1:.1f} C {x1:.1f} {y1 + bend:.1f}, {x2:.1f} {y2 - bend:.1f}, "
+            f"{x2:.1f} {y2:.1f}"
+        )
+    down, up = y1 + _GAP_Y / 2, y2 - _GAP_Y / 2
+    return (
+        f"M {x1:.1f} {y1:.1f} Q {x1:.1f} {down:.1f} {side_x:.1f} {down:.1f} "
+        f"L {side_x:.1f} {up:.1f} Q {x2:.1f} {up:.1f} {x2:.1f} {y2:.1f}"
+    )
+
+
+def _edges_svg(edges: list[StepEdge], boxes: dict[str, _Box]) -> tuple[list[str], list[_Label]]:
+    paths: list[str] = []
+    labels: list[_Label] = []
+    all_boxes = list(boxes.values())
+    detours = 0
+    for edge in edges:
+        source, target = boxes[edge.source], boxes[edge.target]
+        side_x = None
+        label = _Label(edge.datasets, 0.0, 0.0)
+        if target.layer - source.layer > 1:
+            between = [b for b in all_boxes if source.layer < b.layer < target.layer]
+            side_x = max(b.x + b.width for b in between) + 24 + 14 * detours
+            detours += 1
+            label.x = side_x + 6
+            label.y = (source.y + source.height + target.y) / 2 - label.height / 2
+        else:
+            label.x = (source.center_x + target.center_x) / 2 - label.width / 2
+            label.y = (source.y + source.height + target.y) / 2 - label.height / 2
+        paths.append(
+            f'<path class="edge" marker-end="url(#arrow)" d="{_edge_path(source, target, side_x)}"/>'
+        )
+        _place_label(label, labels, all_boxes)
+    return paths, labels
+
+
+def _box_svg(box: _Box) -> str:
+    kind = (
+        "distributed"
+        if box.step.distribution is not None
+        else "compute"
+        if box.step.compute != DEFAULT_COMPUTE
+        else "default"
+    )
+    return "".join(
+        [
+            f'<g class="step {kind}" data-step="{html.escape(box.step.name)}">',
+            f'<rect x="{box.x:.1f}" y="{box.y:.1f}" width="{box.width:.1f}" '
+            f'height="{box.height:.1f}" rx="6"/>',
+            *(
+                _svg_text(box.x + _PAD, box.y + _PAD + (index + 0.8) * _LINE, text, css)
+                for index, (css, text) in enumerate(box.lines)
+            ),
+            "</g>",
+        ]
+    )
+
+
 def graph_svg(plan: JobPlan) -> str:
     """The step graph as an SVG element: boxes in layers, labelled curved edges."""
     edges = step_edges(plan)
     boxes = _boxes(plan, edges)
-    width = max(box.x + box.width for box in boxes.values()) + _MARGIN
-    height = max(box.y + box.height for box in boxes.values()) + _MARGIN
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="step-graph" role="img" '
-        f'width="{width:.0f}" height="{height:.0f}" viewBox="0 0 {width:.0f} {height:.0f}">',
-        f"<title>{html.escape(plan.pipeline_name)}: {len(plan.steps)} Azure ML steps</title>",
-        '<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="8" '
-        'markerHeight="8" orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z" '
-        'class="arrowhead"/></marker></defs>',
-    ]
-    labels = []
-    for edge in edges:
-        source, target = boxes[edge.source], boxes[edge.target]
-        x1, y1 = source.center_x, source.y + source.height
-        x2, y2 = target.center_x, target.y
-        bend = (y2 - y1) / 2
-        parts.append(
-            f'<path class="edge" marker-end="url(#arrow)" d="M {x1:.1f} {y1:.1f} C {x1:.1f} '
-            f'{y1 + bend:.1f}, {x2:.1f} {y2 - bend:.1f}, {x2:.1f} {y2:.1f}"/>'
-        )
-        mid_x, mid_y = (x1 + x2) / 2, (y1 + y2) / 2
-        text_width = max(len(name) for name in edge.datasets) * _CHAR * 0.92 + 8
-        top = mid_y - len(edge.datasets) * _LINE / 2
-        labels.append(
-            f'<g class="edge-label"><rect x="{mid_x - text_width / 2:.1f}" y="{top:.1f}" '
-            f'width="{text_width:.1f}" height="{len(edge.datasets) * _LINE:.1f}" rx="3"/>'
-            + "".join(
-                _svg_text(mid_x, top + (index + 0.75) * _LINE, name, "dataset")
-                for index, name in enumerate(edge.datasets)
-            )
-            + "</g>"
-        )
-    for box in boxes.values():
-        kind = (
-            "distributed"
-            if box.step.distribution is not None
-            else "compute"
-            if box.step.compute != DEFAULT_COMPUTE
-            else "default"
-        )
-        parts.append(f'<g class="step {kind}" data-step="{html.escape(box.step.name)}">')
-        parts.append(
-            f'<rect x="{box.x:.1f}" y="{box.y:.1f}" width="{box.width:.1f}" '
-            f'height="{box.height:.1f}" rx="6"/>'
-        )
-        for index, (css, text) in enumerate(box.lines):
-            parts.append(_svg_text(box.x + _PAD, box.y + _PAD + (index + 0.8) * _LINE, text, css))
-        parts.append("</g>")
-    parts += labels  # over the edges and boxes, readable
-    parts.append("</svg>")
-    return "\n".join(parts)
+    paths, labels = _edges_svg(edges, boxes)
+    width = max(
+        [box.x + box.width for box in boxes.values()] + [lab.x + lab.width for lab in labels]
+    )
+    height = max(
+        [box.y + box.height for box in boxes.values()] + [lab.y + lab.height for lab in labels]
+    )
+    width, height = width + _MARGIN, height + _MARGIN
+    return "\n".join(
+        [
+            f'<svg xmlns="http://www.w3.org/2000/svg" class="step-graph" role="img" '
+            f'width="{width:.0f}" height="{height:.0f}" viewBox="0 0 {width:.0f} {height:.0f}">',
+            f"<title>{html.escape(plan.pipeline_name)}: {len(plan.steps)} Azure ML steps</title>",
+            '<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="8" '
+            'markerHeight="8" orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z" '
+            'class="arrowhead"/></marker></defs>',
+            *paths,
+            *(_box_svg(box) for box in boxes.values()),
+            *(label.svg() for label in labels),  # over the edges and boxes, readable
+            "</svg>",
+        ]
+    )
 
 
 _PAGE_STYLE = """

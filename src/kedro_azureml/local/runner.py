@@ -245,7 +245,9 @@ class LocalJobRunner:
         self._signals: list[int] = []  # appended by the signal handler, acted on by run()
         self._kill_at: float | None = None
         for step in steps:
-            self.result.steps[step.name] = StepResult(step.name, step.display_name)
+            self.result.steps[step.name] = StepResult(
+                step.name, step.display_name, ranks=world_size(step)
+            )
 
     # Folders -----------------------------------------------------------------------------
     def output_folder(self, step: str, port: str) -> Path:
@@ -410,7 +412,7 @@ class LocalJobRunner:
         result.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._empty_outputs(step)
         started = time.perf_counter()
-        result.started_at, result.ranks = time.time(), world_size(step)
+        result.started_at = time.time()
         returncode: int | None = None
         failed = timed_out = False
         with result.log_path.open("w") as log:
