@@ -39,8 +39,8 @@ demo: setup
 
 ## Ruff, mypy, and the import-linter contracts of pyproject.toml (who may import whom).
 lint: setup
-	$(BIN)/ruff check src tests benchmarks $(EXAMPLE)
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks docs $(EXAMPLE)
+	$(BIN)/ruff format --check src tests benchmarks docs
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-logo
 
