@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 import xml.etree.ElementTree as ET
 from typing import Any
 
@@ -152,3 +153,22 @@ def test_an_edge_that_skips_a_layer_goes_round_the_boxes_between() -> None:
     spans = [(float(r.get("x", 0)), float(r.get("y", 0))) for r in labels if r is not None]
     assert len(spans) == 5
     assert len(set(spans)) == len(spans)  # no two labels on the same spot
+
+
+def test_a_thousand_steps_draw_quickly() -> None:
+    """Labels are only checked against their own gap's: drawing stays about linear."""
+    steps = [
+        StepPlan(
+            f"s_{layer}_{i}",
+            (f"node_{layer}_{i}",),
+            {f"d_{layer - 1}_{j}": f"p{j}" for j in (i, (i + 1) % 10)} if layer else {},
+            {f"d_{layer}_{i}": "o"},
+            "__default__",
+        )
+        for layer in range(100)
+        for i in range(10)
+    ]
+    started = time.perf_counter()
+    page = graph_html(JobPlan("big", steps, job_outputs={}))
+    assert time.perf_counter() - started < 10  # about 0.3 s here; generous for busy machines
+    assert page.count('class="edge"') == 99 * 20

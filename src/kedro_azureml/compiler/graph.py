@@ -13,6 +13,7 @@ from __future__ import annotations
 import html
 from collections import defaultdict
 from dataclasses import dataclass
+from functools import cached_property
 
 from kedro_azureml.compiler.plan import JobPlan, StepPlan
 from kedro_azureml.config import DEFAULT_COMPUTE
@@ -117,11 +118,11 @@ class _Box:
     x: float = 0.0
     y: float = 0.0
 
-    @property
+    @cached_property
     def width(self) -> float:
         return max(len(text) for _, text in self.lines) * _CHAR + 2 * _PAD
 
-    @property
+    @cached_property
     def height(self) -> float:
         return len(self.lines) * _LINE + 2 * _PAD
 
@@ -176,11 +177,11 @@ class _Label:
     x: float  # left edge
     y: float  # top edge
 
-    @property
+    @cached_property
     def width(self) -> float:
         return max(len(name) for name in self.datasets) * _LABEL_CHAR + 8
 
-    @property
+    @cached_property
     def height(self) -> float:
         return len(self.datasets) * _LINE
 
@@ -245,25 +246,32 @@ def _edge_path(source: _Box, target: _Box, side_x: float | None) -> str:
 def _edges_svg(edges: list[StepEdge], boxes: dict[str, _Box]) -> tuple[list[str], list[_Label]]:
     paths: list[str] = []
     labels: list[_Label] = []
-    all_boxes = list(boxes.values())
+    rows: dict[int, list[_Box]] = defaultdict(list)
+    for box in boxes.values():
+        rows[box.layer].append(box)
+    right_end = {layer: max(box.x + box.width for box in row) for layer, row in rows.items()}
+    # A label can only collide with the labels of its own gap and the boxes around it:
+    # comparing only those keeps a graph of thousands of steps quick to draw.
+    gaps: dict[tuple[int, int], list[_Label]] = defaultdict(list)
     detours = 0
     for edge in edges:
         source, target = boxes[edge.source], boxes[edge.target]
         side_x = None
         label = _Label(edge.datasets, 0.0, 0.0)
+        label.y = (source.y + source.height + target.y) / 2 - label.height / 2
         if target.layer - source.layer > 1:
-            between = [b for b in all_boxes if source.layer < b.layer < target.layer]
-            side_x = max(b.x + b.width for b in between) + 24 + 14 * detours
+            side_x = max(right_end[layer] for layer in range(source.layer + 1, target.layer))
+            side_x += 24 + 14 * (detours % 16)
             detours += 1
             label.x = side_x + 6
-            label.y = (source.y + source.height + target.y) / 2 - label.height / 2
         else:
             label.x = (source.center_x + target.center_x) / 2 - label.width / 2
-            label.y = (source.y + source.height + target.y) / 2 - label.height / 2
         paths.append(
             f'<path class="edge" marker-end="url(#arrow)" d="{_edge_path(source, target, side_x)}"/>'
         )
-        _place_label(label, labels, all_boxes)
+        nearby = [box for layer in range(source.layer, target.layer + 1) for box in rows[layer]]
+        _place_label(label, gaps[(source.layer, target.layer)], nearby)
+        labels.append(label)
     return paths, labels
 
 
