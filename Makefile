@@ -9,7 +9,7 @@ EXAMPLE := examples/spaceflights
 # of its own; the kedro-mlflow tests drive `kedro` from it in subprocesses.
 KEDRO_MLFLOW_VENV := .venv-kedro-mlflow
 
-.PHONY: setup node kedro-mlflow-venv demo test lint unit bench clean
+.PHONY: setup node kedro-mlflow-venv demo test lint unit bench clean docs docs-examples
 
 setup: $(VENV)/.installed
 
@@ -39,8 +39,8 @@ demo: setup
 
 ## Ruff, mypy, and the import-linter contracts of pyproject.toml (who may import whom).
 lint: setup
-	$(BIN)/ruff check src tests benchmarks $(EXAMPLE)
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks docs $(EXAMPLE)
+	$(BIN)/ruff format --check src tests benchmarks docs
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-logo
 
@@ -48,13 +48,26 @@ lint: setup
 unit: setup
 	$(BIN)/pytest tests/unit -q
 
-## Lint, type-check and run the whole test suite (Azurite is started by the tests), with
-## coverage of the plugin, `kedro azureml ...` subprocesses included; fails under 85 %.
-test: setup node kedro-mlflow-venv lint
+## The documentation site in site/, built strictly (a broken link or reference fails) and
+## offline; the CLI, azureml.yml and API reference and the example's step graph are generated.
+docs: setup $(VENV)/.docs-installed
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
+
+$(VENV)/.docs-installed: $(VENV)/.installed pyproject.toml
+	$(BIN)/python -m pip install --quiet -e ".[docs]"
+	touch $@
+
+## Remake the docs' example run report (docs/examples/run/) from a run --local of the example.
+docs-examples: setup
+	$(BIN)/python docs/scripts/example_run.py
+
+## Lint, type-check, build the docs and run the whole test suite (Azurite is started by the
+## tests), with coverage of the plugin, `kedro azureml ...` subprocesses included; fails under 85 %.
+test: setup node kedro-mlflow-venv lint docs
 	$(BIN)/pytest -n 2 -q --cov --cov-report=term
 
 bench: setup
 	$(BIN)/python benchmarks/run_all.py
 
 clean:
-	rm -rf $(VENV) $(KEDRO_MLFLOW_VENV) node_modules .kedro-azureml $(EXAMPLE)/.kedro-azureml
+	rm -rf $(VENV) $(KEDRO_MLFLOW_VENV) node_modules .kedro-azureml $(EXAMPLE)/.kedro-azureml site

@@ -391,6 +391,25 @@ def _init_settings(
     )
 
 
+def _graph_files(
+    ctx: click.Context, param: click.Parameter, value: tuple[Path, ...]
+) -> tuple[Path, ...]:
+    """--graph FILEs whose suffix says what to draw; checked before the project opens."""
+    if not value:
+        return value
+    from kedro_azureml.compiler.graph import GRAPH_SUFFIXES
+
+    for path in value:
+        if path.suffix.lower() not in GRAPH_SUFFIXES:
+            raise click.BadParameter(
+                f"'{path}' must end with {', '.join(GRAPH_SUFFIXES)} (Mermaid text, Markdown "
+                "with a Mermaid block, or a self-contained HTML page).",
+                ctx=ctx,
+                param=param,
+            )
+    return value
+
+
 @azureml.command(name="compile")
 @compile_options
 @click.option(
@@ -407,6 +426,16 @@ def _init_settings(
     is_flag=True,
     help="Also print which node runs in which step and how each dataset travels.",
 )
+@click.option(
+    "--graph",
+    "graphs",
+    type=click.Path(dir_okay=False, path_type=Path),
+    multiple=True,
+    metavar="FILE",
+    callback=_graph_files,
+    help="Also draw the step graph into FILE: .mmd Mermaid text, .md Markdown with a Mermaid "
+    "block, .html a self-contained page (works offline). Repeat for several.",
+)
 @click.pass_obj
 @click.pass_context
 @_friendly_errors
@@ -418,9 +447,10 @@ def compile_(
     group_by: str | None,
     output: Path,
     explain: bool,
+    graphs: tuple[Path, ...],
 ) -> None:
     """Compile a Kedro pipeline into an Azure ML pipeline job YAML (for `az ml job create -f`)."""
-    from kedro_azureml.commands.compile import compile_to_file
+    from kedro_azureml.commands.compile import compile_to_file, write_graph
 
     to_stdout = str(output) == "-"
     with _logs_to_stderr() if to_stdout else contextlib.nullcontext():
@@ -435,6 +465,9 @@ def compile_(
         from kedro_azureml.compiler.explain import explain_plan
 
         click.echo(explain_plan(compiled.plan), err=to_stdout)
+    for graph in graphs:
+        write_graph(compiled.plan, graph)
+        click.echo(f"Drew the step graph into {graph}", err=to_stdout)
     if to_stdout:
         click.echo(compiled.yaml_text, nl=False)
     click.echo(compiled.env_note, err=to_stdout)

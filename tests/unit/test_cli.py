@@ -201,6 +201,10 @@ def test_run_local_hands_over_its_options(tmp_path: Path, monkeypatch: pytest.Mo
             ["run", "--local", "--max-workers", "0"],
             "Invalid value for '--max-workers': 0 is not in the range x>=1.",
         ),
+        (
+            ["compile", "--graph", "steps.png"],
+            "Invalid value for '--graph': 'steps.png' must end with .mmd, .md, .html",
+        ),
     ],
     ids=[
         "from-yaml-without-local",
@@ -214,6 +218,7 @@ def test_run_local_hands_over_its_options(tmp_path: Path, monkeypatch: pytest.Mo
         "load-versions-without-version",
         "unknown-grouping",
         "no-workers",
+        "graph-unknown-suffix",
     ],
 )
 def test_usage_errors_stop_before_any_work(

@@ -165,6 +165,7 @@ def _run_in(
     from kedro_azureml.contract.storage_paths import new_local_run_id
     from kedro_azureml.local.job import read_steps
     from kedro_azureml.local.report import print_report, progress_printer
+    from kedro_azureml.local.report_page import REPORT_FILE, report_html
     from kedro_azureml.local.run_folder import RunRecord, job_hash, succeeded_steps
     from kedro_azureml.local.runner import LocalJobRunner
     from kedro_azureml.project.kedro_project import open_project
@@ -219,7 +220,9 @@ def _run_in(
     )
     result = runner.run()
     write_text_atomically(run_dir / "summary.json", result.to_json())
+    write_text_atomically(run_dir / REPORT_FILE, report_html(result))
     print_report(console, result)
+    console.print(f"Timeline of the steps: {run_dir / REPORT_FILE}", highlight=False)
     return result.exit_code
 
 

@@ -36,7 +36,7 @@ from kedro_azureml.contract.storage_paths import (
 from kedro_azureml.errors import KedroAzureMLError
 from kedro_azureml.local.job import LocalStep
 from kedro_azureml.local.processes import StepProcesses
-from kedro_azureml.local.ranks import rank_launches
+from kedro_azureml.local.ranks import rank_launches, world_size
 from kedro_azureml.local.run_folder import record_step
 from kedro_azureml.local.snapshots import CodeSnapshot, LocalSnapshots
 from kedro_azureml.local.timeouts import TIMED_OUT, StepTimedOut
@@ -127,6 +127,9 @@ class StepResult:
     log_path: Path | None = None
     returncode: int | None = None
     reason: str = ""
+    started_at: float | None = None  # wall clock (epoch seconds), for the report's timeline
+    finished_at: float | None = None
+    ranks: int = 1  # processes the step ran as (a distributed step's world size)
 
 
 @dataclass
@@ -165,6 +168,9 @@ class RunResult:
                         "returncode": step.returncode,
                         "log": str(step.log_path) if step.log_path else None,
                         "reason": step.reason,
+                        "started": step.started_at,
+                        "finished": step.finished_at,
+                        "ranks": step.ranks,
                     }
                     for name, step in self.steps.items()
                 },
@@ -239,7 +245,9 @@ class LocalJobRunner:
         self._signals: list[int] = []  # appended by the signal handler, acted on by run()
         self._kill_at: float | None = None
         for step in steps:
-            self.result.steps[step.name] = StepResult(step.name, step.display_name)
+            self.result.steps[step.name] = StepResult(
+                step.name, step.display_name, ranks=world_size(step)
+            )
 
     # Folders -----------------------------------------------------------------------------
     def output_folder(self, step: str, port: str) -> Path:
@@ -404,6 +412,7 @@ class LocalJobRunner:
         result.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._empty_outputs(step)
         started = time.perf_counter()
+        result.started_at = time.time()
         returncode: int | None = None
         failed = timed_out = False
         with result.log_path.open("w") as log:
@@ -434,6 +443,7 @@ class LocalJobRunner:
                 result.reason = f"{type(exc).__name__}: {exc}"[:300]
                 failed = True
         result.duration = time.perf_counter() - started
+        result.finished_at = result.started_at + result.duration
         result.returncode = returncode
         if returncode != 0 or failed:
             self._remove_partial_saves(step)
