@@ -107,16 +107,14 @@ def test_offline_mode_b_resumes_from_its_local_container(
     summary = json.loads((run_dir / "summary.json").read_text())
     # Forget the last step: the resume runs it again, reading its inputs from the container.
     (run_dir / "steps" / "use_kinds.json").unlink()
-    kedro(offline_project, "azureml", "run", "--local", "--resume", "--no-mlflow", **env)
+    kedro(offline_project, *RUN, "--resume", **env)
     resumed = json.loads((run_dir / "summary.json").read_text())
     assert resumed["run_id"] == summary["run_id"]
     assert resumed["steps"]["use_kinds"]["reason"] == ""  # ran again, not reused
     assert resumed["steps"]["scale"]["reason"] == "reused from an earlier attempt"
     assert load_object(str(run_dir / "outputs" / "kinds_report"))["array_sum"] == 135
 
-    refused = kedro(
-        offline_project, "azureml", "run", "--local", "--resume", "--remote-storage", check=False
-    )
+    refused = kedro(offline_project, *RUN, "--resume", "--remote-storage", check=False)
     assert refused.returncode == 1
     assert "passed its data through local folders" in " ".join(refused.stderr.split())
 

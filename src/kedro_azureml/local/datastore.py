@@ -26,10 +26,6 @@ from kedro_azureml.errors import KedroAzureMLError
 LOCAL_CONTAINERS = "temporary_storage"
 
 
-class TransferError(KedroAzureMLError):
-    """Moving a step's folder to or from the container failed."""
-
-
 @dataclass(frozen=True)
 class DatastoreFolders:
     """Step folders kept in one container between steps."""
