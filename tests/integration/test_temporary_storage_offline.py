@@ -179,7 +179,7 @@ class _HangUpServer:
 def test_a_storage_endpoint_that_hangs_up_is_tried_twice_at_most(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """The SDK's default is 4 attempts 15 s or more apart; the probe makes two, 1 s apart."""
+    """The SDK's default is 4 attempts, 15 s or more apart; the probe makes two at most."""
     server = _HangUpServer()
     try:
         endpoint = f"http://127.0.0.1:{server.port}"
