@@ -209,6 +209,12 @@ def _run_in(
     if any(step.output_uris for step in steps):
         project = project or open_project(project_path, options.env, options.params)
         datastore = _temporary_container(project, run_dir, record.remote_storage, console)
+    elif record.remote_storage:
+        console.print(
+            "[yellow]--remote-storage has no effect:[/] no data of this job crosses steps "
+            "through the temporary container (pipeline data passing, or a single step).",
+            highlight=False,
+        )
     assets = None
     if any(step.asset_inputs for step in steps):
         project = project or open_project(project_path, options.env, options.params)
