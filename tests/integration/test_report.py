@@ -52,6 +52,21 @@ def test_the_failed_step_tail_shows_the_exception_and_its_last_frames(tmp_path: 
     assert "WARNING" not in shown  # neither the warnings before it nor after it
 
 
+def test_an_exception_message_over_several_lines_is_shown_whole(tmp_path: Path) -> None:
+    log = tmp_path / "explode.log"
+    message = [
+        "DatasetError: numbers: Failed while loading data from dataset ",
+        "kedro_datasets.pandas.csv_dataset.CSVDataset(filepath=PurePosixPath('/s/numbers.csv')).",
+        "[Errno 2] No such file or directory: '/s/numbers.csv'",
+    ]
+    log.write_text(
+        STEP_LOG.replace("RuntimeError: boom: this node always fails", "\n".join(message)) + "\n"
+    )
+    shown = _report(log)
+    assert all(line.strip() in shown for line in message)
+    assert "WARNING" not in shown  # the warnings after it are not part of it
+
+
 def test_without_a_traceback_the_last_lines_are_shown(tmp_path: Path) -> None:
     log = tmp_path / "explode.log"
     log.write_text("\n".join(f"line {n}" for n in range(100)) + "\nkedro-azureml: it broke\n")

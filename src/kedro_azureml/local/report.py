@@ -38,6 +38,7 @@ TAIL_BYTES = 256 * 1024  # of a step log, the most ever read to show its error
 _TRACEBACK = "Traceback (most recent call last)"
 _INSIDE_TRACEBACK = (" ", "\t", "│", "╭", "╰")  # frames, and rich's box around them
 PREVIEW_BYTES = 4096
+MESSAGE_LINES = 10  # of an exception's message, the most shown after its first line
 # A log record as Kedro's rich handler prints it ("[time] LEVEL    message   file.py:N", the
 # time only when it changed), or a Python warning printed as is ("file.py:N: XWarning: ...").
 _RECORD = re.compile(r"^(?:\[[^\]]*\])?\s*(?P<level>DEBUG|INFO|WARNING|ERROR|CRITICAL)\s{2,}")
@@ -180,11 +181,25 @@ def error_tail(
         ),
         len(lines) - 1,
     )
+    end = _message_end(lines, end)
     section = lines[start : end + 1]
     if len(section) + len(runner) > max_lines:
         keep = max(1, max_lines - 2 - len(runner))
         section = [section[0], "    ...", *section[-keep:]]
     return [*section, *runner]
+
+
+def _message_end(lines: list[str], end: int, most: int = MESSAGE_LINES) -> int:
+    """The last line of the exception message starting at ``lines[end]``: a message goes on
+    (a dataset's repr, the OS error) until a blank line or the next log record or warning."""
+    for i in range(end + 1, min(len(lines), end + 1 + most)):
+        line = lines[i]
+        if not line.strip() or _RECORD.match(line) or _PY_WARNING.match(line):
+            break
+        if _TRACEBACK in line:
+            break
+        end = i
+    return end
 
 
 def _json_preview(folder: Path) -> str | None:
