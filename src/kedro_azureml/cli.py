@@ -579,6 +579,13 @@ def _logs_to_stderr() -> Iterator[None]:
     help="With --local: give each step an MLflow run, as Azure ML does (when MLflow is "
     "installed; store: $MLFLOW_TRACKING_URI or .kedro-azureml/mlflow.db).",
 )
+@click.option(
+    "--remote-storage",
+    is_flag=True,
+    help="With --local and temporary_storage: pass data between steps through the real Blob "
+    "container (needs its key), to test the storage set-up. Default: local folders laid out "
+    "like the container, in the run folder; no key, no network.",
+)
 @click.pass_obj
 @click.pass_context
 @_friendly_errors
@@ -598,6 +605,7 @@ def run(
     max_workers: int | None,
     resume: str | None,
     mlflow: bool,
+    remote_storage: bool,
 ) -> None:
     """Submit the pipeline to Azure ML, or run it here with --local."""
     project_path = _project_path(metadata)
@@ -627,10 +635,13 @@ def run(
             job_request=job_request,
             resume=resume,
             subscription_id=subscription_id,
+            remote_storage=remote_storage,
         )
         ctx.exit(code)
     if from_yaml:
         raise click.UsageError("--from-yaml goes with --local.")
+    if remote_storage:
+        raise click.UsageError("--remote-storage goes with --local.")
     if resume is not None:
         raise click.UsageError("--resume goes with --local.")
     if subscription_id is None:  # submit falls back on the variable: check it as early

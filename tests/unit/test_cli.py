@@ -153,6 +153,7 @@ def test_run_local_hands_over_its_options(tmp_path: Path, monkeypatch: pytest.Mo
         "mlflow": False,
         "resume": None,
         "subscription_id": SUB_2,
+        "remote_storage": False,
     }
     assert "submit_project" not in calls.seen
 
@@ -161,6 +162,7 @@ def test_run_local_hands_over_its_options(tmp_path: Path, monkeypatch: pytest.Mo
     ("args", "message"),
     [
         (["run", "--from-yaml", "job.yaml"], "--from-yaml goes with --local."),
+        (["run", "--remote-storage"], "--remote-storage goes with --local."),
         (
             ["run", "--local", "--from-yaml", "job.yaml", "--params", "a=1"],
             "--params changes what is compiled; a --from-yaml job is already compiled.",
@@ -208,6 +210,7 @@ def test_run_local_hands_over_its_options(tmp_path: Path, monkeypatch: pytest.Mo
     ],
     ids=[
         "from-yaml-without-local",
+        "remote-storage-without-local",
         "from-yaml-with-params",
         "from-yaml-missing-file",
         "env-var-without-value",
