@@ -14,7 +14,11 @@ def explain_plan(plan: JobPlan) -> str:
             else ""
         )
         lines.append(f"  {step.name}  [compute: {step.compute}{extra}]")
-        lines += [f"    - {node}" for node in step.node_names]
+        reasons = step.reasons or ("",) * len(step.node_names)
+        lines += [
+            f"    - {node}" + (f"  ({why})" if why else "")
+            for node, why in zip(step.node_names, reasons, strict=True)
+        ]
     lines += ["", "Datasets:"]
     for decision in plan.datasets.values():
         lines.append(

@@ -41,6 +41,7 @@ class StepPlan:
     compute: str  # compute alias from azureml.yml
     deterministic: bool = False  # every node tagged "deterministic": Azure ML may reuse it
     distribution: DistributedSpec | None = None  # for a distributed node (always alone)
+    reasons: tuple[str, ...] = ()  # why each node runs in this step, as node_names
 
 
 @dataclass(frozen=True)
@@ -240,6 +241,7 @@ def _step_plan(
         compute=compute_alias(group.nodes[0], aliases),  # the same for the group
         deterministic=all(DETERMINISTIC_TAG in node.tags for node in group.nodes),
         distribution=next((d for d in distributions if d is not None), None),
+        reasons=tuple(group.reason(node.name) for node in group.nodes),
     )
 
 
