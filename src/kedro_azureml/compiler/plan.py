@@ -71,6 +71,16 @@ class JobPlan:
     def producer_of(self) -> dict[str, str]:
         return {dataset: step.name for step in self.steps for dataset in step.outputs}
 
+    def starts_on_longest_chain(self) -> int:
+        """How many steps start one after another on the longest chain of steps: on Azure ML
+        each start costs a container (often a machine), so this is what a run waits for."""
+        producer = self.producer_of()
+        level: dict[str, int] = {}
+        for step in self.steps:  # in a topological order
+            sources = {producer[d] for d in step.inputs if d in producer} - {step.name}
+            level[step.name] = 1 + max((level[s] for s in sources), default=0)
+        return max(level.values(), default=0)
+
 
 def compute_alias(node: Node, aliases: set[str]) -> str:
     chosen = sorted(set(node.tags) & aliases)
