@@ -234,3 +234,27 @@ def test_a_wide_fan_out_of_equal_branches_keeps_a_machine_per_branch() -> None:
     pipe = pipeline([node(_f, "raw", "shared", name="source"), *uses])
     groups = group_nodes(pipe, "auto")
     assert len(groups) == 41 and starts_on_longest_chain(pipe, groups) == 2
+
+
+def test_explain_says_why_a_proposed_group_was_split() -> None:
+    pipe = pipeline(
+        [
+            node(_f, "raw", "ns.a", name="a", namespace="ns", tags=["gpu"]),
+            node(_f, "raw", "ns.b", name="b", namespace="ns"),
+            node(_f, "raw", "x", name="first", tags=["group.g"]),
+            node(_f, "x", "y", name="middle"),
+            node(_f, "y", "z", name="last", tags=["group.g"]),
+        ]
+    )
+    by_compute = group_nodes(
+        pipe, "namespace", step_key=lambda n: "gpu" if "gpu" in n.tags else "__default__"
+    )
+    reasons = {n.name: group.reason(n.name) for group in by_compute for n in group.nodes}
+    assert reasons["ns.a"] == "namespace 'ns'; split from 'ns' by compute"
+    assert reasons["middle"] == "namespace: has no namespace, so runs alone"
+    by_tag = group_nodes(pipe, "tag")
+    reasons = {n.name: group.reason(n.name) for group in by_tag for n in group.nodes}
+    assert reasons["last"] == (
+        "tag 'group.g'; split from 'g' so that no two steps wait for each other"
+    )
+    assert reasons["middle"] == "no group tag"

@@ -25,7 +25,7 @@ from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 
 # Other readers of a step checked one by one (is it downstream of the joining node?), and
-# how many nodes that search may visit; beyond either, the node starts its own step.
+# how many edges that search may follow; beyond either, the node starts its own step.
 _READERS_CHECKED = 16
 _SEARCH_BUDGET = 256
 
@@ -120,16 +120,18 @@ class _Fuser:
             return True
         remaining, limit = set(targets), max(targets)
         seen: set[int] = set()
-        stack, budget = [index], _SEARCH_BUDGET
-        while stack and budget > 0:
+        stack, budget = [index], _SEARCH_BUDGET  # edges looked at, not nodes: fan-outs count
+        while stack:
             for child in self.graph.children[stack.pop()]:
+                budget -= 1
+                if budget < 0:
+                    return False
                 remaining.discard(child)
                 if not remaining:
                     return True
-                if child < limit and child not in seen:
+                if child < limit and child not in seen:  # a target comes later in the order
                     seen.add(child)
                     stack.append(child)
-                    budget -= 1
         return False
 
     def _start(self, index: int, level: int, reason: str) -> None:
