@@ -4,16 +4,19 @@ On Azure ML a step starts only when every step it reads from has finished, and e
 (container, image, often a machine) costs far more than most Kedro nodes. What a user waits
 for is the number of starts on the longest chain of steps. Both strategies walk the nodes once,
 in topological order, and give every step a *level*: how many starts lead up to it (1 + the
-highest level it reads from). A node only ever joins a step at the level it would start at
-anyway, so levels never rise, steps never wait for each other in a circle, and no chain of
-steps gets a start more than with one node per step.
+highest level it reads from). A node joins a step only where no step's level changes: the
+one step at the highest level it reads from (whatever else it reads comes from lower levels),
+or a step at the very level it would start a step of its own. So levels never rise, steps
+never wait for each other in a circle, and no chain of steps gets more starts than with one
+node per step.
 
 - ``chains`` (no parallelism given up): a node joins the step of its producers when they are
-  all in one step and everything else reading that step needs the node anyway.
+  all in one step and everything else reading that step reads this node too.
 - ``auto`` adds the *small branches*: nodes off the longest chain of nodes (reports, plots,
-  checks). A small node joins the step it reads from, or a step starting beside it (same
-  level), and does not hold back a node of the longest chain from joining its producers.
-  A node may also join its producers' step when its other inputs come from lower levels.
+  checks). A small node joins the step it reads from, or else the first step starting beside
+  it (same level, same compute); a node of the longest chain joins its producers' step even
+  when small branches read that step too, and may join a step beside it that holds only
+  small branches; two branches of the longest chain that fork keep their own machines.
 
 Work is linear in nodes + edges: the only search (is another reader downstream of this
 node?) is bounded, and a fan-out of many long branches is decided by a count.
