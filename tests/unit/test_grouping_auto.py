@@ -16,7 +16,7 @@ from kedro_azureml.compiler.render import CompileOptions
 from kedro_azureml.config import parse_config
 from kedro_azureml.distributed import Framework, distributed_job
 from tests.support.kedro_projects import EXAMPLE
-from tests.support.properties import MINIMAL_CONFIG
+from tests.support.properties import MINIMAL_CONFIG, starts_on_longest_chain
 from tests.support.starter_project import STARTER_CATALOG, starter_pipelines
 
 
@@ -27,17 +27,6 @@ def _f(*args: Any) -> Any:
 @distributed_job(Framework.PyTorch, num_nodes=2)
 def _train(*args: Any) -> Any:
     return args[0]
-
-
-def starts_on_longest_chain(pipe: Any, groups: list[NodeGroup]) -> int:
-    """How many steps start one after another on the longest chain of steps."""
-    step_of = {n.name: index for index, group in enumerate(groups) for n in group.nodes}
-    producer = {d: step_of[n.name] for n in pipe.nodes for d in n.outputs}
-    level: dict[int, int] = {}
-    for index, group in enumerate(groups):  # groups come in a topological order of the steps
-        reads = {producer[d] for n in group.nodes for d in n.inputs if d in producer} - {index}
-        level[index] = 1 + max((level[s] for s in reads), default=0)
-    return max(level.values(), default=0)
 
 
 def _steps(groups: list[NodeGroup]) -> list[list[str]]:

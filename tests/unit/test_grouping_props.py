@@ -10,8 +10,7 @@ from kedro.pipeline import node, pipeline
 
 from kedro_azureml.compiler.grouping import group_nodes, is_distributed, split_groups
 from kedro_azureml.distributed import Framework, distributed_job
-from tests.support.properties import fuzz
-from tests.unit.test_grouping_auto import starts_on_longest_chain
+from tests.support.properties import fuzz, starts_on_longest_chain
 
 
 def _f(*args: Any) -> Any:
