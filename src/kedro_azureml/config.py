@@ -15,7 +15,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from kedro_azureml.config_jobs import KEY_SYNONYMS, JobConfig, ScheduleConfig, check_jobs
-from kedro_azureml.contract.grouping_strategies import GroupingStrategy
+from kedro_azureml.contract.grouping_strategies import DEFAULT_GROUPING, GroupingStrategy
 from kedro_azureml.errors import ConfigError
 
 CONFIG_FILE = "azureml.yml"
@@ -225,9 +225,9 @@ class AzureConfig(_Model):
         description="Azure ML pipeline data passing (mode A).",
     )
     grouping: GroupingStrategy = Field(
-        # Kedro's own deployment grouping: fewer container starts for namespaced pipelines,
-        # and exactly one node per step for pipelines without namespaces.
-        default="namespace",
+        # Fewest container starts on the longest chain of steps, then fewest steps; a
+        # pipeline with namespaces keeps Kedro's own namespace grouping.
+        default=DEFAULT_GROUPING,
         description="How nodes are grouped into Azure ML steps.",
     )
 

@@ -28,7 +28,7 @@ import yaml
 
 from kedro_azureml.contract.storage_paths import temp_datastore_name
 from kedro_azureml.project.snapshot import scan_code_directory
-from tests.support.kedro_projects import BIN, REPO, copy_example, kedro, quiet_env
+from tests.support.kedro_projects import BIN, REPO, copy_example, kedro, quiet_env, set_grouping
 from tests.support.seam import write_seam
 
 if TYPE_CHECKING:
@@ -814,6 +814,7 @@ def asset_project(small_project: Path, aml_standin: AmlStandin, ml_client: Any) 
         *("azureml", "init", "-s", aml_standin.subscription_id, aml_standin.resource_group),
         *(aml_standin.workspace_name, "exp", "cpu", "env@latest"),
     )
+    set_grouping(small_project, "none")  # two steps, each binding the asset version
     aml_standin.add_compute("cpu")
     aml_standin.add_environment("env", "1")
     aml_standin.requests.clear()

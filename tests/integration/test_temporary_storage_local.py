@@ -63,6 +63,7 @@ def test_mode_b_carries_arrays_and_plain_objects(mode_b_project: Path, azurite) 
         "-p",
         "kinds",
         "--no-mlflow",
+        *("--group-by", "none"),  # one node per step: array and shift cross steps
         AZURE_STORAGE_CONNECTION_STRING=azurite.connection_string,
     )
     run_dir = last_run(mode_b_project)
