@@ -16,9 +16,14 @@ from typing import Any, TypeVar
 
 import click
 
+from kedro_azureml import __version__
 from kedro_azureml.contract.grouping_strategies import GROUPING_STRATEGIES
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+DISTRIBUTION = "kedro-azureml-next"
+# GetInData's plugin: its distribution installs the same import package, kedro_azureml.
+ORIGINAL_DISTRIBUTION = "kedro-azureml"
 
 ENV_HELP = (
     "Kedro configuration environment, used at compile and by every step (default: $KEDRO_ENV, "
@@ -239,10 +244,47 @@ def commands() -> None:
 
 @commands.group(name="azureml")
 @click.option("-e", "--env", "group_env", default=None, help=ENV_HELP)
+@click.version_option(
+    __version__,
+    "-V",
+    "--version",
+    package_name=DISTRIBUTION,
+    prog_name="kedro azureml",
+    message="%(prog)s %(version)s (%(package)s)",
+)
 @click.pass_context
 def azureml(ctx: click.Context, group_env: str | None) -> None:
     """Run Kedro pipelines on Azure ML pipelines (and the same job locally)."""
     ctx.meta["kedro_azureml.env"] = group_env
+    note = original_plugin_note()
+    if note:
+        click.secho(note, err=True, fg="yellow")
+
+
+def original_plugin_note() -> str | None:
+    """One line when the original plugin's distribution is installed in this environment too.
+
+    Both install the package ``kedro_azureml``: whichever was installed last owns its files, so
+    the commands and every step's ``execute`` may be the other plugin's. A metadata lookup only
+    (a few milliseconds); nothing is imported.
+    """
+    from importlib import metadata
+
+    # Installed by pip or uv (they write INSTALLER); an egg-info folder that an old build of
+    # this project left in src/ under the original's name is not an installation.
+    installed = [
+        dist
+        for dist in metadata.distributions(name=ORIGINAL_DISTRIBUTION)
+        if dist.read_text("INSTALLER") is not None
+    ]
+    if not installed:
+        return None
+    version = installed[0].version
+    return (
+        f"Warning: {ORIGINAL_DISTRIBUTION} {version} (the original plugin) is installed here too "
+        f"and shares the import name kedro_azureml with {DISTRIBUTION}; fix: pip uninstall -y "
+        f"{ORIGINAL_DISTRIBUTION} && pip install --force-reinstall --no-deps {DISTRIBUTION}"
+    )
 
 
 def _env(ctx: click.Context, env: str | None) -> str | None:
@@ -743,7 +785,11 @@ def docker_init(
     metadata: Any, flow: str, base_image: str | None, working_directory: str | None, force: bool
 ) -> None:
     """Write a Dockerfile and .dockerignore for the code upload or docker image flow."""
-    from kedro_azureml.project.dockerfiles import NEXT_STEPS, write_docker_files
+    from kedro_azureml.project.dockerfiles import (
+        NEXT_STEPS,
+        original_plugin_warning,
+        write_docker_files,
+    )
 
     written = write_docker_files(
         _project_path(metadata),
@@ -754,6 +800,9 @@ def docker_init(
     )
     for path in written:
         click.echo(f"Wrote {path}")
+    warning = original_plugin_warning(_project_path(metadata))
+    if warning:
+        click.secho(f"Warning: {warning}", err=True, fg="yellow")
     click.echo(NEXT_STEPS[flow])
 
 

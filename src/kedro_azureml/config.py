@@ -10,7 +10,7 @@ import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -330,7 +330,12 @@ def _known_key_paths(model: type[BaseModel], prefix: str = "") -> dict[str, list
 
 
 def _model_args(annotation: Any) -> list[type[BaseModel]]:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+    # get_origin first: on Python 3.10 dict[str, X] is an instance of type, and issubclass fails.
+    if (
+        get_origin(annotation) is None
+        and isinstance(annotation, type)
+        and issubclass(annotation, BaseModel)
+    ):
         return [annotation]
     found: list[type[BaseModel]] = []
     for arg in getattr(annotation, "__args__", ()) or ():
