@@ -466,7 +466,7 @@ def machine() -> str:
     return (
         f"{datetime.date.today().isoformat()}, {os.cpu_count()} CPUs (nproc), "
         f"{platform.platform()}, Python {platform.python_version()}, kedro {version('kedro')}, "
-        f"azure-ai-ml {version('azure-ai-ml')}, kedro-azureml {version('kedro-azureml')}"
+        f"azure-ai-ml {version('azure-ai-ml')}, kedro-azureml-next {version('kedro-azureml-next')}"
     )
 
 

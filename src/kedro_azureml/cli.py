@@ -16,9 +16,14 @@ from typing import Any, TypeVar
 
 import click
 
+from kedro_azureml import __version__
 from kedro_azureml.contract.grouping_strategies import GROUPING_STRATEGIES
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+DISTRIBUTION = "kedro-azureml-next"
+# GetInData's plugin: its distribution installs the same import package, kedro_azureml.
+ORIGINAL_DISTRIBUTION = "kedro-azureml"
 
 ENV_HELP = (
     "Kedro configuration environment, used at compile and by every step (default: $KEDRO_ENV, "
@@ -239,10 +244,47 @@ def commands() -> None:
 
 @commands.group(name="azureml")
 @click.option("-e", "--env", "group_env", default=None, help=ENV_HELP)
+@click.version_option(
+    __version__,
+    "-V",
+    "--version",
+    package_name=DISTRIBUTION,
+    prog_name="kedro azureml",
+    message="%(prog)s %(version)s (%(package)s)",
+)
 @click.pass_context
 def azureml(ctx: click.Context, group_env: str | None) -> None:
     """Run Kedro pipelines on Azure ML pipelines (and the same job locally)."""
     ctx.meta["kedro_azureml.env"] = group_env
+    note = original_plugin_note()
+    if note:
+        click.secho(note, err=True, fg="yellow")
+
+
+def original_plugin_note() -> str | None:
+    """One line when the original plugin's distribution is installed in this environment too.
+
+    Both install the package ``kedro_azureml``: whichever was installed last owns its files, so
+    the commands and every step's ``execute`` may be the other plugin's. A metadata lookup only
+    (a few milliseconds); nothing is imported.
+    """
+    from importlib import metadata
+
+    # Installed by pip or uv (they write INSTALLER); an egg-info folder that an old build of
+    # this project left in src/ under the original's name is not an installation.
+    installed = [
+        dist
+        for dist in metadata.distributions(name=ORIGINAL_DISTRIBUTION)
+        if dist.read_text("INSTALLER") is not None
+    ]
+    if not installed:
+        return None
+    version = installed[0].version
+    return (
+        f"Warning: {ORIGINAL_DISTRIBUTION} {version} (the original plugin) is installed here too "
+        f"and shares the import name kedro_azureml with {DISTRIBUTION}; fix: pip uninstall -y "
+        f"{ORIGINAL_DISTRIBUTION} && pip install --force-reinstall --no-deps {DISTRIBUTION}"
+    )
 
 
 def _env(ctx: click.Context, env: str | None) -> str | None:
@@ -391,6 +433,25 @@ def _init_settings(
     )
 
 
+def _graph_files(
+    ctx: click.Context, param: click.Parameter, value: tuple[Path, ...]
+) -> tuple[Path, ...]:
+    """--graph FILEs whose suffix says what to draw; checked before the project opens."""
+    if not value:
+        return value
+    from kedro_azureml.compiler.graph import GRAPH_SUFFIXES
+
+    for path in value:
+        if path.suffix.lower() not in GRAPH_SUFFIXES:
+            raise click.BadParameter(
+                f"'{path}' must end with {', '.join(GRAPH_SUFFIXES)} (Mermaid text, Markdown "
+                "with a Mermaid block, or a self-contained HTML page).",
+                ctx=ctx,
+                param=param,
+            )
+    return value
+
+
 @azureml.command(name="compile")
 @compile_options
 @click.option(
@@ -407,6 +468,16 @@ def _init_settings(
     is_flag=True,
     help="Also print which node runs in which step and how each dataset travels.",
 )
+@click.option(
+    "--graph",
+    "graphs",
+    type=click.Path(dir_okay=False, path_type=Path),
+    multiple=True,
+    metavar="FILE",
+    callback=_graph_files,
+    help="Also draw the step graph into FILE: .mmd Mermaid text, .md Markdown with a Mermaid "
+    "block, .html a self-contained page (works offline). Repeat for several.",
+)
 @click.pass_obj
 @click.pass_context
 @_friendly_errors
@@ -418,9 +489,10 @@ def compile_(
     group_by: str | None,
     output: Path,
     explain: bool,
+    graphs: tuple[Path, ...],
 ) -> None:
     """Compile a Kedro pipeline into an Azure ML pipeline job YAML (for `az ml job create -f`)."""
-    from kedro_azureml.commands.compile import compile_to_file
+    from kedro_azureml.commands.compile import compile_to_file, write_graph
 
     to_stdout = str(output) == "-"
     with _logs_to_stderr() if to_stdout else contextlib.nullcontext():
@@ -435,6 +507,9 @@ def compile_(
         from kedro_azureml.compiler.explain import explain_plan
 
         click.echo(explain_plan(compiled.plan), err=to_stdout)
+    for graph in graphs:
+        write_graph(compiled.plan, graph)
+        click.echo(f"Drew the step graph into {graph}", err=to_stdout)
     if to_stdout:
         click.echo(compiled.yaml_text, nl=False)
     click.echo(compiled.env_note, err=to_stdout)
@@ -547,6 +622,13 @@ def _logs_to_stderr() -> Iterator[None]:
     "installed; store: $MLFLOW_TRACKING_URI or .kedro-azureml/mlflow.db).",
 )
 @click.option(
+    "--remote-storage",
+    is_flag=True,
+    help="With --local and temporary_storage: pass data between steps through the real Blob "
+    "container (needs its key), to test the storage set-up. Default: local folders laid out "
+    "like the container, in the run folder; no key, no network.",
+)
+@click.option(
     "--cold-start",
     is_flag=True,
     default=False,
@@ -573,6 +655,7 @@ def run(
     max_workers: int | None,
     resume: str | None,
     mlflow: bool,
+    remote_storage: bool,
     cold_start: bool,
 ) -> None:
     """Submit the pipeline to Azure ML, or run it here with --local."""
@@ -603,11 +686,14 @@ def run(
             job_request=job_request,
             resume=resume,
             subscription_id=subscription_id,
+            remote_storage=remote_storage,
             cold_start=cold_start,
         )
         ctx.exit(code)
     if from_yaml:
         raise click.UsageError("--from-yaml goes with --local.")
+    if remote_storage:
+        raise click.UsageError("--remote-storage goes with --local.")
     if resume is not None:
         raise click.UsageError("--resume goes with --local.")
     if subscription_id is None:  # submit falls back on the variable: check it as early
@@ -709,7 +795,11 @@ def docker_init(
     metadata: Any, flow: str, base_image: str | None, working_directory: str | None, force: bool
 ) -> None:
     """Write a Dockerfile and .dockerignore for the code upload or docker image flow."""
-    from kedro_azureml.project.dockerfiles import NEXT_STEPS, write_docker_files
+    from kedro_azureml.project.dockerfiles import (
+        NEXT_STEPS,
+        original_plugin_warning,
+        write_docker_files,
+    )
 
     written = write_docker_files(
         _project_path(metadata),
@@ -720,6 +810,9 @@ def docker_init(
     )
     for path in written:
         click.echo(f"Wrote {path}")
+    warning = original_plugin_warning(_project_path(metadata))
+    if warning:
+        click.secho(f"Warning: {warning}", err=True, fg="yellow")
     click.echo(NEXT_STEPS[flow])
 
 

@@ -10,12 +10,12 @@ import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from kedro_azureml.config_jobs import KEY_SYNONYMS, JobConfig, ScheduleConfig, check_jobs
-from kedro_azureml.contract.grouping_strategies import GroupingStrategy
+from kedro_azureml.contract.grouping_strategies import DEFAULT_GROUPING, GroupingStrategy
 from kedro_azureml.errors import ConfigError
 
 CONFIG_FILE = "azureml.yml"
@@ -225,9 +225,9 @@ class AzureConfig(_Model):
         description="Azure ML pipeline data passing (mode A).",
     )
     grouping: GroupingStrategy = Field(
-        # Kedro's own deployment grouping: fewer container starts for namespaced pipelines,
-        # and exactly one node per step for pipelines without namespaces.
-        default="namespace",
+        # Fewest container starts on the longest chain of steps, then fewest steps; a
+        # pipeline with namespaces keeps Kedro's own namespace grouping.
+        default=DEFAULT_GROUPING,
         description="How nodes are grouped into Azure ML steps.",
     )
 
@@ -330,7 +330,12 @@ def _known_key_paths(model: type[BaseModel], prefix: str = "") -> dict[str, list
 
 
 def _model_args(annotation: Any) -> list[type[BaseModel]]:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+    # get_origin first: on Python 3.10 dict[str, X] is an instance of type, and issubclass fails.
+    if (
+        get_origin(annotation) is None
+        and isinstance(annotation, type)
+        and issubclass(annotation, BaseModel)
+    ):
         return [annotation]
     found: list[type[BaseModel]] = []
     for arg in getattr(annotation, "__args__", ()) or ():

@@ -94,6 +94,8 @@ def test_two_ranks_train_with_all_reduced_gradients(spaceflights: Path) -> None:
     run_dir = sorted((spaceflights / ".kedro-azureml" / "runs").glob("*-distributed"))[-1]
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["steps"][TRAIN_STEP]["status"] == "succeeded"
+    assert summary["steps"][TRAIN_STEP]["ranks"] == 2  # the timeline in report.html shows it
+    assert "x2 ranks" in (run_dir / "report.html").read_text()
 
     # Saved once, by the master: the report of rank 0, alone in its folder.
     folder = Path(summary["job_outputs"][REPORT])

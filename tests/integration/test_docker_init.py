@@ -38,3 +38,21 @@ def test_docker_init_writes_both_flows_and_refuses_to_overwrite(blank_project: P
     assert "WORKDIR /home/kedro_docker" in image
     assert "COPY --chown=${KEDRO_UID}:${KEDRO_GID} . ." in image
     assert "!data/01_raw" in (blank_project / ".dockerignore").read_text().splitlines()
+
+
+def test_docker_init_warns_when_the_requirements_name_the_original_plugin(
+    blank_project: Path,
+) -> None:
+    requirements = blank_project / "requirements.txt"
+    requirements.write_text(requirements.read_text() + "kedro-azureml>=0.8\n")
+
+    result = kedro(blank_project, "azureml", "docker-init")
+
+    assert " ".join(result.stderr.split()) == (
+        "Warning: requirements.txt names kedro-azureml, the original plugin, so the image would "
+        "run its steps, not this plugin's: replace it with kedro-azureml-next (same import name, "
+        "same commands) and rebuild the image."
+    )
+    assert (
+        "# (requirements.txt names kedro-azureml-next" in (blank_project / "Dockerfile").read_text()
+    )

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.kedro_projects import kedro, last_run
+from tests.support.kedro_projects import kedro, last_run, set_grouping
 
 pytestmark = pytest.mark.slow
 
@@ -71,6 +71,7 @@ def test_a_step_over_its_timeout_is_stopped_with_all_it_started(
     (blank_project / "src" / "demo" / "pipeline_registry.py").write_text(REGISTRY)
     (blank_project / "conf" / "base" / "parameters.yml").write_text(f"pid_file: {pid_file}\n")
     kedro(blank_project, "azureml", "init", "rg", "ws", "exp", "cpu", "env@latest")
+    set_grouping(blank_project, "none")  # hang, after and quick each a step of its own
     with (blank_project / "conf" / "base" / "azureml.yml").open("a") as stream:
         stream.write(JOBS)
 

@@ -14,7 +14,7 @@ import pytest
 
 from kedro_azureml.step.serialization import load_object
 from tests.support.kedro_mlflow_venv import kedro_with_mlflow, needs_kedro_mlflow_venv, store_tree
-from tests.support.kedro_projects import REPO, copy_example, last_run
+from tests.support.kedro_projects import REPO, copy_example, last_run, set_grouping
 from tests.support.seam import write_seam
 
 if TYPE_CHECKING:
@@ -219,6 +219,7 @@ def fan_project(blank_project: Path) -> Path:
     raw.mkdir(parents=True, exist_ok=True)
     (raw / "numbers.csv").write_text("x\n" + "\n".join(str(i) for i in range(1, 11)) + "\n")
     kedro_with_mlflow(blank_project, *INIT)
+    set_grouping(blank_project, "none")  # collect, score_node, report_node: a run each
     return blank_project
 
 

@@ -100,7 +100,18 @@ def test_a_cached_local_csv_travels_to_the_next_step(small_project: Path) -> Non
 
 def test_arrays_and_plain_objects_cross_steps_in_their_formats(small_project: Path) -> None:
     kedro(small_project, *INIT)
-    kedro(small_project, "azureml", "run", "--local", "-p", "kinds", "--no-mlflow")
+    # One node per step: the array and the closure must cross from make_kinds to use_kinds.
+    kedro(
+        small_project,
+        "azureml",
+        "run",
+        "--local",
+        "-p",
+        "kinds",
+        "--no-mlflow",
+        "--group-by",
+        "none",
+    )
     run_dir = last_run(small_project)
     report = load_object(str(run_dir / "outputs" / "kinds_report"))
     assert report == {"array_sum": 135, "shifted": 103, "dtype": "int64"}
@@ -139,7 +150,18 @@ def test_params_override_reaches_steps(small_project: Path) -> None:
 
 def test_failing_step_skips_dependants_and_fails(small_project: Path) -> None:
     kedro(small_project, *INIT)
-    result = kedro(small_project, "azureml", "run", "--local", "-p", "failing", check=False)
+    # One node per step: explode's dependant after_explode must be a step of its own to skip.
+    result = kedro(
+        small_project,
+        "azureml",
+        "run",
+        "--local",
+        "-p",
+        "failing",
+        "--group-by",
+        "none",
+        check=False,
+    )
     assert result.returncode == 1
     out = result.stdout
     assert "explode failed" in out and "boom: this node always fails" in out

@@ -42,7 +42,18 @@ def test_each_step_logs_into_its_child_run_of_the_job_run(small_project: Path) -
 
 def test_a_failed_step_fails_its_run_and_the_job_run(small_project: Path) -> None:
     kedro(small_project, *INIT)
-    result = kedro(small_project, "azureml", "run", "--local", "-p", "failing", check=False)
+    # One node per step: after_explode is a step of its own, skipped after explode fails.
+    result = kedro(
+        small_project,
+        "azureml",
+        "run",
+        "--local",
+        "-p",
+        "failing",
+        "--group-by",
+        "none",
+        check=False,
+    )
     assert result.returncode == 1
     tracking = _summary(small_project)["mlflow"]
     client = MlflowClient(tracking["tracking_uri"])
@@ -56,7 +67,9 @@ def test_steps_get_the_users_store_or_none_with_no_mlflow(
 ) -> None:
     kedro(small_project, *INIT)
     store = f"sqlite:///{tmp_path / 'team.db'}"
-    kedro(small_project, "azureml", "run", "--local", "-p", "env", MLFLOW_TRACKING_URI=store)
+    # One node per step: dump_env's step run is the one named after it.
+    local_run = ["azureml", "run", "--local", "-p", "env", "--group-by", "none"]
+    kedro(small_project, *local_run, MLFLOW_TRACKING_URI=store)
     tracking = _summary(small_project)["mlflow"]
     assert tracking["tracking_uri"] == store
     env = load_object(str(last_run(small_project) / "outputs" / "env_seen"))
@@ -65,7 +78,7 @@ def test_steps_get_the_users_store_or_none_with_no_mlflow(
     assert env["MLFLOW_EXPERIMENT_ID"] == tracking["experiment_id"]
     assert not (small_project / ".kedro-azureml" / "mlflow.db").exists()
 
-    kedro(small_project, "azureml", "run", "--local", "-p", "env", "--no-mlflow")
+    kedro(small_project, *local_run, "--no-mlflow")
     assert _summary(small_project)["mlflow"] is None
     env = load_object(str(last_run(small_project) / "outputs" / "env_seen"))
     assert "MLFLOW_RUN_ID" not in env

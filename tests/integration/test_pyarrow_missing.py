@@ -29,4 +29,4 @@ def test_a_frame_without_pyarrow_is_said_once_in_the_log() -> None:
     assert result["formats"] == ["cloudpickle"] * 3
     (record,) = result["records"]
     assert "pyarrow is not installed" in record
-    assert 'pip install "kedro-azureml[parquet]"' in record
+    assert 'pip install "kedro-azureml-next[parquet]"' in record

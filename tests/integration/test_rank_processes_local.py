@@ -36,7 +36,7 @@ RANK_REPORT = (
         "open(os.path.join(sys.argv[1], name + '.json'), 'w').write(json.dumps(env)); "
         # rank 0 marks the output complete, for this run, as the step's datasets would
         "name == '0' and open(os.path.join(sys.argv[1], '_kedro_azureml.json'), 'w')"
-        ".write(json.dumps({'run_id': os.environ['AZUREML_ROOT_RUN_ID']}))"
+        ".write(json.dumps({'job_run_id': os.environ['AZUREML_ROOT_RUN_ID']}))"
     )
     + " ${{outputs.out}}"
 )

@@ -30,12 +30,13 @@ STEP_LOG = "\n".join(
 )
 
 
-def _report(log: Path) -> str:
+def _report(log: Path, returncode: int | None = 1, failed_at: str | None = "command") -> str:
     console = Console(file=io.StringIO(), width=200)
     result = RunResult(run_dir=log.parent)
     result.steps["explode"] = StepResult(
-        "explode", "explode", status=FAILED, log_path=log, returncode=1
+        "explode", "explode", status=FAILED, log_path=log, returncode=returncode
     )
+    result.steps["explode"].failed_at = failed_at
     print_report(console, result)
     return console.file.getvalue()  # type: ignore[attr-defined,no-any-return]
 
@@ -51,12 +52,67 @@ def test_the_failed_step_tail_shows_the_exception_and_its_last_frames(tmp_path: 
     assert "WARNING" not in shown  # neither the warnings before it nor after it
 
 
+def test_an_exception_message_over_several_lines_is_shown_whole(tmp_path: Path) -> None:
+    log = tmp_path / "explode.log"
+    message = [
+        "DatasetError: numbers: Failed while loading data from dataset ",
+        "kedro_datasets.pandas.csv_dataset.CSVDataset(filepath=PurePosixPath('/s/numbers.csv')).",
+        "[Errno 2] No such file or directory: '/s/numbers.csv'",
+    ]
+    log.write_text(
+        STEP_LOG.replace("RuntimeError: boom: this node always fails", "\n".join(message)) + "\n"
+    )
+    shown = _report(log)
+    assert all(line.strip() in shown for line in message)
+    assert "WARNING" not in shown  # the warnings after it are not part of it
+
+
 def test_without_a_traceback_the_last_lines_are_shown(tmp_path: Path) -> None:
     log = tmp_path / "explode.log"
     log.write_text("\n".join(f"line {n}" for n in range(100)) + "\nkedro-azureml: it broke\n")
     shown = _report(log)
     assert "kedro-azureml: it broke" in shown and "line 99" in shown
     assert "line 59\n" not in shown
+
+
+# What Kedro's rich handler writes for a step whose node succeeded: records, Python warnings.
+NODE_RAN_LOG = """\
+$ kedro azureml execute --node explode
+[12/01/26 06:06:37] WARNING  /venv/omegaconf.py:12: UserWarning:        warnings.py:110
+                             register_new_resolver() is deprecated.
+                               OmegaConf.register_new_resolver(
+                    INFO     Loading data from scaled       data_catalog.py:1151
+                    INFO     Running node: explode([scaled]) -> [exploded]  node.py:531
+/venv/lib/python3.11/site-packages/pandas/core/frame.py:12: FutureWarning: deprecated thing
+  return self._constructor(result)
+                    INFO     Completed node: explode               runner.py:245
+"""
+
+
+def test_a_step_whose_upload_failed_shows_the_runner_error_only(tmp_path: Path) -> None:
+    log = tmp_path / "explode.log"
+    log.write_text(
+        NODE_RAN_LOG
+        + "\nkedro-azureml: its node(s) ran and exited 0, but uploading output 'exploded' "
+        "failed: ResourceNotFoundError: The specified container does not exist.\n"
+        "kedro-azureml: ErrorCode:ContainerNotFound\n"
+    )
+    shown = _report(log, returncode=0, failed_at="upload")
+    assert "explode failed (its node(s) ran, the upload failed)" in shown
+    assert "uploading output 'exploded' failed: ResourceNotFoundError" in shown
+    assert "ErrorCode:ContainerNotFound" in shown
+    assert "Completed node" not in shown and "Warning" not in shown and "not run" not in shown
+
+
+def test_without_a_traceback_warnings_are_left_out(tmp_path: Path) -> None:
+    log = tmp_path / "explode.log"
+    log.write_text(NODE_RAN_LOG + "Error: the step's command gave up\n")
+    shown = _report(log)
+    assert "explode failed (exit 1)" in shown
+    assert "Error: the step's command gave up" in shown
+    assert "Completed node: explode" in shown  # the context stays
+    assert "Warning" not in shown and "deprecated" not in shown
+    assert "register_new_resolver" not in shown and "return self._constructor" not in shown
 
 
 def test_a_huge_step_log_is_read_from_its_end_only(tmp_path: Path) -> None:

@@ -1,4 +1,6 @@
-"""Mode B: data between steps through a real Blob container (Azurite), and no secret leaks."""
+"""Mode B with ``run --local --remote-storage``: data between steps through a real Blob container
+(Azurite), and no secret leaks. Without the flag the container is a local folder: see
+test_temporary_storage_offline.py."""
 
 from __future__ import annotations
 
@@ -57,9 +59,11 @@ def test_mode_b_carries_arrays_and_plain_objects(mode_b_project: Path, azurite) 
         "azureml",
         "run",
         "--local",
+        "--remote-storage",
         "-p",
         "kinds",
         "--no-mlflow",
+        *("--group-by", "none"),  # one node per step: array and shift cross steps
         AZURE_STORAGE_CONNECTION_STRING=azurite.connection_string,
     )
     run_dir = last_run(mode_b_project)
@@ -90,6 +94,7 @@ def test_mode_b_moves_data_through_blob_and_leaks_no_key(mode_b_project: Path, a
         "azureml",
         "run",
         "--local",
+        "--remote-storage",
         "-p",
         "env",
         AZURE_STORAGE_CONNECTION_STRING=azurite.connection_string,
@@ -122,9 +127,10 @@ def test_mode_b_moves_data_through_blob_and_leaks_no_key(mode_b_project: Path, a
 
 
 def test_mode_b_without_credentials_is_a_clear_error(mode_b_project: Path) -> None:
-    result = kedro(mode_b_project, "azureml", "run", "--local", check=False)
+    result = kedro(mode_b_project, "azureml", "run", "--local", "--remote-storage", check=False)
     assert result.returncode == 1
     assert "AZURE_STORAGE_ACCOUNT_KEY" in result.stderr
+    assert "without --remote-storage" in result.stderr
     assert "pipeline_data_passing" in result.stderr
 
 
@@ -146,6 +152,7 @@ def test_example_project_runs_in_mode_b(tmp_path: Path, azurite) -> None:
         "azureml",
         "run",
         "--local",
+        "--remote-storage",
         AZURE_STORAGE_CONNECTION_STRING=azurite.connection_string,
     )
     run_dir = last_run(project)
@@ -169,7 +176,7 @@ def register_pipelines():
     pipelines["data/proc"] = pipelines["__default__"]
     return pipelines
 """
-RUN_SLASHED = ["azureml", "run", "--local", "-p", "data/proc", "--no-mlflow"]
+RUN_SLASHED = ["azureml", "run", "--local", "--remote-storage", "-p", "data/proc", "--no-mlflow"]
 
 
 def test_two_projects_sharing_a_container_never_read_each_others_data(
@@ -221,3 +228,73 @@ def test_two_projects_sharing_a_container_never_read_each_others_data(
     for run_id in run_ids.values():
         marker = client.download_blob(f"kedro-azureml-temp/{run_id}/scaled/_kedro_azureml.json")
         assert json.loads(marker.readall())["job_run_id"] == run_id
+
+
+# A node that deletes the temporary container while its step runs: the node succeeds, and the
+# upload of its output, which the next step reads, fails.
+VANISHING_PIPELINE = """
+
+_before_vanishing = register_pipelines
+
+
+def vanish(scaled, container_file):
+    from pathlib import Path
+
+    from azure.storage.blob import ContainerClient
+
+    connection_string, container = Path(container_file).read_text().splitlines()
+    ContainerClient.from_connection_string(connection_string, container).delete_container()
+    return scaled
+
+
+def register_pipelines():
+    pipelines = _before_vanishing()
+    pipelines["vanishing"] = pipeline(
+        [
+            node(scale, ["numbers", "params:factor"], "scaled", name="scale"),
+            node(vanish, ["scaled", "params:container_file"], "gone", name="vanish"),
+            node(summarise, "gone", "summary", name="summarise"),
+        ]
+    )
+    return pipelines
+"""
+
+
+def test_a_failed_upload_after_the_node_ran_is_labelled_so(
+    mode_b_project: Path, azurite, tmp_path: Path
+) -> None:
+    config = yaml.safe_load((mode_b_project / "conf/base/azureml.yml").read_text())
+    container = config["azure"]["temporary_storage"]["container"]
+    container_file = tmp_path / "container.txt"
+    container_file.write_text(f"{azurite.connection_string}\n{container}\n")
+    registry = mode_b_project / "src" / "demo" / "pipeline_registry.py"
+    registry.write_text(registry.read_text() + VANISHING_PIPELINE)
+
+    result = kedro(
+        mode_b_project,
+        *("azureml", "run", "--local", "--remote-storage", "-p", "vanishing"),
+        *("--group-by", "none", "--no-mlflow", "--params", f"container_file={container_file}"),
+        check=False,
+        AZURE_STORAGE_CONNECTION_STRING=azurite.connection_string,
+    )
+    assert result.returncode == 1
+    summary = json.loads((last_run(mode_b_project) / "summary.json").read_text())
+    vanish = summary["steps"]["vanish"]
+    assert (vanish["status"], vanish["failed_at"], vanish["returncode"]) == ("failed", "upload", 0)
+    assert vanish["reason"].startswith(
+        f"its node(s) ran and exited 0, but uploading output 'gone' to container '{container}' "
+        f"of storage account '{azurite.account_name}' failed: "
+    )
+    assert summary["steps"]["scale"]["failed_at"] is None
+    assert summary["steps"]["summarise"]["status"] == "skipped"
+
+    output = " ".join(result.stdout.split())
+    assert "vanish failed (its node(s) ran, the upload failed): the error in its log" in output
+    assert "not run" not in output
+    # The tail shows the runner's error, not the node's log lines or warnings before it.
+    tail = result.stdout.split("the error in its log", 1)[1]
+    assert "kedro-azureml: its node(s) ran and exited 0, but uploading output 'gone'" in tail
+    assert "Completed node: vanish" not in tail and "INFO" not in tail
+    assert (
+        "Completed node: vanish" in (last_run(mode_b_project) / "logs" / "vanish.log").read_text()
+    )

@@ -34,7 +34,7 @@ def kedro_with_mlflow(
     project: Path, *args: str, **options: Any
 ) -> subprocess.CompletedProcess[str]:
     """Run `kedro ARGS` in ``project`` from the kedro-mlflow venv, as its user would."""
-    return kedro(project, *args, bin_dir=KEDRO.parent, **{"timeout": 600, **options})
+    return kedro(project, *args, bin_dir=KEDRO.parent, **{"timeout": 1800, **options})
 
 
 _DUMP_STORE = r"""

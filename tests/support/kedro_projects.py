@@ -61,6 +61,18 @@ def last_run(project: Path) -> Path:
     return sorted((project / ".kedro-azureml" / "runs").iterdir())[-1]
 
 
+def set_grouping(project: Path, strategy: str) -> None:
+    """Pin azure.grouping in the azureml.yml `kedro azureml init` wrote (comments kept).
+
+    For tests about steps of their own (a failing, hanging or resumed step, data crossing
+    steps): ``none`` keeps one node per step whatever the default grouping does.
+    """
+    config = project / "conf" / "base" / "azureml.yml"
+    text = config.read_text()
+    line = next(line for line in text.splitlines() if line.startswith("  grouping: "))
+    config.write_text(text.replace(line, f"  grouping: {strategy}"))
+
+
 def new_project(parent: Path, name: str = "demo") -> Path:
     subprocess.run(
         [

@@ -10,6 +10,7 @@ a regular regression test.
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from hypothesis import HealthCheck, settings
 
@@ -36,3 +37,14 @@ MINIMAL_CONFIG = {
         "environment_name": "env@latest",
     }
 }
+
+
+def starts_on_longest_chain(pipe: Any, groups: list[Any]) -> int:
+    """How many steps start one after another on the longest chain of steps."""
+    step_of = {n.name: index for index, group in enumerate(groups) for n in group.nodes}
+    producer = {d: step_of[n.name] for n in pipe.nodes for d in n.outputs}
+    level: dict[int, int] = {}
+    for index, group in enumerate(groups):  # groups come in a topological order of the steps
+        reads = {producer[d] for n in group.nodes for d in n.inputs if d in producer} - {index}
+        level[index] = 1 + max((level[s] for s in reads), default=0)
+    return max(level.values(), default=0)

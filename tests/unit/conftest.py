@@ -15,6 +15,7 @@ from collections.abc import Iterator, Sequence
 from types import ModuleType
 from typing import Any
 
+import numpy.testing  # noqa: F401  numpy 1.x runs `lscpu` when this is first imported: here, before the guard
 import pytest
 
 MOVE = "move this test to tests/integration/ (unit tests run in-process only)"

@@ -153,6 +153,7 @@ def test_run_local_hands_over_its_options(tmp_path: Path, monkeypatch: pytest.Mo
         "mlflow": False,
         "resume": None,
         "subscription_id": SUB_2,
+        "remote_storage": False,
         "cold_start": True,
     }
     assert "submit_project" not in calls.seen
@@ -162,6 +163,7 @@ def test_run_local_hands_over_its_options(tmp_path: Path, monkeypatch: pytest.Mo
     ("args", "message"),
     [
         (["run", "--from-yaml", "job.yaml"], "--from-yaml goes with --local."),
+        (["run", "--remote-storage"], "--remote-storage goes with --local."),
         (
             ["run", "--local", "--from-yaml", "job.yaml", "--params", "a=1"],
             "--params changes what is compiled; a --from-yaml job is already compiled.",
@@ -202,9 +204,14 @@ def test_run_local_hands_over_its_options(tmp_path: Path, monkeypatch: pytest.Mo
             ["run", "--local", "--max-workers", "0"],
             "Invalid value for '--max-workers': 0 is not in the range x>=1.",
         ),
+        (
+            ["compile", "--graph", "steps.png"],
+            "Invalid value for '--graph': 'steps.png' must end with .mmd, .md, .html",
+        ),
     ],
     ids=[
         "from-yaml-without-local",
+        "remote-storage-without-local",
         "from-yaml-with-params",
         "from-yaml-missing-file",
         "env-var-without-value",
@@ -215,6 +222,7 @@ def test_run_local_hands_over_its_options(tmp_path: Path, monkeypatch: pytest.Mo
         "load-versions-without-version",
         "unknown-grouping",
         "no-workers",
+        "graph-unknown-suffix",
     ],
 )
 def test_usage_errors_stop_before_any_work(

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import cProfile
 import pstats
+import random
 from typing import Any
 
 import pytest
 from kedro.pipeline import node, pipeline
 
 from kedro_azureml.compiler.compile import compile_pipeline, job_yaml
+from kedro_azureml.compiler.grouping import group_nodes
 from kedro_azureml.compiler.render import CompileOptions
 from kedro_azureml.config import parse_config
 
@@ -52,19 +54,45 @@ def _shape(kind: str, count: int) -> Any:
     return pipeline([node(_one, "raw", "link_0", name="link_0"), *links])
 
 
-def _calls(kind: str, count: int) -> int:
+def _calls(kind: str, count: int, grouping: str = "none") -> int:
     options = CompileOptions(code=".")
     pipe = _shape(kind, count)
     profile = cProfile.Profile()
     profile.enable()
-    _, job = compile_pipeline(pipe, CONFIG, options, CATALOG.get, grouping="none")
+    _, job = compile_pipeline(pipe, CONFIG, options, CATALOG.get, grouping=grouping)
     job_yaml(job, options)
     profile.disable()
     return int(pstats.Stats(profile).total_calls)  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize("kind", ["fan-in", "fan-out", "chain"])
-def test_compile_work_is_linear_in_the_pipeline(kind: str) -> None:
-    _calls(kind, 20)  # first-use costs (imports, schema caches) out of the way
-    small, large = _calls(kind, 100), _calls(kind, 200)
+@pytest.mark.parametrize("grouping", ["none", "auto"])
+def test_compile_work_is_linear_in_the_pipeline(kind: str, grouping: str) -> None:
+    _calls(kind, 20, grouping)  # first-use costs (imports, schema caches) out of the way
+    small, large = _calls(kind, 100, grouping), _calls(kind, 200, grouping)
     assert large / small < 2.1, f"{kind}: {small} calls for 100 nodes, {large} for 200"
+
+
+@pytest.mark.parametrize("kind", ["fan-in", "fan-out", "chain", "random"])
+def test_auto_grouping_work_is_linear_up_to_5000_nodes(kind: str) -> None:
+    """The grouping alone, where a quadratic step would show (the SDK's cost is above)."""
+
+    def calls(count: int) -> int:
+        pipe = _shape(kind, count) if kind != "random" else _random(count)
+        profile = cProfile.Profile()
+        profile.enable()
+        group_nodes(pipe, "auto")
+        profile.disable()
+        return int(pstats.Stats(profile).total_calls)  # type: ignore[attr-defined]
+
+    small, large = calls(2500), calls(5000)
+    assert large / small < 2.2, f"{kind}: {small} calls for 2500 nodes, {large} for 5000"
+
+
+def _random(count: int) -> Any:
+    rng = random.Random(count)
+    nodes = []
+    for i in range(count):
+        reads = {f"d{rng.randrange(i)}" for _ in range(rng.randint(0, 3))} if i else set()
+        nodes.append(node(_total, sorted(reads) or "raw", f"d{i}", name=f"n{i}"))
+    return pipeline(nodes)

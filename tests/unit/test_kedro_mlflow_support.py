@@ -75,7 +75,8 @@ def test_explain_says_where_kedro_mlflow_data_lives() -> None:
             }
         }
     )
-    plan = plan_pipeline(pipe, config, CompileOptions(), configs.get)
+    # One node per step: the model crosses from train's step to evaluate's.
+    plan = plan_pipeline(pipe, config, CompileOptions(), configs.get, grouping="none")
     assert plan.datasets["model"].decision == (
         "logged to the producing step's MLflow run; that run's id travels to the readers"
     )
@@ -99,13 +100,13 @@ def test_requirements_are_read_through_includes_extras_and_pyproject(tmp_path: P
         {
             "requirements.txt": "kedro~=1.7\n-r extra/more.txt\n# azureml-mlflow\n",
             "extra/more.txt": "Kedro_MLflow==2.0.3  # tracking\n--index-url https://x\n",
-            "pyproject.toml": '[project]\nname="p"\noptional-dependencies={a=["kedro-azureml[mlflow]"]}\n',
+            "pyproject.toml": '[project]\nname="p"\noptional-dependencies={a=["kedro-azureml-next[mlflow]"]}\n',
         },
     )
     declared = declared_requirements(project)
     assert declared.files == ["requirements.txt", "extra/more.txt", "pyproject.toml"]
     assert declared.names("kedro-mlflow")
-    assert declared.names("azureml-mlflow")  # through kedro-azureml[mlflow]
+    assert declared.names("azureml-mlflow")  # through kedro-azureml-next[mlflow]
     assert not declared.names("index-url")
     assert not declared_requirements(project, ["requirements.txt"]).names("azureml_mlflow")
 

@@ -53,8 +53,12 @@ def plan():
             }
         }
     )
-    return plan_pipeline(
-        pipe, config, CompileOptions(), lambda name: resolve_dataset_config(catalog, name)
+    return plan_pipeline(  # one node per step: every dataset between nodes crosses steps
+        pipe,
+        config,
+        CompileOptions(),
+        lambda name: resolve_dataset_config(catalog, name),
+        grouping="none",
     )
 
 

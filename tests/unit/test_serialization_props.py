@@ -247,11 +247,17 @@ def frames(draw: st.DrawFn) -> pd.DataFrame:
     return frame
 
 
+# pandas 2's own pickle gives an empty big-endian timedelta column back little-endian.
+PANDAS_2 = int(pd.__version__.split(".", 1)[0]) < 3
+
 # hypothesis' own frame strategy, over numpy dtypes (incl. datetimes and timedeltas).
 numpy_dtypes = hnp.scalar_dtypes().filter(
     lambda dtype: (
-        dtype.kind in "biufc"
-        or (dtype.kind in "mM" and np.datetime_data(dtype)[0] in ("s", "ms", "us", "ns"))
+        (
+            dtype.kind in "biufc"
+            or (dtype.kind in "mM" and np.datetime_data(dtype)[0] in ("s", "ms", "us", "ns"))
+        )
+        and (dtype.isnative or not PANDAS_2)
     )
 )
 numpy_frames = numpy_dtypes.flatmap(
@@ -430,5 +436,7 @@ FOUND = [
 
 @pytest.mark.parametrize(("obj", "expected_format"), FOUND)
 def test_found_frames_come_back_exactly(tmp_path: Path, obj: Any, expected_format: str) -> None:
+    if PANDAS_2:
+        expected_format = "cloudpickle"  # pandas 2 pickles every frame (PANDAS_2_CHOICE)
     assert save_object(obj, str(tmp_path)) == expected_format
     assert_same(load_object(str(tmp_path)), obj)

@@ -47,12 +47,12 @@ def test_a_malformed_key_names_its_source_not_its_value(
 
 def test_run_local_checks_the_key_before_connecting(monkeypatch: pytest.MonkeyPatch) -> None:
     """adlfs only warns about a key it cannot use; every step would then fail instead."""
-    from kedro_azureml.cloud.blob_folders import blob_folders_from_environment
+    from kedro_azureml.cloud.blob_folders import open_blob_container
 
     monkeypatch.delenv("AZURE_STORAGE_CONNECTION_STRING", raising=False)
     monkeypatch.setenv("AZURE_STORAGE_ACCOUNT_KEY", "not-a-key!")
     with pytest.raises(KedroAzureMLError, match="AZURE_STORAGE_ACCOUNT_KEY is not a storage"):
-        blob_folders_from_environment("acct", "temp")
+        open_blob_container("acct", "temp")
 
 
 def test_known_secrets_name_their_source_once(monkeypatch: pytest.MonkeyPatch) -> None:

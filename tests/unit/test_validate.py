@@ -38,7 +38,8 @@ def _f(value: Any) -> Any:
 
 def _compiled() -> tuple[JobPlan, Any]:
     pipe = pipeline([node(_f, "raw", "a", name="first"), node(_f, "a", "b", name="second")])
-    return compile_pipeline(pipe, CONFIG, OPTIONS, CATALOG.get)
+    # Two steps, so that a hand-made break between them has something to break.
+    return compile_pipeline(pipe, CONFIG, OPTIONS, CATALOG.get, grouping="none")
 
 
 def _drop_a_step(plan: JobPlan, job: Any) -> None:

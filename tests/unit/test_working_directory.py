@@ -69,7 +69,7 @@ def test_a_quoted_docker_working_directory_reaches_the_runner_as_data(tmp_path: 
     )
     pipe = pipeline([node(_f, "raw", "x", name="first"), node(_f, "x", "y", name="second")])
     catalog = {"raw": {"type": "pandas.CSVDataset", "filepath": "data/raw.csv"}}
-    _, job = compile_pipeline(pipe, config, CompileOptions(), catalog.get)
+    _, job = compile_pipeline(pipe, config, CompileOptions(), catalog.get, grouping="none")
     command = job.jobs["second"].command
     # Built from parts: the directory is one quoted word, `&&` a bare operator.
     assert command.startswith("cd '/home/my project/it'\"'\"'s here' && kedro azureml execute ")

@@ -8,86 +8,160 @@ The hash names the account and container, so projects of one workspace that use 
 containers never re-register each other's datastore under running jobs. So the
 steps see plain folders and no secret ever reaches a step, the YAML, the logs or the snapshot.
 
-``run --local`` emulates those mounts with adlfs: a producing step's folder is uploaded after
-it succeeds, and a consuming step's folder is downloaded before it starts.
+``run --local --remote-storage`` emulates those mounts on the real container
+(``local/datastore.py`` moves the files; this module opens the container). The storage SDK's
+default retries spend about 90 s on an account that cannot be reached at all, so the container
+is first probed once with no retry on connection errors, and the file system that moves the
+files retries a few times, briefly.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
-from dataclasses import dataclass
-from pathlib import Path
+import socket
+from collections.abc import Callable
 from typing import Any
 
-from kedro_azureml.contract.storage_paths import (
-    DATASTORE_URI,
-    METADATA_FILE,
-    account_key_problem,
-    temp_datastore_name,
-)
+import adlfs
+
+from kedro_azureml.contract.storage_paths import account_key_problem
 from kedro_azureml.errors import KedroAzureMLError
 
-
-@dataclass
-class BlobFolders:
-    """run --local's stand-in for Azure ML's datastore mounts, on a real Blob container."""
-
-    fs: Any  # an adlfs AzureBlobFileSystem
-    container: str
-    datastore: str
-
-    def remote_path(self, uri: str, job_name: str) -> str:
-        match = DATASTORE_URI.match(uri)
-        if not match or match["datastore"] != self.datastore:
-            raise KedroAzureMLError(
-                f"run --local can only mount datastore '{self.datastore}', not {uri}."
-            )
-        path = match["path"].replace("${{name}}", job_name).strip("/")
-        return f"{self.container}/{path}"
-
-    def upload(self, local: Path, remote: str) -> None:
-        """Upload the folder; the completion marker goes last, as the step wrote it."""
-        files = sorted(p for p in local.rglob("*") if p.is_file())
-        for path in sorted(files, key=lambda p: p.name == METADATA_FILE):
-            self.fs.put_file(str(path), f"{remote}/{path.relative_to(local).as_posix()}")
-
-    def download(self, remote: str, local: Path) -> None:
-        local.mkdir(parents=True, exist_ok=True)
-        if not self.fs.exists(remote):
-            return  # an empty folder: the consumer reports the missing data itself
-        for path in self.fs.find(remote):
-            target = local / path[len(remote) :].lstrip("/")
-            target.parent.mkdir(parents=True, exist_ok=True)
-            self.fs.get_file(path, str(target))
+# Keyword arguments of the storage SDK's clients (azure-storage-blob's ExponentialRetry and
+# azure-core's transport). A DNS failure or a refused connection is one attempt at start-up.
+PROBE_POLICY: dict[str, Any] = {
+    "retry_connect": 0,
+    "retry_total": 1,
+    "initial_backoff": 1,
+    "increment_base": 1,
+    "random_jitter_range": 1,
+    "connection_timeout": 5,
+    "read_timeout": 10,
+}
+# Moving files: a blip is retried, an outage fails the step in seconds, not a minute and a half.
+TRANSFER_POLICY: dict[str, Any] = {
+    "retry_connect": 1,
+    "retry_total": 3,
+    "initial_backoff": 1,
+    "increment_base": 2,
+    "random_jitter_range": 1,
+    "connection_timeout": 10,
+    "read_timeout": 60,
+}
+_USER_AGENT = "kedro-azureml"
 
 
-def blob_folders_from_environment(account_name: str, container: str) -> BlobFolders:
-    """Connect with the submitter's own credentials, read from the environment."""
-    import adlfs
+class StorageUnreachable(KedroAzureMLError):
+    """The storage account did not answer: DNS, refused connection, timeout."""
 
-    connection_string = os.environ.get("AZURE_STORAGE_CONNECTION_STRING")
-    key = os.environ.get("AZURE_STORAGE_ACCOUNT_KEY")
+
+def _service_client(
+    account_name: str, connection_string: str | None, account_key: str | None, policy: Any
+) -> Any:
+    from azure.storage.blob.aio import BlobServiceClient
+
     if connection_string:
-        fs = adlfs.AzureBlobFileSystem(connection_string=connection_string)
-    elif key:
+        return BlobServiceClient.from_connection_string(
+            connection_string, user_agent=_USER_AGENT, **policy
+        )
+    return BlobServiceClient(
+        f"https://{account_name}.blob.core.windows.net",
+        credential=account_key,
+        user_agent=_USER_AGENT,
+        **policy,
+    )
+
+
+class _BoundedRetryBlobFileSystem(adlfs.AzureBlobFileSystem):  # type: ignore[misc]
+    """adlfs with ``TRANSFER_POLICY``: adlfs has no argument for the client's retries."""
+
+    def do_connect(self) -> None:
+        self.service_client = _service_client(
+            self.account_name, self.connection_string, self.account_key, TRANSFER_POLICY
+        )
+        self.account_url = self.service_client.url.rstrip("/")
+
+
+def _unreachable_reason(exc: Exception) -> str:
+    from aiohttp import ClientConnectorError
+
+    inner = getattr(exc, "inner_exception", None)
+    os_error = inner.os_error if isinstance(inner, ClientConnectorError) else None
+    if isinstance(os_error, socket.gaierror):
+        return f"its host name does not resolve ({exc})"
+    if isinstance(os_error, ConnectionRefusedError):
+        return f"the connection was refused ({exc})"
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
+def probe_container(account_name: str, container: str, make_client: Callable[..., Any]) -> None:
+    """Check, in seconds, that the container answers; one clear error otherwise."""
+    from azure.core.exceptions import (
+        ClientAuthenticationError,
+        HttpResponseError,
+        ResourceNotFoundError,
+        ServiceRequestError,
+        ServiceResponseError,
+    )
+
+    async def probe() -> None:
+        async with make_client(PROBE_POLICY) as service:
+            await service.get_container_client(container).get_container_properties()
+
+    try:
+        asyncio.run(probe())
+    except (ServiceRequestError, ServiceResponseError) as exc:
+        raise StorageUnreachable(
+            f"Cannot reach storage account '{account_name}' (temporary_storage): "
+            f"{_unreachable_reason(exc)}. Check temporary_storage.account_name, and this "
+            "machine's network and proxy settings; or run --local without --remote-storage, "
+            "which passes the data through local folders."
+        ) from None
+    except ResourceNotFoundError:
+        raise KedroAzureMLError(
+            f"The temporary Blob container '{container}' does not exist in storage account "
+            f"'{account_name}'. Create it (az storage container create --name {container} "
+            f"--account-name {account_name}), or fix temporary_storage.container."
+        ) from None
+    except ClientAuthenticationError as exc:
+        raise KedroAzureMLError(
+            f"Storage account '{account_name}' refused the credentials for container "
+            f"'{container}': {exc.reason or exc.message}. Check AZURE_STORAGE_ACCOUNT_KEY "
+            "(or AZURE_STORAGE_CONNECTION_STRING)."
+        ) from None
+    except HttpResponseError as exc:
+        raise KedroAzureMLError(
+            f"Storage account '{account_name}' answered {exc.status_code} for container "
+            f"'{container}': {exc.reason or exc.message}"
+        ) from None
+
+
+def open_blob_container(account_name: str, container: str) -> tuple[Any, str]:
+    """The container as an adlfs file system, with the submitter's credentials from the
+    environment, checked to answer; and how messages name it."""
+    connection_string = os.environ.get("AZURE_STORAGE_CONNECTION_STRING") or None
+    key = os.environ.get("AZURE_STORAGE_ACCOUNT_KEY") or None
+    if not connection_string and key:
         problem = account_key_problem(key, "Environment variable AZURE_STORAGE_ACCOUNT_KEY")
         if problem:  # adlfs would only warn, and every step would fail signing its requests
             raise KedroAzureMLError(problem)
-        fs = adlfs.AzureBlobFileSystem(account_name=account_name, account_key=key)
-    else:
+    elif not connection_string:
         raise KedroAzureMLError(
-            f"This job passes data through the Blob container '{container}' of storage account "
-            f"'{account_name}' (temporary_storage). For run --local set "
-            "AZURE_STORAGE_ACCOUNT_KEY (or AZURE_STORAGE_CONNECTION_STRING), or set "
+            f"run --local --remote-storage passes data through the Blob container "
+            f"'{container}' of storage account '{account_name}' (temporary_storage): set "
+            "AZURE_STORAGE_ACCOUNT_KEY (or AZURE_STORAGE_CONNECTION_STRING), or run --local "
+            "without --remote-storage (local folders, no key), or set "
             "pipeline_data_passing.enabled: true in azureml.yml."
         )
-    fs.invalidate_cache()
-    if not fs.exists(container):
-        raise KedroAzureMLError(
-            f"The temporary Blob container '{container}' does not exist in storage account "
-            f"'{fs.account_name}'. Create it (az storage container create --name {container} "
-            f"--account-name {fs.account_name}), or fix temporary_storage.container."
-        )
-    return BlobFolders(
-        fs=fs, container=container, datastore=temp_datastore_name(account_name, container)
+    probe_container(
+        account_name,
+        container,
+        lambda policy: _service_client(account_name, connection_string, key, policy),
     )
+    if connection_string:
+        fs = _BoundedRetryBlobFileSystem(connection_string=connection_string)
+    else:
+        fs = _BoundedRetryBlobFileSystem(account_name=account_name, account_key=key)
+    fs.invalidate_cache()
+    return fs, f"container '{container}' of storage account '{account_name}'"

@@ -200,3 +200,10 @@ def compile_to_file(
     if output is not None:
         write_text_atomically(output, compiled.yaml_text)
     return compiled
+
+
+def write_graph(plan: JobPlan, path: Path) -> None:
+    """Draw the step graph into ``path``, in the form its suffix names (see compile --graph)."""
+    from kedro_azureml.compiler.graph import render_graph
+
+    write_text_atomically(path, render_graph(plan, path.suffix))

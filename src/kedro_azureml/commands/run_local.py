@@ -55,6 +55,7 @@ def run_local(
     resume: str | None = None,
     job_request: JobRequest | None = None,
     subscription_id: str | None = None,
+    remote_storage: bool = False,
     cold_start: bool = False,
 ) -> int:
     """Compile (unless given a YAML) and run the job's steps here; return the exit code.
@@ -66,6 +67,8 @@ def run_local(
     With ``resume`` (a run folder, or ``latest``), finish that run instead: its failed,
     interrupted and skipped steps run again, its succeeded ones are reused.
     ``subscription_id`` (``-s``) is needed only to download data asset inputs.
+    With temporary storage (mode B) data crosses steps through local folders laid out like the
+    container, unless ``remote_storage``: then through the real container, as on Azure ML.
     """
     from rich.console import Console
 
@@ -76,6 +79,11 @@ def run_local(
     if resume is not None:
         run_dir = find_run(project_path / RUNS_DIR, resume)
         record = read_run_record(run_dir)
+        if remote_storage and not record.remote_storage:
+            raise KedroAzureMLError(
+                f"Run {run_dir.name} passed its data through local folders; --resume finishes "
+                "it the same way. Resume it without --remote-storage, or start a new run with it."
+            )
         if from_yaml is None and record.from_yaml:
             from_yaml = Path(record.from_yaml)
         console.print(f"Resuming run {run_dir.name} ({record.run_id})", highlight=False)
@@ -96,6 +104,7 @@ def run_local(
             console=console,
             job_request=job_request,
             subscription_id=subscription_id,
+            remote_storage=remote_storage,
             cold_start=cold_start,
         )
 
@@ -166,11 +175,13 @@ def _run_in(
     console: Console,
     job_request: JobRequest | None,
     subscription_id: str | None,
+    remote_storage: bool,
     cold_start: bool = False,
 ) -> int:
     from kedro_azureml.contract.storage_paths import new_local_run_id
     from kedro_azureml.local.job import read_steps
     from kedro_azureml.local.report import print_report, progress_printer
+    from kedro_azureml.local.report_page import REPORT_FILE, report_html
     from kedro_azureml.local.run_folder import RunRecord, job_hash, succeeded_steps
     from kedro_azureml.local.runner import LocalJobRunner
     from kedro_azureml.local.warm_start import cold_start_forced
@@ -195,16 +206,23 @@ def _run_in(
             pipeline=options.pipeline_name,
             from_yaml=str(yaml_path) if from_yaml is not None else None,
             started=time.time(),
+            remote_storage=remote_storage,
         )
         record.write(run_dir)
     job = read_job_yaml(yaml_path)
     if from_yaml is not None and job_request and job_request.inputs:
         job["inputs"] = {**job.get("inputs", {}), **input_values_of_yaml(job, job_request.inputs)}
     steps = read_steps(job, yaml_path.parent)
-    blob_folders = None
+    datastore = None
     if any(step.output_uris for step in steps):
         project = project or open_project(project_path, options.env, options.params)
-        blob_folders = _temporary_blob_folders(project)
+        datastore = _temporary_container(project, run_dir, record.remote_storage, console)
+    elif record.remote_storage:
+        console.print(
+            "[yellow]--remote-storage has no effect:[/] no data of this job crosses steps "
+            "through the temporary container (pipeline data passing, or a single step).",
+            highlight=False,
+        )
     assets = None
     if any(step.asset_inputs for step in steps):
         project = project or open_project(project_path, options.env, options.params)
@@ -216,7 +234,7 @@ def _run_in(
     runner = LocalJobRunner(
         steps,
         open_tracking=open_tracking,
-        blob_folders=blob_folders,
+        datastore=datastore,
         assets=assets,
         code_snapshot=_copy_code_snapshot,
         run_dir=run_dir,
@@ -230,7 +248,9 @@ def _run_in(
     )
     result = runner.run()
     write_text_atomically(run_dir / "summary.json", result.to_json())
+    write_text_atomically(run_dir / REPORT_FILE, report_html(result))
     print_report(console, result)
+    console.print(f"Timeline of the steps: {run_dir / REPORT_FILE}", highlight=False)
     return result.exit_code
 
 
@@ -254,9 +274,14 @@ def _local_tracking(
     return tracking
 
 
-def _temporary_blob_folders(project: KedroProject) -> Any:
-    from kedro_azureml.cloud.blob_folders import blob_folders_from_environment
+def _temporary_container(
+    project: KedroProject, run_dir: Path, remote: bool, console: Console
+) -> Any:
+    """Where the steps' data goes between them, as Azure ML's datastore mounts would put it:
+    a folder of the run laid out like the container, or with ``remote`` the container."""
+    from kedro_azureml.contract.storage_paths import temp_datastore_name
     from kedro_azureml.errors import ConfigError
+    from kedro_azureml.local.datastore import DatastoreFolders, local_container
 
     storage = project.config.azure.temporary_storage
     if storage is None:
@@ -264,7 +289,16 @@ def _temporary_blob_folders(project: KedroProject) -> Any:
             "The job passes data through the temporary Blob container, but azureml.yml has no "
             "azure.temporary_storage section."
         )
-    return blob_folders_from_environment(storage.account_name, storage.container)
+    datastore = temp_datastore_name(storage.account_name, storage.container)
+    if not remote:
+        folders = local_container(run_dir, storage.account_name, storage.container, datastore)
+        console.print(f"Temporary data goes through {folders.where}", highlight=False)
+        return folders
+    from kedro_azureml.cloud.blob_folders import open_blob_container
+
+    fs, where = open_blob_container(storage.account_name, storage.container)
+    console.print(f"Temporary data goes through {where}", highlight=False)
+    return DatastoreFolders(fs=fs, root=storage.container, datastore=datastore, where=where)
 
 
 def _workspace_assets(project: KedroProject, subscription_id: str | None) -> Any:

@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING, Any
 
 from kedro_azureml.compiler.grouping import group_nodes
 from kedro_azureml.compiler.inputs import check_compile_time_uses, step_inputs
-from kedro_azureml.compiler.plan import JobPlan, plan_job
+from kedro_azureml.compiler.plan import JobPlan, compute_alias, plan_job
 from kedro_azureml.compiler.render import CompileOptions, render_job
 from kedro_azureml.compiler.yaml_out import dump_yaml, job_to_dict
-from kedro_azureml.config import AzureMLConfig
+from kedro_azureml.config import DEFAULT_COMPUTE, AzureMLConfig
 from kedro_azureml.contract.sdk_warnings import quiet_sdk
 
 if TYPE_CHECKING:
@@ -37,10 +37,17 @@ def plan_pipeline(
     """
     from kedro_azureml.distributed.spec import distribution_resolver
 
+    aliases = set(config.azure.compute) - {DEFAULT_COMPUTE}
+    groups = group_nodes(
+        pipeline,
+        grouping or config.azure.grouping,
+        dataset_config,
+        step_key=lambda node: compute_alias(node, aliases),  # one compute per step
+    )
     return plan_job(
         pipeline,
         pipeline_name=options.pipeline_name,
-        groups=group_nodes(pipeline, grouping or config.azure.grouping, dataset_config),
+        groups=groups,
         dataset_config=dataset_config,
         compute_aliases=set(config.azure.compute),
         distribution_of=distribution_resolver(params or {}),

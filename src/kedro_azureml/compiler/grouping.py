@@ -11,15 +11,23 @@ those two rules, splitting rather than failing, so every strategy is always safe
   (Kedro tags allow only letters, digits, ``_``, ``-`` and ``.``, so not ``group:<name>``.)
 - ``memory``: nodes joined by a dataset that cannot leave the process (a ``MemoryDataset``
   with ``copy_mode: assign``, e.g. a Spark DataFrame or a connection) share a step.
+- ``chains``: a node joins its producers' step when nothing else waits on that step in
+  between; every independent node keeps its own machine (see :mod:`.fusion`).
+- ``auto`` (the default): ``namespace`` for a pipeline with namespaces; otherwise ``chains``
+  plus small branches (nodes off the longest chain) joining a step they read from or start
+  beside: fewest starts on the longest chain of steps first, then fewest steps.
+
+Every group carries why each node is in it, for ``compile --explain``.
 """
 
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable, Hashable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from kedro_azureml.compiler.fusion import NodeGraph, fuse_nodes
 from kedro_azureml.contract.grouping_strategies import (
     GROUPING_STRATEGIES,
     GroupingStrategy,
@@ -47,6 +55,11 @@ class NodeGroup:
 
     name: str
     nodes: tuple[Node, ...]
+    # node name -> why it runs in this step (``compile --explain``); not part of equality
+    reasons: Mapping[str, str] = field(default_factory=dict, compare=False)
+
+    def reason(self, node_name: str) -> str:
+        return self.reasons.get(node_name, "")
 
 
 def group_nodes(
@@ -66,9 +79,8 @@ def group_nodes(
             f"Unknown grouping strategy '{strategy}'. Use one of: {', '.join(GROUPING_STRATEGIES)}."
         )
     propose = _PROPOSERS[strategy]
-    return split_groups(
-        pipeline, propose(pipeline, dataset_config or (lambda name: None)), step_key
-    )
+    proposed = propose(pipeline, dataset_config or (lambda name: None), step_key)
+    return split_groups(pipeline, proposed, step_key)
 
 
 def is_distributed(node: Node) -> bool:
@@ -89,7 +101,7 @@ def split_groups(
     order = {node.name: index for index, node in enumerate(pipeline.nodes)}
     parts: list[NodeGroup] = []
     for group in groups:
-        by_key: dict[Hashable, list[Node]] = {}
+        by_key: dict[tuple[str, Hashable] | None, list[Node]] = {}
         for node in sorted(group.nodes, key=lambda n: order[n.name]):
             key: tuple[str, Hashable] | None = None
             if is_distributed(node):
@@ -97,25 +109,56 @@ def split_groups(
             if key is None and step_key is not None:
                 key = ("key", step_key(node))
             by_key.setdefault(key, []).append(node)
-        parts += _named_parts(group.name, list(by_key.values()))
+        parts += _named_parts(group.name, list(by_key.values()), _split_reasons(group, by_key))
     return _acyclic(pipeline, parts, order)
 
 
-def _named_parts(name: str, parts: Sequence[Sequence[Node]]) -> list[NodeGroup]:
+def _split_reasons(
+    group: NodeGroup, by_key: dict[tuple[str, Hashable] | None, list[Node]]
+) -> dict[str, str]:
+    """The group's reasons, each noting why its node left the group, if the group split."""
+    reasons = dict(group.reasons)
+    if len(by_key) > 1:
+        for key, nodes in by_key.items():
+            why = "distributed: runs alone" if key and key[0] == "distributed" else "compute"
+            for node in nodes:
+                note = f"split from '{group.name}' by {why}"
+                reasons[node.name] = _split_note(reasons.get(node.name, ""), note)
+    return reasons
+
+
+def _split_note(reason: str, note: str) -> str:
+    return f"{reason}; {note}" if reason else note
+
+
+def _named_parts(
+    name: str, parts: Sequence[Sequence[Node]], reasons: Mapping[str, str]
+) -> list[NodeGroup]:
     """A part of one node takes the node's name (a distributed node stays recognisable);
     larger parts keep the group's name. Names may repeat: the step names are made unique
     once, in Azure ML's alphabet, by ``naming.unique_step_names``."""
+
+    def part(part_name: str, nodes: Sequence[Node]) -> NodeGroup:
+        why = {n.name: reasons[n.name] for n in nodes if n.name in reasons}
+        return NodeGroup(part_name, tuple(nodes), why)
+
     if len(parts) == 1:
-        return [NodeGroup(name, tuple(parts[0]))]
-    return [NodeGroup(nodes[0].name if len(nodes) == 1 else name, tuple(nodes)) for nodes in parts]
+        return [part(name, parts[0])]
+    return [part(nodes[0].name if len(nodes) == 1 else name, nodes) for nodes in parts]
 
 
-def _by_namespace(pipeline: Pipeline) -> list[NodeGroup]:
+def _by_namespace(pipeline: Pipeline, why: str = "namespace") -> list[NodeGroup]:
     nodes = {node.name: node for node in pipeline.nodes}
-    return [
-        NodeGroup(grouped.name, tuple(nodes[name] for name in grouped.nodes))
-        for grouped in pipeline.group_nodes_by(group_by="namespace")
-    ]
+    groups = []
+    for grouped in pipeline.group_nodes_by(group_by="namespace"):
+        members = tuple(nodes[name] for name in grouped.nodes)
+        reason = (
+            f"{why} '{grouped.name}'"
+            if members[0].namespace
+            else f"{why}: has no namespace, so runs alone"
+        )
+        groups.append(NodeGroup(grouped.name, members, {n.name: reason for n in members}))
+    return groups
 
 
 def _by_tag(pipeline: Pipeline) -> list[NodeGroup]:
@@ -133,7 +176,14 @@ def _by_tag(pipeline: Pipeline) -> list[NodeGroup]:
                 f"step, so keep one '{GROUP_TAG_PREFIX}<name>' tag."
             )
         groups.setdefault((True, names[0]) if names else (False, node.name), []).append(node)
-    return [NodeGroup(name, tuple(nodes)) for (_, name), nodes in groups.items()]
+    return [
+        _with_reason(name, nodes, f"tag '{GROUP_TAG_PREFIX}{name}'" if tagged else "no group tag")
+        for (tagged, name), nodes in groups.items()
+    ]
+
+
+def _with_reason(name: str, nodes: Sequence[Node], reason: str) -> NodeGroup:
+    return NodeGroup(name, tuple(nodes), {node.name: reason for node in nodes})
 
 
 def _by_memory(pipeline: Pipeline, dataset_config: DatasetConfig) -> list[NodeGroup]:
@@ -158,19 +208,67 @@ def _by_memory(pipeline: Pipeline, dataset_config: DatasetConfig) -> list[NodeGr
     groups: dict[int, list[Node]] = {}
     for index, node in enumerate(nodes):
         groups.setdefault(root(index), []).append(node)
-    return [NodeGroup(members[0].name, tuple(members)) for members in groups.values()]
+    return [
+        _with_reason(
+            members[0].name,
+            members,
+            "shares a copy_mode: assign dataset with the step's other nodes"
+            if len(members) > 1
+            else "shares no copy_mode: assign dataset",
+        )
+        for members in groups.values()
+    ]
 
 
-def _one_per_node(pipeline: Pipeline, dataset_config: DatasetConfig) -> list[NodeGroup]:
-    return [NodeGroup(node.name, (node,)) for node in pipeline.nodes]
+def _one_per_node(pipeline: Pipeline) -> list[NodeGroup]:
+    return [_with_reason(node.name, (node,), "one node per step") for node in pipeline.nodes]
 
+
+def _fused(pipeline: Pipeline, step_key: StepKey | None, small_branches: bool) -> list[NodeGroup]:
+    """``chains`` (``small_branches=False``) or ``auto`` on a pipeline: see :mod:`.fusion`."""
+    nodes = list(pipeline.nodes)
+    index = {node.name: i for i, node in enumerate(nodes)}
+    producer = {d: index[node.name] for node in nodes for d in node.outputs}
+    parents = [sorted({producer[d] for d in node.inputs if d in producer}) for node in nodes]
+    children: list[list[int]] = [[] for _ in nodes]
+    for child, sources in enumerate(parents):
+        for source in sources:
+            children[source].append(child)
+    graph = NodeGraph([node.name for node in nodes], parents, children)
+    key = step_key or (lambda node: None)
+    steps = fuse_nodes(
+        graph,
+        lambda i: key(nodes[i]),
+        lambda i: is_distributed(nodes[i]),
+        small_branches=small_branches,
+    )
+    return [
+        NodeGroup(
+            nodes[step.lead].name,
+            tuple(nodes[i] for i in step.members),
+            {nodes[i].name: why for i, why in zip(step.members, step.reasons, strict=True)},
+        )
+        for step in steps
+    ]
+
+
+def _auto(pipeline: Pipeline, step_key: StepKey | None) -> list[NodeGroup]:
+    """Namespaces are the user's own grouping: a pipeline that has them keeps it."""
+    if any(node.namespace for node in pipeline.nodes):
+        return _by_namespace(pipeline, why="auto (the pipeline has namespaces): namespace")
+    return _fused(pipeline, step_key, small_branches=True)
+
+
+Proposer = Callable[["Pipeline", DatasetConfig, "StepKey | None"], list[NodeGroup]]
 
 # What each strategy proposes, before split_groups makes the proposal runnable.
-_PROPOSERS: dict[GroupingStrategy, Callable[[Pipeline, DatasetConfig], list[NodeGroup]]] = {
-    "none": _one_per_node,
-    "namespace": lambda pipeline, dataset_config: _by_namespace(pipeline),
-    "tag": lambda pipeline, dataset_config: _by_tag(pipeline),
-    "memory": _by_memory,
+_PROPOSERS: dict[GroupingStrategy, Proposer] = {
+    "none": lambda pipeline, dataset_config, step_key: _one_per_node(pipeline),
+    "namespace": lambda pipeline, dataset_config, step_key: _by_namespace(pipeline),
+    "tag": lambda pipeline, dataset_config, step_key: _by_tag(pipeline),
+    "memory": lambda pipeline, dataset_config, step_key: _by_memory(pipeline, dataset_config),
+    "chains": lambda pipeline, dataset_config, step_key: _fused(pipeline, step_key, False),
+    "auto": lambda pipeline, dataset_config, step_key: _auto(pipeline, step_key),
 }
 
 
@@ -218,6 +316,7 @@ class _Partition:
         ]
         self.members = [sorted(order[n.name] for n in group.nodes) for group in groups]
         self.names = [group.name for group in groups]
+        self.reasons = {name: why for group in groups for name, why in group.reasons.items()}
         self.rank: list[tuple[int, ...]] = [(index,) for index in range(len(groups))]
         self.part_of = [0] * len(self.nodes)
         for part, indices in enumerate(self.members):
@@ -262,7 +361,13 @@ class _Partition:
         by_level: dict[int, list[Node]] = {}
         for index in self.members[part]:
             by_level.setdefault(level[index], []).append(self.nodes[index])
-        pieces = _named_parts(self.names[part], [by_level[k] for k in sorted(by_level)])
+        note = f"split from '{self.names[part]}' so that no two steps wait for each other"
+        for index in self.members[part]:
+            name = self.nodes[index].name
+            self.reasons[name] = _split_note(self.reasons.get(name, ""), note)
+        pieces = _named_parts(
+            self.names[part], [by_level[k] for k in sorted(by_level)], self.reasons
+        )
         self.members[part] = []
         new_parts = []
         for position, piece in enumerate(pieces):
@@ -280,7 +385,8 @@ class _Partition:
             (p for p, indices in enumerate(self.members) if indices), key=self.rank.__getitem__
         )
         result = [
-            NodeGroup(self.names[p], tuple(self.nodes[i] for i in self.members[p])) for p in alive
+            _named_parts(self.names[p], [[self.nodes[i] for i in self.members[p]]], self.reasons)[0]
+            for p in alive
         ]
         renumber = {part: index for index, part in enumerate(alive)}
         edges = self.edges_between(alive)

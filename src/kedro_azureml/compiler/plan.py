@@ -41,6 +41,7 @@ class StepPlan:
     compute: str  # compute alias from azureml.yml
     deterministic: bool = False  # every node tagged "deterministic": Azure ML may reuse it
     distribution: DistributedSpec | None = None  # for a distributed node (always alone)
+    reasons: tuple[str, ...] = ()  # why each node runs in this step, as node_names
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,16 @@ class JobPlan:
 
     def producer_of(self) -> dict[str, str]:
         return {dataset: step.name for step in self.steps for dataset in step.outputs}
+
+    def starts_on_longest_chain(self) -> int:
+        """How many steps start one after another on the longest chain of steps: on Azure ML
+        each start costs a container (often a machine), so this is what a run waits for."""
+        producer = self.producer_of()
+        level: dict[str, int] = {}
+        for step in self.steps:  # in a topological order
+            sources = {producer[d] for d in step.inputs if d in producer} - {step.name}
+            level[step.name] = 1 + max((level[s] for s in sources), default=0)
+        return max(level.values(), default=0)
 
 
 def compute_alias(node: Node, aliases: set[str]) -> str:
@@ -240,6 +251,7 @@ def _step_plan(
         compute=compute_alias(group.nodes[0], aliases),  # the same for the group
         deterministic=all(DETERMINISTIC_TAG in node.tags for node in group.nodes),
         distribution=next((d for d in distributions if d is not None), None),
+        reasons=tuple(group.reason(node.name) for node in group.nodes),
     )
 
 

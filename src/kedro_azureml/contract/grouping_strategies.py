@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Literal, TypeGuard, get_args
 
-GroupingStrategy = Literal["none", "namespace", "tag", "memory"]
+GroupingStrategy = Literal["none", "namespace", "tag", "memory", "chains", "auto"]
+DEFAULT_GROUPING: GroupingStrategy = "auto"
 GROUPING_STRATEGIES: tuple[str, ...] = get_args(GroupingStrategy)
 
 

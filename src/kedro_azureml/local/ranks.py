@@ -27,6 +27,17 @@ def _distribution_type(distribution: dict[str, Any]) -> str:
     return str(distribution.get("type") or distribution.get("distribution_type") or "").lower()
 
 
+def world_size(step: LocalStep) -> int:
+    """How many processes the step runs as: 1, or every rank of a distributed step."""
+    kind = _distribution_type(step.distribution)
+    nodes = max(1, step.instance_count)
+    if not kind:
+        return 1
+    if kind == "tensorflow":
+        return int(step.distribution.get("worker_count") or nodes)
+    return nodes * int(step.distribution.get("process_count_per_instance") or 1)
+
+
 def rank_launches(step: LocalStep, command: str, env: dict[str, str]) -> list[Launch]:
     kind = _distribution_type(step.distribution)
     nodes = max(1, step.instance_count)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from rich.table import Table
 from kedro_azureml.local.runner import (
     FAILED,
     INTERRUPTED,
+    RUNNER_LOG_PREFIX,
     RUNNING,
     SKIPPED,
     SUCCEEDED,
@@ -36,6 +38,17 @@ TAIL_BYTES = 256 * 1024  # of a step log, the most ever read to show its error
 _TRACEBACK = "Traceback (most recent call last)"
 _INSIDE_TRACEBACK = (" ", "\t", "│", "╭", "╰")  # frames, and rich's box around them
 PREVIEW_BYTES = 4096
+MESSAGE_LINES = 10  # of an exception's message, the most shown after its first line
+# A log record as Kedro's rich handler prints it ("[time] LEVEL    message   file.py:N", the
+# time only when it changed), or a Python warning printed as is ("file.py:N: XWarning: ...").
+_RECORD = re.compile(r"^(?:\[[^\]]*\])?\s*(?P<level>DEBUG|INFO|WARNING|ERROR|CRITICAL)\s{2,}")
+_PY_WARNING = re.compile(r"^\S.*:\d+: \w*Warning: ")
+# Where a failed step stopped (StepResult.failed_at), as the report says it.
+_FAILED_AT = {
+    "inputs": "not run",
+    "outputs": "exit 0, outputs missing",
+    "upload": "its node(s) ran, the upload failed",
+}
 
 
 def progress_printer(console: Console, total: int) -> Callable[[StepResult], None]:
@@ -85,9 +98,9 @@ def print_report(console: Console, result: RunResult) -> None:
         console.print(f"data asset {reference} read as version {version}", highlight=False)
     for step in result.steps.values():
         if step.status in (FAILED, TIMED_OUT) and step.log_path and step.log_path.exists():
-            how = f"exit {step.returncode}" if step.returncode is not None else "not run"
-            console.rule(f"[bold red]{step.name} failed ({how}): the error in its log")
-            console.print("\n".join(error_tail(step.log_path)), markup=False, highlight=False)
+            console.rule(f"[bold red]{step.name} failed ({_how(step)}): the error in its log")
+            tail = error_tail(step.log_path, command_failed=step.failed_at in (None, "command"))
+            console.print("\n".join(tail), markup=False, highlight=False)
     for name, folder in sorted(result.job_outputs.items()):
         if not folder.is_dir() or not any(folder.iterdir()):
             continue  # its step failed or never ran
@@ -106,16 +119,59 @@ def read_tail(path: Path, max_bytes: int = TAIL_BYTES) -> list[str]:
     return lines[1:] if size > max_bytes else lines  # the first one was cut
 
 
-def error_tail(path: Path, max_lines: int = LOG_TAIL_LINES) -> list[str]:
+def _how(step: StepResult) -> str:
+    if step.failed_at in _FAILED_AT:
+        return _FAILED_AT[step.failed_at]
+    return f"exit {step.returncode}" if step.returncode is not None else "not run"
+
+
+def _runner_lines(lines: list[str]) -> int:
+    """Where the runner's own lines at the end of a step log start (``len(lines)``: none)."""
+    start = len(lines)
+    for i in range(len(lines) - 1, -1, -1):
+        if lines[i].startswith(RUNNER_LOG_PREFIX):
+            start = i
+        elif lines[i].strip():
+            break
+    return start
+
+
+def without_warnings(lines: list[str]) -> list[str]:
+    """``lines`` less the warning records in them (each with its continuation lines)."""
+    kept: list[str] = []
+    in_warning = False
+    for line in lines:
+        record = _RECORD.match(line)
+        if record or _PY_WARNING.match(line):
+            in_warning = _PY_WARNING.match(line) is not None or (
+                record is not None and record["level"] == "WARNING"
+            )
+        elif line and not line[0].isspace():
+            in_warning = False  # neither a record nor its continuation: plain output
+        if not in_warning:
+            kept.append(line)
+    return kept
+
+
+def error_tail(
+    path: Path, max_lines: int = LOG_TAIL_LINES, *, command_failed: bool = True
+) -> list[str]:
     """What a failed step's log says went wrong: its last traceback, down to the exception.
 
-    A traceback's first line, then its last frames and the exception; warnings logged after
-    it stay in the log file. Without a traceback, the last lines.
+    A traceback's first line, then its last frames and the exception, then what the runner
+    wrote after the command; warnings logged after it stay in the log file. Without a
+    traceback, the last lines that are not warnings. When the command did not fail (the step
+    failed before it started, or after it exited 0: its outputs, their upload), only the
+    runner's own lines: the command's log says nothing about that error.
     """
     lines = read_tail(path)
+    own = _runner_lines(lines)
+    if own < len(lines) and not command_failed:
+        return lines[own:][-max_lines:]
+    runner, lines = lines[own:], lines[:own]
     starts = [i for i, line in enumerate(lines) if _TRACEBACK in line]
     if not starts:
-        return lines[-max_lines:]
+        return [*without_warnings(lines), *runner][-max_lines:]
     start = starts[-1]
     end = next(
         (
@@ -125,10 +181,25 @@ def error_tail(path: Path, max_lines: int = LOG_TAIL_LINES) -> list[str]:
         ),
         len(lines) - 1,
     )
+    end = _message_end(lines, end)
     section = lines[start : end + 1]
-    if len(section) > max_lines:
-        section = [section[0], "    ...", *section[-(max_lines - 2) :]]
-    return section
+    if len(section) + len(runner) > max_lines:
+        keep = max(1, max_lines - 2 - len(runner))
+        section = [section[0], "    ...", *section[-keep:]]
+    return [*section, *runner]
+
+
+def _message_end(lines: list[str], end: int, most: int = MESSAGE_LINES) -> int:
+    """The last line of the exception message starting at ``lines[end]``: a message goes on
+    (a dataset's repr, the OS error) until a blank line or the next log record or warning."""
+    for i in range(end + 1, min(len(lines), end + 1 + most)):
+        line = lines[i]
+        if not line.strip() or _RECORD.match(line) or _PY_WARNING.match(line):
+            break
+        if _TRACEBACK in line:
+            break
+        end = i
+    return end
 
 
 def _json_preview(folder: Path) -> str | None:

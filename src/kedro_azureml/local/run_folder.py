@@ -33,6 +33,9 @@ class RunRecord:
     pipeline: str
     from_yaml: str | None = None
     started: float = 0.0
+    # --remote-storage: the run's data crosses steps through the real temporary container
+    # (else through the run folder's temporary_storage/); a resume keeps the run's choice.
+    remote_storage: bool = False
 
     def write(self, run_dir: Path) -> None:
         write_text_atomically(run_dir / RUN_FILE, json.dumps(asdict(self), indent=2))

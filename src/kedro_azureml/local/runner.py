@@ -22,7 +22,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import IO, Protocol
 
 from kedro_azureml.contract.assets import AssetSpec, normalize_version
 from kedro_azureml.contract.bindings import STEP_IO
@@ -34,9 +34,10 @@ from kedro_azureml.contract.storage_paths import (
     new_local_run_id,
 )
 from kedro_azureml.errors import KedroAzureMLError
+from kedro_azureml.local.datastore import DatastoreFolders
 from kedro_azureml.local.job import LocalStep
 from kedro_azureml.local.processes import StepProcesses
-from kedro_azureml.local.ranks import rank_launches
+from kedro_azureml.local.ranks import rank_launches, world_size
 from kedro_azureml.local.run_folder import record_step
 from kedro_azureml.local.snapshots import CodeSnapshot, LocalSnapshots
 from kedro_azureml.local.timeouts import TIMED_OUT, StepTimedOut
@@ -80,16 +81,6 @@ STEP_ENV_ALLOWLIST = frozenset(
 )
 
 
-class RemoteFolders(Protocol):
-    """Step folders kept in a datastore between steps (``cloud.blob_folders.BlobFolders``)."""
-
-    def remote_path(self, uri: str, job_name: str) -> str: ...
-
-    def upload(self, local: Path, remote: str) -> None: ...
-
-    def download(self, remote: str, local: Path) -> None: ...
-
-
 class AssetSource(Protocol):
     """The workspace's data assets (``cloud.assets.WorkspaceAssets``)."""
 
@@ -113,6 +104,8 @@ PENDING, RUNNING, SUCCEEDED, FAILED, SKIPPED, INTERRUPTED = (
 MAX_FILE_NAME = 100  # bytes: leaves room for suffixes and for encrypted file systems
 # Where saves write before they rename into place (step_data, serialization, atomic writes).
 PARTIAL_PREFIXES = (".partial-",)
+# Starts the lines the runner itself writes into a step's log (its errors, after the command's).
+RUNNER_LOG_PREFIX = "kedro-azureml: "
 # After the first Ctrl-C, steps get this long to stop by themselves before they are killed.
 STOP_GRACE_VARIABLE = "KEDRO_AZUREML_STOP_GRACE_SECONDS"
 STOP_GRACE_SECONDS = 10.0
@@ -127,6 +120,12 @@ class StepResult:
     log_path: Path | None = None
     returncode: int | None = None
     reason: str = ""
+    started_at: float | None = None  # wall clock (epoch seconds), for the report's timeline
+    finished_at: float | None = None
+    ranks: int = 1  # processes the step ran as (a distributed step's world size)
+    # Where a failed step stopped: "inputs" (its command never started), "command",
+    # "outputs" (exited 0 without every output), "upload" (its node(s) ran; the upload failed).
+    failed_at: str | None = None
 
 
 @dataclass
@@ -165,6 +164,10 @@ class RunResult:
                         "returncode": step.returncode,
                         "log": str(step.log_path) if step.log_path else None,
                         "reason": step.reason,
+                        "started": step.started_at,
+                        "finished": step.finished_at,
+                        "ranks": step.ranks,
+                        "failed_at": step.failed_at,
                     }
                     for name, step in self.steps.items()
                 },
@@ -196,6 +199,10 @@ class StepOutputError(KedroAzureMLError):
     """A step exited 0 without writing every declared output: it failed."""
 
 
+class StepUploadError(KedroAzureMLError):
+    """A step exited 0 with every output, which could not be uploaded to the container."""
+
+
 class LocalJobRunner:
     """Runs the steps of one compiled job; one instance per run directory."""
 
@@ -209,7 +216,7 @@ class LocalJobRunner:
         on_change: Callable[[StepResult], None] | None = None,
         on_notice: Callable[[str], None] | None = None,
         extra_env: dict[str, str] | None = None,
-        blob_folders: RemoteFolders | None = None,
+        datastore: DatastoreFolders | None = None,
         assets: AssetSource | None = None,
         code_snapshot: CodeSnapshot | None = None,
         tracking: LocalTracking | None = None,
@@ -228,7 +235,7 @@ class LocalJobRunner:
         self.on_change = on_change or (lambda result: None)
         self.on_notice = on_notice or (lambda message: None)
         self.extra_env = extra_env or {}
-        self.blob_folders = blob_folders
+        self.datastore = datastore
         self.assets = assets
         self._asset_paths: dict[tuple[str, str], Path] = {}
         self._asset_lock = threading.Lock()
@@ -246,7 +253,9 @@ class LocalJobRunner:
         self._signals: list[int] = []  # appended by the signal handler, acted on by run()
         self._kill_at: float | None = None
         for step in steps:
-            self.result.steps[step.name] = StepResult(step.name, step.display_name)
+            self.result.steps[step.name] = StepResult(
+                step.name, step.display_name, ranks=world_size(step)
+            )
 
     # Folders -----------------------------------------------------------------------------
     def output_folder(self, step: str, port: str) -> Path:
@@ -286,22 +295,21 @@ class LocalJobRunner:
 
     # Running -----------------------------------------------------------------------------
     def _remote(self, uri: str) -> str:
-        if self.blob_folders is None:
+        if self.datastore is None:
             raise KedroAzureMLError(
-                f"The job passes data through {uri}; run --local needs the temporary storage "
-                "credentials for it."
+                f"The job passes data through {uri}; run --local was given no container for it."
             )
-        return self.blob_folders.remote_path(uri, self.run_id)
+        return self.datastore.remote_path(uri, self.run_id)
 
     def _mount_inputs(self, step: LocalStep) -> None:
         for port, (kind, path) in step.asset_inputs.items():
             self._asset_paths[(step.name, port)] = self._fetch_asset(step, port, kind, path)
         for port, (producer, producer_port) in step.inputs.items():
             uri = self.steps[producer].output_uris.get(producer_port)
-            if uri and self.blob_folders:
+            if uri and self.datastore:
                 mount = self.input_folder(step, port)
                 shutil.rmtree(mount, ignore_errors=True)  # no file of an earlier attempt
-                self.blob_folders.download(self._remote(uri), mount)
+                self.datastore.download(self._remote(uri), mount)
         for port, (producer, producer_port) in step.inputs.items():
             if producer_port in self.steps[producer].asset_outputs:
                 continue  # a registered data asset: Azure ML's folder, no marker of ours
@@ -353,9 +361,17 @@ class LocalJobRunner:
         return self.assets.fetch(spec, destination)
 
     def _unmount_outputs(self, step: LocalStep) -> None:
+        if self.datastore is None:
+            return
         for port, uri in step.output_uris.items():
-            if self.blob_folders:
-                self.blob_folders.upload(self.output_folder(step.name, port), self._remote(uri))
+            try:
+                self.datastore.upload(self.output_folder(step.name, port), self._remote(uri))
+            except Exception as exc:
+                first_line = (str(exc).strip().splitlines() or [""])[0]
+                raise StepUploadError(
+                    f"its node(s) ran and exited 0, but uploading output '{port}' to "
+                    f"{self.datastore.where} failed: {type(exc).__name__}: {first_line}"
+                ) from exc
 
     def _environment(self, step: LocalStep, *, shared_only: bool = False) -> dict[str, str]:
         """What a step process sees: like on Azure ML, not this machine's environment.
@@ -420,8 +436,10 @@ class LocalJobRunner:
         result.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._empty_outputs(step)
         started = time.perf_counter()
+        result.started_at = time.time()
         returncode: int | None = None
         failed = timed_out = False
+        stage = "inputs"
         with result.log_path.open("w") as log:
             try:
                 self._mount_inputs(step)
@@ -431,27 +449,37 @@ class LocalJobRunner:
                 cwd = self.working_dir(step)
                 launches = rank_launches(step, command, self._environment(step))
                 warm = len(launches) == 1  # a distributed step's ranks start cold
+                stage = "command"
                 processes = [
                     self.processes.start(argv, cwd=cwd, env=env, log=log, warm=warm)
                     for argv, env in launches
                 ]
                 returncode = self.processes.wait_all(processes, timeout=step.timeout)
                 if returncode == 0:
+                    stage = "outputs"
                     problems = self._output_problems(step)
                     if problems:
                         raise StepOutputError(
                             "exited 0 but " + "; ".join(problems) + " (did a node exit early?)"
                         )
+                    stage = "upload"
                     self._unmount_outputs(step)
             except StepTimedOut as exc:
-                log.write(f"\nkedro-azureml: the step {exc}\n")
+                _log_error(log, f"the step {exc}")
                 result.reason = str(exc)
                 timed_out = failed = True
+            except StepUploadError as exc:
+                _log_error(log, f"{exc}\n{type(exc.__cause__).__name__}: {exc.__cause__}")
+                result.reason = str(exc)[:300]
+                failed = True
             except Exception as exc:  # A step that cannot start or finish fails like any other.
-                log.write(f"\nkedro-azureml: {type(exc).__name__}: {exc}\n")
+                _log_error(log, f"{type(exc).__name__}: {exc}")
                 result.reason = f"{type(exc).__name__}: {exc}"[:300]
                 failed = True
+        if failed or returncode:
+            result.failed_at = stage
         result.duration = time.perf_counter() - started
+        result.finished_at = result.started_at + result.duration
         result.returncode = returncode
         if returncode != 0 or failed:
             self._remove_partial_saves(step)
@@ -604,6 +632,12 @@ class LocalJobRunner:
         result = self.result.steps[name]
         result.status, result.reason = SKIPPED, reason
         self.on_change(result)
+
+
+def _log_error(log: IO[str], message: str) -> None:
+    """Write the runner's own error after the command's output, every line marked as its."""
+    lines = [line for line in message.strip().splitlines() if line.strip()]
+    log.write("\n" + "".join(f"{RUNNER_LOG_PREFIX}{line}\n" for line in lines))
 
 
 def _interruption(signum: int) -> str:

@@ -45,7 +45,7 @@ def requirements_path(project_path: Path) -> str:
             return candidate
     raise KedroAzureMLError(
         f"No requirements.txt or src/requirements.txt in {project_path}: the image installs the "
-        "project's requirements from it (add kedro-azureml to it too)."
+        "project's requirements from it (add kedro-azureml-next to it too)."
     )
 
 
@@ -109,6 +109,21 @@ def write_docker_files(
         extra_packages=tracking_packages_for_image(project_path, requirements),
     )
     return [write_text_atomically(project_path / name, text) for name, text in texts.items()]
+
+
+def original_plugin_warning(project_path: Path) -> str | None:
+    """A warning when the image's requirements install the original plugin (GetInData's
+    kedro-azureml): every step runs ``kedro azureml execute``, which would then be its."""
+    from kedro_azureml.project.requirements import ORIGINAL_PLUGIN, PLUGIN, declared_requirements
+
+    requirements = requirements_path(project_path)
+    if not declared_requirements(project_path, [requirements]).names(ORIGINAL_PLUGIN):
+        return None
+    return (
+        f"{requirements} names {ORIGINAL_PLUGIN}, the original plugin, so the image would run "
+        f"its steps, not this plugin's: replace it with {PLUGIN} (same import name, same "
+        "commands) and rebuild the image."
+    )
 
 
 def tracking_packages_for_image(project_path: Path, requirements: str) -> tuple[str, ...]:

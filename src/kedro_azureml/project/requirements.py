@@ -21,6 +21,9 @@ else:  # pragma: no cover - Kedro depends on tomli before 3.11
 
 AZUREML_MLFLOW = "azureml-mlflow"
 KEDRO_MLFLOW = "kedro-mlflow"
+PLUGIN = "kedro-azureml-next"
+# GetInData's plugin: same import package (kedro_azureml), another `kedro azureml execute`.
+ORIGINAL_PLUGIN = "kedro-azureml"
 _NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[([^\]]*)\])?")
 _INCLUDE = re.compile(r"^\s*(?:-r|--requirement)[\s=]+(\S+)")
 
@@ -38,7 +41,7 @@ class DeclaredRequirements:
     files: list[str] = field(default_factory=list)
 
     def names(self, package: str) -> bool:
-        if package == AZUREML_MLFLOW and "kedro-azureml[mlflow]" in self.packages:
+        if package == AZUREML_MLFLOW and f"{PLUGIN}[mlflow]" in self.packages:
             return True  # our mlflow extra brings it
         return normalize(package) in self.packages
 

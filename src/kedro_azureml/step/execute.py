@@ -96,7 +96,7 @@ def execute_step(
     if missing:
         raise KedroAzureMLError(
             "The kedro-azureml hook did not run, so these datasets were not bound to the "
-            f"step's folders: {', '.join(missing)}. Is 'kedro-azureml' listed in "
+            f"step's folders: {', '.join(missing)}. Is 'kedro-azureml-next' listed in "
             "DISABLE_HOOKS_FOR_PLUGINS in settings.py? Remove it from there."
         )
     for name in binding.in_place:

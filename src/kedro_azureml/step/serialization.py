@@ -293,6 +293,9 @@ def _parquet_table(obj: pd.DataFrame | pd.Series, meta: dict[str, Any]) -> pa.Ta
     if not _pyarrow_available():
         meta["choice"] = "pickle: pyarrow is not installed"
         return None
+    if int(pd.__version__.split(".", 1)[0]) < 3:
+        meta["choice"] = PANDAS_2_CHOICE
+        return None
     if isinstance(obj, pd.Series):
         name = obj.name
         if not (name is None or type(name) in (str, int)):
@@ -317,6 +320,11 @@ def _parquet_table(obj: pd.DataFrame | pd.Series, meta: dict[str, Any]) -> pa.Ta
     return table
 
 
+# Which frames Parquet gives back exactly is worked out for pandas 3 (its Arrow-backed str
+# dtype); pandas 2 (the only pandas on Python 3.10) keeps labels and strings as object, so
+# every frame travels pickled there: exact, only larger.
+PANDAS_2_CHOICE = "pickle: pandas < 3 (Parquet is used with pandas 3, Python 3.11+)"
+
 _PYARROW: list[bool] = []  # found or not, looked up (and said) once per process
 
 
@@ -333,7 +341,7 @@ def _pyarrow_available() -> bool:
             logger.warning(
                 "pyarrow is not installed, so DataFrames that cross steps are written with "
                 "cloudpickle instead of Parquet: larger and slower for big frames, and not "
-                'readable outside Python. Install it with `pip install "kedro-azureml[parquet]"` '
+                'readable outside Python. Install it with `pip install "kedro-azureml-next[parquet]"` '
                 "in the steps' environment."
             )
     return _PYARROW[0]

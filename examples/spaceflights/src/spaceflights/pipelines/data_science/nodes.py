@@ -73,8 +73,11 @@ def evaluate_model(
     worst = float(max_error(y_test, y_pred))
     logging.getLogger(__name__).info("Model has a coefficient R^2 of %.3f on test data.", r2)
     metrics = {"r2_score": r2, "mae": mae, "max_error": worst}
-    if os.environ.get("MLFLOW_RUN_ID"):
-        import mlflow
-
-        mlflow.log_metrics(metrics)
+    if os.environ.get("MLFLOW_RUN_ID"):  # set in every Azure ML step and by run --local
+        try:
+            import mlflow
+        except ImportError:  # an environment without the mlflow extra: the metrics still return
+            logging.getLogger(__name__).warning("mlflow is not installed: metrics not logged")
+        else:
+            mlflow.log_metrics(metrics)
     return metrics
