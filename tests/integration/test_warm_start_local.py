@@ -85,7 +85,8 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _run(project: Path, *args: str, **env: str) -> dict[str, dict[str, Any]]:
-    kedro(project, "azureml", "run", "--local", "--group-by", "none", *args, **env)
+    warm = {"KEDRO_AZUREML_WARM_START": "1", **env}  # warm starts are opt-in
+    kedro(project, "azureml", "run", "--local", "--group-by", "none", *args, **warm)
     run = last_run(project)
     return {
         name: load_object(str(run / "outputs" / name)) for name in ("downstream", "independent")
