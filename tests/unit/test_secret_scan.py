@@ -237,3 +237,54 @@ def test_a_broken_baseline_is_a_clear_error(tmp_path: Path) -> None:
     _write(tmp_path, {".secrets.baseline": "{not json"})
     with pytest.raises(ConfigError, match=r"\.secrets\.baseline is not a detect-secrets baseline"):
         Allowlist.for_directory(tmp_path)
+
+
+SK_KEY = "sk-proj-" + "Ab3dE9fGh2JkLm5NpQr8StUv1WxYz4" * 2
+# (a value that goes into a job, the kinds secret_shapes names): the precise shapes only
+VALUE_SHAPES = [
+    (CONNECTION, ["Azure storage account key (AccountKey=)"]),
+    (f"key:{ACCOUNT_KEY}", ["Azure storage account key"]),
+    (
+        "https://a.blob.core.windows.net/c?sv=2022-11-02&sr=c&sig=AbCdEf0123456789AbCdEf0123%3D",
+        ["Azure SAS signature (sig=)"],
+    ),
+    (JWT, ["JSON web token"]),
+    (GITHUB, ["GitHub token"]),
+    (SK_KEY, ["API key (sk-...)"]),
+    ("postgresql://scott:t1ger-Pass@db/x", ["password in a URL"]),
+    ("sk-learn-model-training-and-evaluation-pipeline", []),
+    ("Bearer abcdefghijklmnopqrstuvwxyz0123456789", []),
+    ("client_secret=Zq8&kLm2Vx9!pR4t", []),
+    (
+        "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey="
+        "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;",
+        [],
+    ),
+    ("postgresql://user:password@host:5432/db", []),
+    ("azureml://datastores/workspaceblobstore/paths/kedro/companies/v2/", []),
+    ("0f3a9c2e4b1d7a6e:eJzrDGBgYGDgcXJ3", []),
+]
+
+
+@pytest.mark.parametrize(
+    ("value", "kinds"),
+    VALUE_SHAPES,
+    ids=[
+        "connection-string",
+        "account-key",
+        "sas",
+        "jwt",
+        "github",
+        "sk-key",
+        "url-password",
+        "sk-name",
+        "bearer-prose",
+        "assignment",
+        "azurite",
+        "url-placeholder",
+        "datastore-uri",
+        "node-reference",
+    ],
+)
+def test_secret_shapes_of_a_job_value(value: str, kinds: list[str]) -> None:
+    assert secret_scan.secret_shapes(value) == kinds

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from kedro_azureml.commands.submit import (
+from kedro_azureml.commands.job_secrets import (
     STORAGE_KEY_LABEL,
-    SubmitCheckError,
+    SecretInJobError,
     check_options_hold_no_secret,
     known_secrets,
-    storage_account_key,
 )
+from kedro_azureml.commands.submit import SubmitCheckError, storage_account_key
 from kedro_azureml.compiler.render import CompileOptions
 from kedro_azureml.config import TemporaryStorageConfig
 from kedro_azureml.errors import KedroAzureMLError
@@ -84,7 +84,7 @@ def test_option_values_holding_a_known_secret_are_refused() -> None:
         params={"io": {"targets": ["a", f"key={KEY}"]}, "plain": 3},
         env_vars={"SP": "sp-secret-0123", "OK": "fine"},
     )
-    with pytest.raises(SubmitCheckError) as raised:
+    with pytest.raises(SecretInJobError) as raised:
         check_options_hold_no_secret(options, known)
     message = str(raised.value)
     assert "  - --env-var SP: the value of $AZURE_CLIENT_SECRET\n" in message

@@ -11,12 +11,21 @@ import logging
 import os
 import shutil
 import uuid
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kedro.io import DatasetError
 
+from kedro_azureml.cloud.storage_policy import (
+    PROBE_POLICY,
+    TRANSFER_POLICY,
+    StorageUnreachable,
+    redact_urls,
+    unreachable_reason,
+)
 from kedro_azureml.contract.assets import LATEST, AssetSpec
 from kedro_azureml.contract.storage_paths import DATASTORE_URI
 
@@ -65,8 +74,18 @@ def download_asset(
             f"Data asset {location.name}:{location.version} lives at {location.uri}; only "
             "assets on a workspace datastore (azureml://datastores/...) can be downloaded."
         )
-    container = _container_client(connection, match["datastore"])
+    access = _datastore_access(connection, match["datastore"])
     path = match["path"]
+    with _storage_errors(location, access):
+        _probe(access, location, path)
+        _download_files(access.client(TRANSFER_POLICY), location, path, destination, file_name)
+    logger.info("Downloaded data asset %s:%s to %s", location.name, location.version, destination)
+    return destination
+
+
+def _download_files(
+    container: Any, location: AssetLocation, path: str, destination: Path, file_name: str
+) -> None:
     partial = destination.with_name(f".{destination.name}.partial-{uuid.uuid4().hex}")
     partial.mkdir(parents=True)
     try:
@@ -96,8 +115,6 @@ def download_asset(
                 raise
     finally:
         shutil.rmtree(partial, ignore_errors=True)
-    logger.info("Downloaded data asset %s:%s to %s", location.name, location.version, destination)
-    return destination
 
 
 @dataclass(frozen=True)
@@ -131,9 +148,23 @@ class WorkspaceAssets:
         return destination / file_name if location.type == "uri_file" else destination
 
 
-def _container_client(connection: WorkspaceConnection, datastore_name: str) -> Any:
-    from azure.storage.blob import ContainerClient
+@dataclass(frozen=True)
+class _DatastoreAccess:
+    """What reading a datastore's container takes; clients are made per retry policy."""
 
+    datastore: str
+    account: str
+    url: str
+    container: str
+    credential: Any = field(repr=False)  # a key or a SAS: never in a message or a log
+
+    def client(self, policy: dict[str, Any]) -> Any:
+        from azure.storage.blob import ContainerClient
+
+        return ContainerClient(self.url, self.container, credential=self.credential, **policy)
+
+
+def _datastore_access(connection: WorkspaceConnection, datastore_name: str) -> _DatastoreAccess:
     datastore = connection.ml_client.datastores.get(datastore_name, include_secrets=True)
     account = datastore.account_name
     container = getattr(datastore, "container_name", None) or getattr(datastore, "filesystem", None)
@@ -151,7 +182,57 @@ def _container_client(connection: WorkspaceConnection, datastore_name: str) -> A
         credential = secrets.sas_token
     else:  # identity-based datastore: the caller's own identity reads the storage
         credential = connection.credential
-    return ContainerClient(url, container, credential=credential)
+    return _DatastoreAccess(datastore_name, account, url, container, credential)
+
+
+def _probe(access: _DatastoreAccess, location: AssetLocation, path: str) -> None:
+    """One request that fails at once when the account cannot be reached (``PROBE_POLICY``):
+    the file's properties, or the folder's first blob; as little as the credential may read."""
+    container = access.client(PROBE_POLICY)
+    if location.type == "uri_file":
+        container.get_blob_client(path).get_blob_properties()
+    else:
+        prefix = f"{path.rstrip('/')}/" if path.strip("/") else ""
+        pages = container.list_blobs(name_starts_with=prefix, results_per_page=1).by_page()
+        next(iter(pages), None)
+
+
+@contextmanager
+def _storage_errors(location: AssetLocation, access: _DatastoreAccess) -> Iterator[None]:
+    """The storage SDK's errors as one message naming the asset, the account and the cause."""
+    from azure.core.exceptions import (
+        ClientAuthenticationError,
+        HttpResponseError,
+        ResourceNotFoundError,
+        ServiceRequestError,
+        ServiceResponseError,
+    )
+
+    asset = f"data asset {location.name}:{location.version}"
+    where = f"storage account '{access.account}' (datastore {access.datastore})"
+    try:
+        yield
+    except (ServiceRequestError, ServiceResponseError) as exc:
+        raise StorageUnreachable(
+            f"Cannot download {asset}: {where} cannot be reached: {unreachable_reason(exc)}. "
+            "Check this machine's network, proxy and the account's firewall."
+        ) from None
+    except ResourceNotFoundError as exc:
+        raise DatasetError(
+            f"Cannot download {asset}: {location.uri} is not in {where} "
+            f"({redact_urls(exc.reason or exc.message)}): its files were moved or deleted."
+        ) from None
+    except ClientAuthenticationError as exc:
+        raise DatasetError(
+            f"Cannot download {asset}: {where} refused the datastore's credentials "
+            f"({redact_urls(exc.reason or exc.message)}). Check the datastore's credentials, or "
+            "your access to the account (Storage Blob Data Reader) for an identity-based one."
+        ) from None
+    except HttpResponseError as exc:
+        raise DatasetError(
+            f"Cannot download {asset}: {where} answered {exc.status_code} "
+            f"({redact_urls(str(exc.reason or exc.message))})."
+        ) from None
 
 
 def _download_blob(container: Any, blob_name: str, target: Path) -> None:

@@ -9,51 +9,30 @@ containers never re-register each other's datastore under running jobs. So the
 steps see plain folders and no secret ever reaches a step, the YAML, the logs or the snapshot.
 
 ``run --local --remote-storage`` emulates those mounts on the real container
-(``local/datastore.py`` moves the files; this module opens the container). The storage SDK's
-default retries spend about 90 s on an account that cannot be reached at all, so the container
-is first probed once with no retry on connection errors, and the file system that moves the
-files retries a few times, briefly.
+(``local/datastore.py`` moves the files; this module opens the container). The container is
+first probed once with no retry on connection errors, and the file system that moves the
+files retries a few times, briefly (see ``storage_policy``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
-import socket
 from collections.abc import Callable
 from typing import Any
 
 import adlfs
 
+from kedro_azureml.cloud.storage_policy import (
+    PROBE_POLICY,
+    TRANSFER_POLICY,
+    StorageUnreachable,
+    unreachable_reason,
+)
 from kedro_azureml.contract.storage_paths import account_key_problem
 from kedro_azureml.errors import KedroAzureMLError
 
-# Keyword arguments of the storage SDK's clients (azure-storage-blob's ExponentialRetry and
-# azure-core's transport). A DNS failure or a refused connection is one attempt at start-up.
-PROBE_POLICY: dict[str, Any] = {
-    "retry_connect": 0,
-    "retry_total": 1,
-    "initial_backoff": 1,
-    "increment_base": 1,
-    "random_jitter_range": 1,
-    "connection_timeout": 5,
-    "read_timeout": 10,
-}
-# Moving files: a blip is retried, an outage fails the step in seconds, not a minute and a half.
-TRANSFER_POLICY: dict[str, Any] = {
-    "retry_connect": 1,
-    "retry_total": 3,
-    "initial_backoff": 1,
-    "increment_base": 2,
-    "random_jitter_range": 1,
-    "connection_timeout": 10,
-    "read_timeout": 60,
-}
 _USER_AGENT = "kedro-azureml"
-
-
-class StorageUnreachable(KedroAzureMLError):
-    """The storage account did not answer: DNS, refused connection, timeout."""
 
 
 def _service_client(
@@ -83,18 +62,6 @@ class _BoundedRetryBlobFileSystem(adlfs.AzureBlobFileSystem):  # type: ignore[mi
         self.account_url = self.service_client.url.rstrip("/")
 
 
-def _unreachable_reason(exc: Exception) -> str:
-    from aiohttp import ClientConnectorError
-
-    inner = getattr(exc, "inner_exception", None)
-    os_error = inner.os_error if isinstance(inner, ClientConnectorError) else None
-    if isinstance(os_error, socket.gaierror):
-        return f"its host name does not resolve ({exc})"
-    if isinstance(os_error, ConnectionRefusedError):
-        return f"the connection was refused ({exc})"
-    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-
-
 def probe_container(account_name: str, container: str, make_client: Callable[..., Any]) -> None:
     """Check, in seconds, that the container answers; one clear error otherwise."""
     from azure.core.exceptions import (
@@ -114,7 +81,7 @@ def probe_container(account_name: str, container: str, make_client: Callable[...
     except (ServiceRequestError, ServiceResponseError) as exc:
         raise StorageUnreachable(
             f"Cannot reach storage account '{account_name}' (temporary_storage): "
-            f"{_unreachable_reason(exc)}. Check temporary_storage.account_name, and this "
+            f"{unreachable_reason(exc)}. Check temporary_storage.account_name, and this "
             "machine's network and proxy settings; or run --local without --remote-storage, "
             "which passes the data through local folders."
         ) from None

@@ -98,12 +98,21 @@ def compile_project(
     yaml_dir: Path,
     grouping: str | None = None,
     use_cache: bool = False,
+    secrets: dict[str, str] | None = None,
 ) -> CompiledJob:
     """Compile ``project``'s pipeline. With ``use_cache``, a job the SDK already built and
     validated from the very same plan, config and options (see ``compile_cache``) is not built
     again: the result then holds its YAML and no SDK job, for commands that need only the YAML.
+
+    A job that would hold a secret (``secrets``, default: those this machine's environment
+    holds, or a secret's shape) is refused before anything is written, the cache included.
     """
     from kedro_azureml.commands.compile_cache import compile_key, read_cached, write_cached
+    from kedro_azureml.commands.job_secrets import (
+        check_options_hold_no_secret,
+        check_yaml_holds_no_secret,
+        known_secrets,
+    )
     from kedro_azureml.compiler.compile import job_yaml, plan_pipeline, render_options
     from kedro_azureml.compiler.render import render_job
     from kedro_azureml.project.catalog_check import check_dataset_types
@@ -111,6 +120,8 @@ def compile_project(
     from kedro_azureml.project.snapshot_check import check_code_snapshot
 
     started = time.perf_counter()
+    secrets = known_secrets() if secrets is None else secrets
+    check_options_hold_no_secret(options, secrets, "compiled")
     pipeline = project.pipeline(options.pipeline_name)
     if not pipeline.nodes:
         raise CompileError(
@@ -144,6 +155,8 @@ def compile_project(
     if yaml_text is None:
         job = render_job(plan, project.config, options)
         yaml_text = job_yaml(job, replace(options, code=yaml_code))
+    check_yaml_holds_no_secret(yaml_text, secrets)  # before the cache or a file keeps it
+    if job is not None:
         write_cached(project.path, key, yaml_text)
     seconds = time.perf_counter() - started
     return CompiledJob(plan, job, yaml_text, seconds, project.env, project.env_origin)

@@ -107,6 +107,7 @@ def _schedule_job(
     interactive: bool,
 ) -> None:
     from kedro_azureml.commands.compile import compile_project
+    from kedro_azureml.commands.job_secrets import known_secrets
     from kedro_azureml.commands.submit import check_docker_image, check_workspace, stage_code
 
     selected = select_job(project, CompileOptions(env=settings.env), JobRequest(job=job_name))
@@ -116,7 +117,11 @@ def _schedule_job(
             job_project, options, Path(staging), settings.allow_secrets_upload, console, interactive
         )
         compiled = compile_project(
-            job_project, options, yaml_dir=job_project.path, grouping=selected.grouping
+            job_project,
+            options,
+            yaml_dir=job_project.path,
+            grouping=selected.grouping,
+            secrets=known_secrets(account_key),
         )
         if manifest is None:
             check_docker_image(compiled.job)

@@ -22,19 +22,14 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from kedro_azureml.commands.job_secrets import check_options_hold_no_secret, known_secrets
 from kedro_azureml.commands.jobs import JobRequest, select_job
 from kedro_azureml.compiler.render import CompileOptions
 from kedro_azureml.config import DEFAULT_COMPUTE, AzureMLConfig, TemporaryStorageConfig, Workspace
 from kedro_azureml.contract.references import import_reference
 from kedro_azureml.errors import KedroAzureMLError
 from kedro_azureml.project.kedro_project import KedroProject
-from kedro_azureml.project.secret_scan import (
-    KNOWN_SECRET_ENV_VARS,
-    MIN_KNOWN_SECRET,
-    Allowlist,
-    scan_contents,
-    suspicious_files,
-)
+from kedro_azureml.project.secret_scan import Allowlist, scan_contents, suspicious_files
 from kedro_azureml.project.snapshot import SnapshotManifest, copy_snapshot, scan_code_directory
 
 if TYPE_CHECKING:
@@ -44,7 +39,6 @@ if TYPE_CHECKING:
     from kedro_azureml.compiler.plan import StepPlan
 
 STORAGE_KEY_ENV = "AZURE_STORAGE_ACCOUNT_KEY"
-STORAGE_KEY_LABEL = "The storage account key"
 _SHOWN_SECRETS = 10
 _ALLOW_HOW = (
     "If they are safe to upload, add `pragma: allowlist secret` in a comment on the line, list "
@@ -100,7 +94,11 @@ def submit_project(
         ml_client = _connect(workspace, interactive)
         options = pin_asset_versions(ml_client, project, options, console)
         compiled = compile_project(
-            project, options, yaml_dir=project.path, grouping=settings.grouping
+            project,
+            options,
+            yaml_dir=project.path,
+            grouping=settings.grouping,
+            secrets=known_secrets(account_key),
         )
         console.print(compiled.env_note, highlight=False)
         if manifest is None:
@@ -288,66 +286,6 @@ def check_no_secrets(
         f"{len(suspicious)} file(s) that look like secrets would be uploaded with the code: "
         f"{_listed(suspicious)}. Exclude them in {manifest.root / '.amlignore'} (e.g. conf/local/, "
         "**/credentials*, .env), or pass --allow-secrets-upload if they are safe to upload."
-    )
-
-
-def known_secrets(account_key: str | None) -> dict[str, str]:
-    """``{label: value}`` of every secret this run knows: never uploaded, never in the job.
-
-    The label says where the value came from (a variable), never the value itself; a value
-    known under two names keeps the first.
-    """
-    candidates = [(STORAGE_KEY_LABEL, account_key or "")]
-    candidates += [
-        (f"The value of ${name}", os.environ.get(name, "")) for name in KNOWN_SECRET_ENV_VARS
-    ]
-    for part in os.environ.get("AZURE_STORAGE_CONNECTION_STRING", "").split(";"):
-        name, _, value = part.partition("=")
-        if name.strip().lower() in ("accountkey", "sharedaccesssignature"):
-            candidates.append((f"The {name.strip()} in $AZURE_STORAGE_CONNECTION_STRING", value))
-    known: dict[str, str] = {}
-    for label, value in candidates:
-        value = value.strip()
-        if len(value) >= MIN_KNOWN_SECRET and value not in known.values():
-            known[label] = value
-    return known
-
-
-def _secret_options(options: CompileOptions, known: dict[str, str]) -> list[tuple[str, str]]:
-    """``(option, label)`` for every --env-var/--params value that holds a known secret."""
-    found = []
-    values: list[tuple[str, Any]] = [
-        (f"--env-var {name}", value) for name, value in options.env_vars.items()
-    ]
-    stack: list[tuple[str, Any]] = [("", options.params)]
-    while stack:
-        path, value = stack.pop()
-        if isinstance(value, dict):
-            stack += [(f"{path}.{key}" if path else str(key), v) for key, v in value.items()]
-        elif isinstance(value, (list, tuple)):
-            stack += [(f"{path}[{i}]", v) for i, v in enumerate(value)]
-        else:
-            values.append((f"--params {path}", value))
-    for option, value in values:
-        text = str(value)
-        for label, secret in known.items():
-            if secret in text:
-                found.append((option, label))
-    return sorted(found)
-
-
-def check_options_hold_no_secret(options: CompileOptions, known: dict[str, str]) -> None:
-    """A value given with --env-var or --params is written into the job Azure ML stores and
-    shows: refuse one that holds a secret this run knows (the message never shows it)."""
-    found = _secret_options(options, known)
-    if not found:
-        return
-    lines = "\n".join(f"  - {option}: {label[0].lower()}{label[1:]}" for option, label in found)
-    raise SubmitCheckError(
-        "Not submitted: these values would be written into the job definition sent to Azure ML, "
-        f"where anyone who can read the job sees them:\n{lines}\nSteps never need the storage "
-        "key (temporary storage is mounted through a datastore). Give a step a secret through "
-        "Azure Key Vault or a workspace connection instead."
     )
 
 

@@ -412,6 +412,34 @@ DETECTORS = (
 )
 
 
+# Shapes that ordinary names, paths and prose never have: a value that goes into a job (an
+# option, the compiled YAML) is refused for one of these with no override. The loose shapes (a
+# random-looking value assigned to a secret-like name, a bearer token in prose) are left to the
+# code scan, where a team can accept a false positive.
+_LOOSE_KINDS = frozenset({"bearer token"})
+
+
+def secret_shapes(text: str) -> list[str]:
+    """The kinds of precise secret shapes in ``text`` (never the secrets), sorted, each once."""
+    data = text.encode("utf-8", "surrogatepass")
+    kinds = set()
+    for detector in DETECTORS:
+        if detector.extract is _assignment or detector.kind in _LOOSE_KINDS:
+            continue
+        if not detector.applies(data):
+            continue
+        for match in detector.pattern.finditer(data):
+            found = detector.found(data, match)
+            if found is None:
+                continue
+            # An "sk-" key is random; "sk-learn-model-training-..." is a name.
+            if found[1].startswith("API key") and not _random_looking(found[2][3:]):
+                continue
+            kinds.add(found[1])
+    # A connection string's key is found as "AccountKey=" and as a key: named once, precisely.
+    return sorted(k for k in kinds if not any(o != k and o.startswith(k) for o in kinds))
+
+
 @dataclass
 class ScanResult:
     findings: list[Finding] = field(default_factory=list)
