@@ -9,6 +9,7 @@ stand-in's ``workspaceblobstore`` datastore.
 from __future__ import annotations
 
 import io
+import json
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +22,7 @@ from kedro_azureml.cloud.assets import WorkspaceAssets
 from kedro_azureml.config import Workspace
 from kedro_azureml.contract.assets import AssetSpec
 from kedro_azureml.datasets import AzureMLAssetDataset, resolve_asset_versions
+from tests.support.azurite import HangUpServer, free_port
 from tests.support.seam import write_seam
 
 if TYPE_CHECKING:
@@ -243,3 +245,83 @@ def test_fetch_asset_for_a_local_job_input(
     assert mounted == (destination / expected if expected else destination)
     frame = pd.read_csv(mounted if expected else mounted / "companies.csv")
     pd.testing.assert_frame_equal(frame, V1 if asset.version else V2)
+
+
+class _Attempts:
+    """Counts the storage SDK's requests to one port: attempts, not time."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, port: int) -> None:
+        from azure.core.pipeline.transport import RequestsTransport
+
+        self.count = 0
+        send = RequestsTransport.send
+
+        def counted(transport: Any, request: Any, **kwargs: Any) -> Any:
+            if f":{port}/" in request.url:
+                self.count += 1
+            return send(transport, request, **kwargs)
+
+        monkeypatch.setattr(RequestsTransport, "send", counted)
+
+
+def _blobs_at(
+    endpoint: str,
+    aml_standin: AmlStandin,
+    azurite: AzuriteBlob,
+    monkeypatch: pytest.MonkeyPatch,
+    folder: Path,
+) -> None:
+    """The seam again, with the workspace's blob store at ``endpoint``."""
+    seam = folder / "standin-unreachable.json"
+    variables = write_seam(seam, aml_standin, azurite=azurite)
+    settings = json.loads(seam.read_text())
+    settings["blob_endpoints"] = {azurite.account_name: f"{endpoint}/{azurite.account_name}"}
+    seam.write_text(json.dumps(settings))
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+
+
+@pytest.mark.parametrize("kind", ["refused", "hangs-up"])
+def test_an_unreachable_datastore_fails_at_once_naming_the_asset(
+    companies: AmlStandin,
+    azurite: AzuriteBlob,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    kind: str,
+) -> None:
+    """The SDK's default is 4 attempts, 15 s or more apart: about 90 s before any message."""
+    from kedro.io import DatasetError
+
+    from kedro_azureml.cloud.storage_policy import StorageUnreachable
+
+    server = HangUpServer() if kind == "hangs-up" else None
+    port = server.port if server else free_port()
+    attempts = _Attempts(monkeypatch, port)
+    _blobs_at(f"http://127.0.0.1:{port}", companies, azurite, monkeypatch, tmp_path)
+    assets = WorkspaceAssets(
+        Workspace(companies.subscription_id, companies.resource_group, companies.workspace_name)
+    )
+    try:
+        with pytest.raises(StorageUnreachable) as caught:
+            assets.fetch(AssetSpec("companies", "uri_folder", "1"), tmp_path / "inputs" / "port")
+        with pytest.raises(DatasetError) as loaded:
+            _dataset(tmp_path / "cache", companies, azureml_version="2").load()
+    finally:
+        if server:
+            server.close()
+
+    message = str(caught.value)
+    assert message.startswith(
+        f"Cannot download data asset companies:1: storage account '{azurite.account_name}' "
+        "(datastore workspaceblobstore) cannot be reached: "
+    )
+    if kind == "refused":
+        assert "the connection was refused" in message
+    assert caught.value.__cause__ is None  # one message, not the SDK's chain
+    assert "Cannot download data asset companies:2" in str(loaded.value)
+    # One attempt each when refused; a connection that hangs up is tried twice (one retry).
+    assert attempts.count == (2 if kind == "refused" else 4)
+    if server:
+        assert server.connections == 4
+    assert not (tmp_path / "inputs" / "port").exists()
+    assert not list((tmp_path / "inputs").glob(".*partial*"))

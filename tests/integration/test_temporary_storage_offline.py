@@ -8,8 +8,6 @@ passing. Unreachable storage with ``--remote-storage`` fails in seconds, with on
 from __future__ import annotations
 
 import json
-import socket
-import threading
 import time
 from pathlib import Path
 
@@ -18,7 +16,7 @@ import yaml
 
 from kedro_azureml.cloud.blob_folders import StorageUnreachable, open_blob_container
 from kedro_azureml.step.serialization import load_object
-from tests.support.azurite import ACCOUNT_KEY, ACCOUNT_NAME, free_port
+from tests.support.azurite import ACCOUNT_KEY, ACCOUNT_NAME, HangUpServer, free_port
 from tests.support.kedro_projects import kedro, last_run
 
 ACCOUNT = "kedrooffline"
@@ -154,35 +152,11 @@ def test_unreachable_storage_is_one_message_in_seconds(
     assert elapsed < 10  # the issue's bound; it takes well under a second here
 
 
-class _HangUpServer:
-    """Accepts TCP connections and closes them at once, counting them: a storage endpoint
-    that is there but never answers."""
-
-    def __init__(self) -> None:
-        self.sock = socket.create_server(("127.0.0.1", 0))
-        self.port = self.sock.getsockname()[1]
-        self.connections = 0
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
-
-    def _serve(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            self.connections += 1
-            conn.close()
-
-    def close(self) -> None:
-        self.sock.close()
-
-
 def test_a_storage_endpoint_that_hangs_up_is_tried_twice_at_most(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The SDK's default is 4 attempts, 15 s or more apart; the probe makes two at most."""
-    server = _HangUpServer()
+    server = HangUpServer()
     try:
         endpoint = f"http://127.0.0.1:{server.port}"
         monkeypatch.setenv("AZURE_STORAGE_CONNECTION_STRING", _connection_string(endpoint))

@@ -59,10 +59,13 @@ def known_secrets(account_key: str | None = None) -> dict[str, str]:
 
 
 def _option_values(options: CompileOptions) -> list[tuple[str, Any]]:
-    """``(option, value)`` of every --env-var and every leaf of --params."""
+    """``(option, value)`` of every --env-var and every leaf of --params (merged with the
+    named job's ``params``, which the label then names too)."""
     values: list[tuple[str, Any]] = [
         (f"--env-var {name}", value) for name, value in options.env_vars.items()
     ]
+    job = options.job.name
+    also = f" (or jobs.{job}.params in azureml.yml)" if job else ""
     stack: list[tuple[str, Any]] = [("", options.params)]
     while stack:
         path, value = stack.pop()
@@ -71,7 +74,7 @@ def _option_values(options: CompileOptions) -> list[tuple[str, Any]]:
         elif isinstance(value, (list, tuple)):
             stack += [(f"{path}[{i}]", v) for i, v in enumerate(value)]
         else:
-            values.append((f"--params {path}", value))
+            values.append((f"--params {path}{also}", value))
     return values
 
 
