@@ -158,11 +158,38 @@ class _SdkError(Exception):
             "Asset companeis does not exist in workspace ws.",
         ),
         ("  \n", "_SdkError"),
+        (
+            "HTTPSConnectionPool(host='a.blob.core.windows.net', port=443): Max retries exceeded "
+            "with url: /code-1/x.py?sv=2022-11-02&sr=c&sig=AbC%2Bd0123456789&se=2026 (Caused by)",
+            "HTTPSConnectionPool(host='a.blob.core.windows.net', port=443): Max retries exceeded "
+            "with url: /code-1/x.py?... (Caused by)",
+        ),
     ],
-    ids=["first-line", "sdk-formatted", "empty"],
+    ids=["first-line", "sdk-formatted", "empty", "sas-in-url"],
 )
 def test_error_reason_is_one_readable_line(message: str, reason: str) -> None:
     assert error_reason(_SdkError(message)) == reason
+
+
+def test_a_failed_code_upload_is_one_message_without_its_sas() -> None:
+    """The SDK uploads the code to a SAS URL; a connection error there names the URL."""
+    from types import SimpleNamespace
+
+    from azure.core.exceptions import ServiceRequestError
+
+    from kedro_azureml.cloud.client import AzureMLError, create_job
+
+    def refuse(job: Any, **kwargs: Any) -> Any:
+        raise ServiceRequestError("Connection refused: https://a/c/x.py?sv=1&sig=SECRETSIG")
+
+    client = SimpleNamespace(jobs=SimpleNamespace(create_or_update=refuse))
+    with pytest.raises(AzureMLError) as raised:
+        create_job(client, SimpleNamespace(jobs={}), "exp")
+
+    assert str(raised.value) == (
+        "Azure ML did not accept the job: Connection refused: https://a/c/x.py?..."
+    )
+    assert raised.value.__cause__ is None and raised.value.__suppress_context__
 
 
 class _Refusing:

@@ -23,11 +23,10 @@ from kedro_azureml.cloud.storage_policy import (
     PROBE_POLICY,
     TRANSFER_POLICY,
     StorageUnreachable,
-    redact_urls,
     unreachable_reason,
 )
 from kedro_azureml.contract.assets import LATEST, AssetSpec
-from kedro_azureml.contract.storage_paths import DATASTORE_URI
+from kedro_azureml.contract.storage_paths import DATASTORE_URI, redact_urls
 
 if TYPE_CHECKING:
     from kedro_azureml.cloud.client import WorkspaceConnection

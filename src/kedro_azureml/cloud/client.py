@@ -43,7 +43,7 @@ from urllib.parse import urlsplit
 from kedro_azureml.config import TemporaryStorageConfig, Workspace
 from kedro_azureml.contract.references import import_reference
 from kedro_azureml.contract.sdk_warnings import quiet_sdk
-from kedro_azureml.contract.storage_paths import temp_datastore_name
+from kedro_azureml.contract.storage_paths import redact_urls, temp_datastore_name
 from kedro_azureml.errors import KedroAzureMLError
 
 logger = logging.getLogger(__name__)
@@ -182,9 +182,10 @@ def error_reason(exc: Exception) -> str:
     """One line saying what went wrong, from an SDK error.
 
     The SDK formats some errors for a terminal (colours, "1) Resource was not found." and the
-    cause on a line starting "(x) "): those give their "(x)" lines.
+    cause on a line starting "(x) "): those give their "(x)" lines. A URL's query string (the
+    code upload's SAS, in a connection error) never reaches the message.
     """
-    text = _ANSI_ESCAPE.sub("", str(getattr(exc, "message", None) or exc))
+    text = redact_urls(_ANSI_ESCAPE.sub("", str(getattr(exc, "message", None) or exc)))
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     details = [line.removeprefix("(x) ") for line in lines if line.startswith("(x) ")]
     if details:
@@ -325,14 +326,14 @@ def _resolvable_environments(job: Any) -> None:
 def create_job(ml_client: Any, job: Any, experiment_name: str) -> Any:
     """Upload the code (if any), register the anonymous components and create the job."""
     from azure.ai.ml.exceptions import MlException
-    from azure.core.exceptions import HttpResponseError
+    from azure.core.exceptions import AzureError
 
     _resolvable_environments(job)
     try:
         with quiet_sdk():
             return ml_client.jobs.create_or_update(job, experiment_name=experiment_name)
-    except (HttpResponseError, MlException) as exc:
-        raise AzureMLError(f"Azure ML did not accept the job: {error_reason(exc)}") from exc
+    except (AzureError, MlException) as exc:  # AzureError: also a code upload that failed
+        raise AzureMLError(f"Azure ML did not accept the job: {error_reason(exc)}") from None
 
 
 def stream_job(ml_client: Any, name: str) -> None:

@@ -90,7 +90,7 @@ def get_schedule(ml_client: Any, name: str) -> Any | None:
 def put_schedule(ml_client: Any, schedule: Any) -> Any:
     """Create or update ``schedule`` (uploading its job's code and components first)."""
     from azure.ai.ml.exceptions import MlException
-    from azure.core.exceptions import HttpResponseError
+    from azure.core.exceptions import AzureError
 
     from kedro_azureml.cloud.client import _resolvable_environments
 
@@ -98,10 +98,10 @@ def put_schedule(ml_client: Any, schedule: Any) -> Any:
     try:
         with quiet_sdk():
             return ml_client.schedules.begin_create_or_update(schedule).result()
-    except (HttpResponseError, MlException) as exc:
+    except (AzureError, MlException) as exc:  # AzureError: also a code upload that failed
         raise AzureMLError(
             f"Azure ML did not accept schedule '{schedule.name}': {error_reason(exc)}"
-        ) from exc
+        ) from None
 
 
 def project_schedules(ml_client: Any, project: str) -> list[Any]:

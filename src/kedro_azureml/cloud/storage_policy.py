@@ -11,10 +11,10 @@ Nothing here imports the storage SDK, so both may import it cheaply.
 
 from __future__ import annotations
 
-import re
 import socket
 from typing import Any
 
+from kedro_azureml.contract.storage_paths import redact_urls
 from kedro_azureml.errors import KedroAzureMLError
 
 # Keyword arguments of the storage SDK's clients (azure-storage-blob's ExponentialRetry and
@@ -38,8 +38,6 @@ TRANSFER_POLICY: dict[str, Any] = {
     "connection_timeout": 10,
     "read_timeout": 60,
 }
-# A URL's query string may hold a SAS signature: never in a message.
-_QUERY = re.compile(r"\?[^\s'\"<>]*")
 
 
 class StorageUnreachable(KedroAzureMLError):
@@ -66,11 +64,6 @@ def _causes(exc: BaseException) -> list[BaseException]:
         )
         stack += [item for item in linked if isinstance(item, BaseException)]
     return found
-
-
-def redact_urls(text: str) -> str:
-    """``text`` with every URL query string (a SAS token, say) replaced by ``?...``."""
-    return _QUERY.sub("?...", text)
 
 
 def unreachable_reason(exc: BaseException) -> str:

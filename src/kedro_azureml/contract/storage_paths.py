@@ -35,6 +35,8 @@ SECRET_ENV_VARS = (
     "AZURE_CLIENT_SECRET",
     "AZURE_CLIENT_CERTIFICATE_PASSWORD",
 )
+# A URL's query string may hold a SAS signature: never in a message, a log or a report.
+_URL_QUERY = re.compile(r"\?[^\s'\"<>]*")
 # Set by Azure ML in every step: the pipeline job's run id, and the step's own run id.
 RUN_ID_VARIABLE = "AZUREML_ROOT_RUN_ID"
 STEP_RUN_ID_VARIABLE = "AZUREML_RUN_ID"
@@ -92,3 +94,8 @@ def account_key_problem(key: str, source: str) -> str | None:
             f"({exc}). Check that it is complete, on one line and without quotes."
         )
     return None
+
+
+def redact_urls(text: str) -> str:
+    """``text`` with every URL query string (a SAS token, say) replaced by ``?...``."""
+    return _URL_QUERY.sub("?...", text)

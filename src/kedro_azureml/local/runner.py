@@ -32,6 +32,7 @@ from kedro_azureml.contract.storage_paths import (
     RUN_ID_VARIABLE,
     STEP_RUN_ID_VARIABLE,
     new_local_run_id,
+    redact_urls,
 )
 from kedro_azureml.errors import KedroAzureMLError
 from kedro_azureml.local.datastore import DatastoreFolders
@@ -469,12 +470,13 @@ class LocalJobRunner:
                 result.reason = str(exc)
                 timed_out = failed = True
             except StepUploadError as exc:
-                _log_error(log, f"{exc}\n{type(exc.__cause__).__name__}: {exc.__cause__}")
-                result.reason = str(exc)[:300]
+                cause = f"{type(exc.__cause__).__name__}: {exc.__cause__}"
+                _log_error(log, redact_urls(f"{exc}\n{cause}"))
+                result.reason = redact_urls(str(exc))[:300]
                 failed = True
             except Exception as exc:  # A step that cannot start or finish fails like any other.
-                _log_error(log, f"{type(exc).__name__}: {exc}")
-                result.reason = f"{type(exc).__name__}: {exc}"[:300]
+                _log_error(log, redact_urls(f"{type(exc).__name__}: {exc}"))
+                result.reason = redact_urls(f"{type(exc).__name__}: {exc}")[:300]
                 failed = True
         if failed or returncode:
             result.failed_at = stage
