@@ -178,7 +178,7 @@ def test_run_local_hands_over_its_options(tmp_path: Path, monkeypatch: pytest.Mo
         ),
         (
             ["run", "--env-var", "1ST=x"],
-            "Invalid value for --env-var: '1ST=x' is not KEY=VALUE with a valid variable name",
+            "Invalid value for --env-var: '1ST=...' is not KEY=VALUE with a valid variable name",
         ),
         (
             ["compile", "--aml-env", "kedro-env@latest", "-i", "acr.io/img:1"],

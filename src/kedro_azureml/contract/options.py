@@ -139,8 +139,9 @@ def parse_env_vars(items: Iterable[str]) -> dict[str, str]:
         _check_utf8(item, "--env-var")
         key, sep, value = item.partition("=")
         if not sep or not _ENV_NAME.fullmatch(key):
+            shown = f"{key}=..." if sep else item  # the value may be a secret: never echoed
             raise click.BadParameter(
-                f"{item!r} is not KEY=VALUE with a valid variable name (letters, digits and _, "
+                f"{shown!r} is not KEY=VALUE with a valid variable name (letters, digits and _, "
                 "not starting with a digit; no spaces or control characters such as a newline)",
                 param_hint="--env-var",
             )
