@@ -108,3 +108,10 @@ def test_a_clean_job_compiles_and_azurite_s_published_key_is_no_secret(tmp_path:
 
     assert azurite in compiled.yaml_text
     assert secret_lines(compiled.yaml_text, {"The value of $X": CLIENT_SECRET}) == []
+
+
+def test_a_secret_no_single_line_holds_is_still_refused() -> None:
+    """A value spread over lines (a folded scalar) is found in the whole text."""
+    text = "description: >-\n  half of cl1ent~Secret.Value\n  _0123456789 end\n"
+    known = {"The value of $AZURE_CLIENT_SECRET": "cl1ent~Secret.Value\n  _0123456789"}
+    assert secret_lines(text, known) == [("the compiled YAML", "the value of $AZURE_CLIENT_SECRET")]

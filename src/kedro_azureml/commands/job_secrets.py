@@ -105,7 +105,8 @@ def secret_lines(yaml_text: str, known: dict[str, str]) -> list[tuple[str, str]]
     for number, line in enumerate(yaml_text.splitlines(), start=1):
         key = line.strip().lstrip("- ").partition(":")[0].strip() or "?"
         found += [(f"line {number} ({key})", label) for label in _secrets_in(line, known)]
-    return found
+    # A value YAML folded over two lines is found in the whole text only.
+    return found or [("the compiled YAML", label) for label in _secrets_in(yaml_text, known)]
 
 
 def _refusal(verb: str, found: list[tuple[str, str]], where: str) -> SecretInJobError:
