@@ -71,7 +71,8 @@ unit: setup
 
 ## The documentation site in site/, built strictly (a broken link or reference fails) and
 ## offline; the CLI, azureml.yml and API reference and the example's step graph are generated.
-docs: setup $(VENV)/.docs-installed
+## Mermaid's script comes from npm (`node`), so the site draws Mermaid blocks with no CDN.
+docs: setup node $(VENV)/.docs-installed
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
 
 $(VENV)/.docs-installed: $(VENV)/.installed pyproject.toml
