@@ -1,4 +1,5 @@
-# Two commands on a fresh machine: `make demo` and `make test` (Python 3.10+, npm for Azurite).
+# Two commands on a fresh machine: `make demo` and `make test` (Python 3.10+, npm for Azurite
+# and the docs' Mermaid).
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin

@@ -242,8 +242,8 @@ def _with_mermaid(html: str, page: Any, files: Files) -> str:
 
 
 def on_files(files: Files, config: Any) -> Files:
+    files.append(_mermaid_file(config))  # first: when it is missing, say so before the graph
     _graph.update(_draw_example_graph())
-    files.append(_mermaid_file(config))
     files.append(File.generated(config, "examples/graph.html", content=_graph["html"]))
     if not any(f.src_uri == "examples/run/report.html" for f in files):
         log.warning(
