@@ -1,4 +1,5 @@
-# Two commands on a fresh machine: `make demo` and `make test` (Python 3.10+, npm for Azurite).
+# Two commands on a fresh machine: `make demo` and `make test` (Python 3.10+, npm for Azurite
+# and the docs' Mermaid).
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -71,7 +72,8 @@ unit: setup
 
 ## The documentation site in site/, built strictly (a broken link or reference fails) and
 ## offline; the CLI, azureml.yml and API reference and the example's step graph are generated.
-docs: setup $(VENV)/.docs-installed
+## Mermaid's script comes from npm (`node`), so the site draws Mermaid blocks with no CDN.
+docs: setup node $(VENV)/.docs-installed
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
 
 $(VENV)/.docs-installed: $(VENV)/.installed pyproject.toml

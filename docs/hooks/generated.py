@@ -6,7 +6,12 @@
   source; the build fails when troubleshooting.md has no section for one of them.
 * ``<!-- generated: step-env-allowlist -->``: the variables ``run --local`` passes to a step.
 * ``<!-- generated: step-graph -->``: the example project's step graph, drawn by
-  ``kedro azureml compile --graph`` (Mermaid source and the offline SVG page, served beside).
+  ``kedro azureml compile --graph``: its Mermaid text as a ``mermaid`` block, which the site
+  draws, and the offline SVG page, served beside.
+* Mermaid itself: ``mermaid.min.js`` from npm (package.json, ``make node``) is copied into the
+  site and loaded by the pages that have a ``mermaid`` block, before the theme's script looks
+  for it; the theme uses a global ``mermaid`` when there is one and fetches it from a CDN
+  otherwise.
 * the example run report (docs/examples/run/), made by ``docs/scripts/example_run.py``, is
   checked to be there.
 * mkdocs-click's rendering of click's "no default" marker becomes "-".
@@ -28,6 +33,7 @@ import typing
 from pathlib import Path
 from typing import Any
 
+from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File, Files
 
 log = logging.getLogger("mkdocs.plugins.kedro_azureml")
@@ -35,6 +41,8 @@ ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "spaceflights"
 SOURCE = ROOT / "src" / "kedro_azureml"
 GRAPH_PIPELINE = "distributed"  # the example's pipeline with both compute and distribution
+MERMAID_JS = ROOT / "node_modules" / "mermaid" / "dist" / "mermaid.min.js"
+MERMAID_URI = "assets/vendor/mermaid.min.js"
 _graph: dict[str, str] = {}
 
 
@@ -192,20 +200,49 @@ def _draw_example_graph() -> dict[str, str]:
 
 
 def _graph_section() -> str:
+    mermaid = _graph["mermaid"]
+    indented = "".join(f"    {line}" if line.strip() else line for line in mermaid.splitlines(True))
     return (
         f"```console\n$ cd examples/spaceflights\n$ {_graph['command']}\n```\n\n"
         '<iframe class="example-picture" src="../examples/graph.html" '
         'title="Step graph of the example" loading="lazy"></iframe>\n\n'
-        "[Open graph.html on its own](../examples/graph.html). The same graph as Mermaid text "
-        "(`graph.mmd`; in a `.md` file GitHub draws it):\n\n"
-        f"```text\n{_graph['mermaid']}```\n"
+        "[Open graph.html on its own](../examples/graph.html). The same graph from its Mermaid "
+        "text (`graph.mmd`), drawn by Mermaid as GitHub draws it in a `.md` file:\n\n"
+        f"```mermaid\n{mermaid}```\n\n"
+        f'??? note "The Mermaid text"\n\n    ```text\n{indented}    ```\n'
     )
+
+
+# Mermaid, from npm -------------------------------------------------------------------------------
+
+
+def _mermaid_file(config: Any) -> File:
+    if not MERMAID_JS.is_file():
+        raise PluginError(
+            f"{MERMAID_JS.relative_to(ROOT)} is missing: run `make node` (npm ci) at the "
+            "repository root; the site draws its Mermaid blocks with it, offline."
+        )
+    return File.generated(config, MERMAID_URI, abs_src_path=str(MERMAID_JS))
+
+
+def _with_mermaid(html: str, page: Any, files: Files) -> str:
+    """Load mermaid.min.js on a page with a ``mermaid`` block (superfences: ``pre.mermaid``).
+
+    A plain script in the content runs before the theme's, which starts on DOMContentLoaded,
+    finds the global ``mermaid`` and so fetches nothing.
+    """
+    if '<pre class="mermaid">' not in html:
+        return html
+    script = files.get_file_from_path(MERMAID_URI)
+    assert script is not None  # added by on_files
+    return html + f'\n<script src="{script.url_relative_to(page.file)}"></script>\n'
 
 
 # Hooks -------------------------------------------------------------------------------------------
 
 
 def on_files(files: Files, config: Any) -> Files:
+    files.append(_mermaid_file(config))  # first: when it is missing, say so before the graph
     _graph.update(_draw_example_graph())
     files.append(File.generated(config, "examples/graph.html", content=_graph["html"]))
     if not any(f.src_uri == "examples/run/report.html" for f in files):
@@ -230,4 +267,4 @@ def on_page_markdown(markdown: str, page: Any, config: Any, files: Files) -> str
 
 def on_page_content(html: str, page: Any, config: Any, files: Files) -> str:
     # mkdocs-click shows click 8.2+'s "no default" marker as is.
-    return html.replace("<code>Sentinel.UNSET</code>", "-")
+    return _with_mermaid(html.replace("<code>Sentinel.UNSET</code>", "-"), page, files)

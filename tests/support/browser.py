@@ -2,11 +2,13 @@
 
 Offline by construction: every background fetch Chromium would make on its own is off, and
 each browser gets a fresh profile. ``open_page`` returns what the page shows and what its
-console said, so a test asserts both.
+console said, so a test asserts both. ``block_network`` cuts the page off the network and
+``requested_urls`` lists what it asked for, so a test can also prove it fetched nothing.
 """
 
 from __future__ import annotations
 
+import json
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -61,7 +63,7 @@ def chromium(window: tuple[int, int] = (1400, 1000)) -> Iterator[Any]:
     options.binary_location = CHROMIUM
     for flag in (*FLAGS, f"--user-data-dir={profile}", f"--window-size={window[0]},{window[1]}"):
         options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     try:
         yield driver
@@ -70,10 +72,63 @@ def chromium(window: tuple[int, int] = (1400, 1000)) -> Iterator[Any]:
         shutil.rmtree(profile, ignore_errors=True)
 
 
-def open_page(driver: Any, page: Path, screenshot: Path | None = None) -> PageView:
+def block_network(driver: Any) -> None:
+    """Fail every http(s) and websocket request of the pages this browser opens from now on."""
+    driver.execute_cdp_cmd("Network.enable", {})
+    patterns = ["http://*", "https://*", "ws://*", "wss://*"]
+    driver.execute_cdp_cmd("Network.setBlockedURLs", {"urls": patterns})
+
+
+def requested_urls(driver: Any) -> list[str]:
+    """Every URL the pages opened from disk asked for since the last call, blocked ones too.
+
+    Requests of the browser's own pages (its chrome:// start tab) are left out.
+    """
+    urls = []
+    for entry in driver.get_log("performance"):
+        message = json.loads(entry["message"])["message"]
+        if message["method"] != "Network.requestWillBeSent":
+            continue
+        if message["params"].get("documentURL", "").startswith("file:"):
+            urls.append(message["params"]["request"]["url"])
+    return urls
+
+
+def shadow_svg_texts(driver: Any) -> list[str]:
+    """The text of every SVG drawn in a shadow root of the page (not of its iframes).
+
+    A closed shadow root (as the docs theme puts its Mermaid drawings in) is out of reach of
+    the page's scripts and of WebDriver's selectors; the DevTools protocol sees it.
+    """
+    texts: list[str] = []
+
+    def collect(node: dict[str, Any], in_shadow: bool, in_svg: bool) -> None:
+        name = node.get("nodeName", "").lower()
+        if name in ("style", "script"):
+            return
+        in_svg = in_svg or (in_shadow and name == "svg")
+        if in_svg and node.get("nodeType") == 3 and node["nodeValue"].strip():
+            texts.append(node["nodeValue"].strip())
+        for child in node.get("children", []):
+            collect(child, in_shadow, in_svg)
+        for root in node.get("shadowRoots", []):
+            collect(root, True, in_svg)
+
+    document = driver.execute_cdp_cmd("DOM.getDocument", {"depth": -1, "pierce": True})
+    collect(document["root"], False, False)  # an iframe's document (contentDocument) is left out
+    return texts
+
+
+def open_page(
+    driver: Any, page: Path, screenshot: Path | None = None, drawn: str | None = None
+) -> PageView:
+    """Open ``page`` from disk; ``drawn``: a JavaScript expression, true once it has drawn."""
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
 
     driver.get(page.resolve().as_uri())
+    if drawn is not None:
+        WebDriverWait(driver, 60).until(lambda _: driver.execute_script(f"return {drawn}"))
     if screenshot is not None:
         # The whole page, not only the window: size the window to the document first.
         width = driver.execute_script("return document.documentElement.scrollWidth")
