@@ -115,3 +115,29 @@ def test_a_secret_no_single_line_holds_is_still_refused() -> None:
     text = "description: >-\n  half of cl1ent~Secret.Value\n  _0123456789 end\n"
     known = {"The value of $AZURE_CLIENT_SECRET": "cl1ent~Secret.Value\n  _0123456789"}
     assert secret_lines(text, known) == [("the compiled YAML", "the value of $AZURE_CLIENT_SECRET")]
+
+
+@pytest.mark.parametrize(
+    ("options", "refused"),
+    [
+        (CompileOptions(env_vars={"DB_PASSWORD": "Zq8&kLm2Vx9!pR4t"}), "--env-var DB_PASSWORD"),
+        (CompileOptions(params={"api": {"api_key": "a8F3kQ9zL2mX7pR4"}}), "--params api.api_key"),
+        (CompileOptions(env_vars={"SECRET_NAME": "db-password"}), None),
+        (CompileOptions(env_vars={"HF_TOKEN_PATH": "/mnt/tokens/hf.json"}), None),
+        (CompileOptions(params={"model": {"tokenizer": "bert-base-uncased-v2"}}), None),
+        (CompileOptions(params={"max_tokens": 4096, "password_env": "DB_PASSWORD"}), None),
+    ],
+    ids=["password", "api-key", "secret-name", "token-path", "tokenizer", "names"],
+)
+def test_a_random_value_under_a_secret_s_name_is_refused(
+    options: CompileOptions, refused: str | None
+) -> None:
+    from kedro_azureml.commands.job_secrets import secret_options
+
+    found = secret_options(options, {})
+    if refused is None:
+        assert found == []
+    else:
+        ((option, label),) = found
+        assert option == refused
+        assert label.startswith("something shaped like a high-entropy value assigned to ")

@@ -58,11 +58,11 @@ def known_secrets(account_key: str | None = None) -> dict[str, str]:
     return known
 
 
-def _option_values(options: CompileOptions) -> list[tuple[str, Any]]:
-    """``(option, value)`` of every --env-var and every leaf of --params (merged with the
-    named job's ``params``, which the label then names too)."""
-    values: list[tuple[str, Any]] = [
-        (f"--env-var {name}", value) for name, value in options.env_vars.items()
+def _option_values(options: CompileOptions) -> list[tuple[str, str, Any]]:
+    """``(option, name, value)`` of every --env-var and every leaf of --params (merged with
+    the named job's ``params``, which the label then names too)."""
+    values: list[tuple[str, str, Any]] = [
+        (f"--env-var {name}", name, value) for name, value in options.env_vars.items()
     ]
     job = options.job.name
     also = f" (or jobs.{job}.params in azureml.yml)" if job else ""
@@ -74,15 +74,18 @@ def _option_values(options: CompileOptions) -> list[tuple[str, Any]]:
         elif isinstance(value, (list, tuple)):
             stack += [(f"{path}[{i}]", v) for i, v in enumerate(value)]
         else:
-            values.append((f"--params {path}{also}", value))
+            values.append((f"--params {path}{also}", path.rpartition(".")[2], value))
     return values
 
 
-def _secrets_in(text: str, known: dict[str, str]) -> list[str]:
-    """What ``text`` holds, as labels: the known secrets, else the secret shapes."""
+def _secrets_in(text: str, known: dict[str, str], name: str | None = None) -> list[str]:
+    """What ``text`` holds, as labels: the known secrets, else the secret shapes (those of
+    ``name=text`` when the value has a name of its own)."""
     found = [label[0].lower() + label[1:] for label, secret in known.items() if secret in text]
-    shapes = [] if found else secret_shapes(text)
-    return found + [f"something shaped like {_article(kind)} {kind}" for kind in shapes]
+    if found:
+        return found
+    shapes = secret_shapes(f"{name}={text}", named=True) if name else secret_shapes(text)
+    return [f"something shaped like {_article(kind)} {kind}" for kind in shapes]
 
 
 def _article(kind: str) -> str:
@@ -92,8 +95,8 @@ def _article(kind: str) -> str:
 def secret_options(options: CompileOptions, known: dict[str, str]) -> list[tuple[str, str]]:
     """``(option, label)`` for every --env-var/--params value that holds a secret."""
     found = []
-    for option, value in _option_values(options):
-        found += [(option, label) for label in _secrets_in(str(value), known)]
+    for option, name, value in _option_values(options):
+        found += [(option, label) for label in _secrets_in(str(value), known, name)]
     return sorted(found)
 
 

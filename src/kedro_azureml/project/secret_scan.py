@@ -413,22 +413,29 @@ DETECTORS = (
 
 
 # Shapes that ordinary names, paths and prose never have: a value that goes into a job (an
-# option, the compiled YAML) is refused for one of these with no override. The loose shapes (a
-# random-looking value assigned to a secret-like name, a bearer token in prose) are left to the
-# code scan, where a team can accept a false positive.
+# option, the compiled YAML) is refused for one of these with no override. The loose shapes are
+# left to the code scan, where a team can accept a false positive: a bearer token in prose, and
+# a random-looking value assigned to a secret-like name, unless the name is the option's own
+# (``--env-var DB_PASSWORD=...``), which says what the value is.
 _LOOSE_KINDS = frozenset({"bearer token"})
 
 
-def secret_shapes(text: str) -> list[str]:
-    """The kinds of precise secret shapes in ``text`` (never the secrets), sorted, each once."""
+def secret_shapes(text: str, *, named: bool = False) -> list[str]:
+    """The kinds of precise secret shapes in ``text`` (never the secrets), sorted, each once.
+
+    ``named``: ``text`` is ``name=value``, an option's own name and value; a random-looking
+    value then counts when the name ends like a secret's (``..._PASSWORD``, ``api_key``...).
+    """
     data = text.encode("utf-8", "surrogatepass")
+    lower = data.lower()
     kinds = set()
     for detector in DETECTORS:
-        if detector.extract is _assignment or detector.kind in _LOOSE_KINDS:
+        if (detector.extract is _assignment and not named) or detector.kind in _LOOSE_KINDS:
             continue
-        if not detector.applies(data):
+        searched = lower if detector.lower else data
+        if not detector.applies(searched):
             continue
-        for match in detector.pattern.finditer(data):
+        for match in detector.pattern.finditer(searched):
             found = detector.found(data, match)
             if found is None:
                 continue
