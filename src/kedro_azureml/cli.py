@@ -502,7 +502,6 @@ def compile_(
             request,
             grouping=group_by,
             job=job_request,
-            render_worker=True,
         )
     if explain:
         from kedro_azureml.compiler.explain import explain_plan

@@ -22,8 +22,6 @@ from kedro_azureml.project.kedro_project import KedroProject
 if TYPE_CHECKING:
     from azure.ai.ml.entities import PipelineJob
 
-    from kedro_azureml.commands.render_worker import RenderWorker
-
 
 @dataclass
 class CompiledJob:
@@ -100,13 +98,10 @@ def compile_project(
     yaml_dir: Path,
     grouping: str | None = None,
     use_cache: bool = False,
-    worker: RenderWorker | None = None,
 ) -> CompiledJob:
     """Compile ``project``'s pipeline. With ``use_cache``, a job the SDK already built and
     validated from the very same plan, config and options (see ``compile_cache``) is not built
     again: the result then holds its YAML and no SDK job, for commands that need only the YAML.
-    A ``worker`` (see ``render_worker``) builds, validates and dumps the job in its own process
-    instead, with the same code; the result then holds no SDK job either.
     """
     from kedro_azureml.commands.compile_cache import (
         cache_enabled,
@@ -154,12 +149,8 @@ def compile_project(
     yaml_text = read_cached(project.path, key)
     job = None
     if yaml_text is None:
-        yaml_options = replace(options, code=yaml_code)
-        if worker is not None:
-            yaml_text = worker.render(plan, project.config, options, yaml_options)
-        if yaml_text is None:
-            job = render_job(plan, project.config, options)
-            yaml_text = job_yaml(job, yaml_options)
+        job = render_job(plan, project.config, options)
+        yaml_text = job_yaml(job, replace(options, code=yaml_code))
         write_cached(project.path, key, yaml_text)
     seconds = time.perf_counter() - started
     return CompiledJob(plan, job, yaml_text, seconds, project.env, project.env_origin)
@@ -197,32 +188,22 @@ def compile_to_file(
     project: KedroProject | None = None,
     job: JobRequest | None = None,
     use_cache: bool = True,
-    render_worker: bool = False,
 ) -> CompiledJob:
     """Compile and write the YAML to ``output``; with None, only compile (for stdout), the
     code path in the YAML then being relative to the current folder. The result may hold
-    no SDK job (see ``compile_project``'s ``use_cache`` and ``worker``). ``render_worker``
-    starts the SDK's import in a second process before the project opens (a first compile
-    then waits for the longer of the two, not for their sum)."""
-    from kedro_azureml.commands.render_worker import RenderWorker
+    no SDK job (see ``compile_project``'s ``use_cache``)."""
     from kedro_azureml.project.kedro_project import open_project
 
-    worker = RenderWorker.start() if render_worker else None
-    try:
-        project = project or open_project(project_path, options.env, options.params)
-        selected = select_job(project, options, job, grouping)
-        yaml_dir = output.parent if output is not None else Path.cwd()
-        compiled = compile_project(
-            selected.project,
-            selected.options,
-            yaml_dir=yaml_dir,
-            grouping=selected.grouping,
-            use_cache=use_cache,
-            worker=worker,
-        )
-    finally:
-        if worker is not None:
-            worker.stop()
+    project = project or open_project(project_path, options.env, options.params)
+    selected = select_job(project, options, job, grouping)
+    yaml_dir = output.parent if output is not None else Path.cwd()
+    compiled = compile_project(
+        selected.project,
+        selected.options,
+        yaml_dir=yaml_dir,
+        grouping=selected.grouping,
+        use_cache=use_cache,
+    )
     if output is not None:
         write_text_atomically(output, compiled.yaml_text)
     return compiled
