@@ -137,10 +137,16 @@ def test_the_switch_turns_the_cache_off(
     tmp_path: Path, renders: RenderCounter, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv(compile_cache.SWITCH_VARIABLE, "0")
-    _compile(_project(tmp_path))
-    _compile(_project(tmp_path))
+    cached = _compile(_project(tmp_path))
+
+    def no_key(*parts: Any) -> str:
+        raise AssertionError("a cache that is off needs no key (hashing the plan costs time)")
+
+    monkeypatch.setattr(compile_cache, "compile_key", no_key)
+    again = _compile(_project(tmp_path))
 
     assert renders.count == 2
+    assert again.yaml_text == cached.yaml_text
     assert not (tmp_path / compile_cache.CACHE_DIR).exists()
 
 

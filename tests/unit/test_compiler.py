@@ -199,6 +199,32 @@ def test_compiling_shows_no_experimental_notices_and_leaves_the_sdk_logger_alone
         logger.removeHandler(records)
 
 
+def test_compiling_never_walks_the_stack_for_the_sdk_notices_and_restores_its_check(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The SDK's check before each notice reads every frame's source (~0.1 s a call)."""
+    import inspect
+
+    from azure.ai.ml._utils import _experimental
+
+    from kedro_azureml.contract.sdk_warnings import quiet_sdk
+
+    original = _experimental._should_skip_warning
+    monkeypatch.setattr(_experimental, "_warning_cache", set())
+
+    def no_stack(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("inspect.stack() called while compiling")
+
+    monkeypatch.setattr(inspect, "stack", no_stack)
+    _, job = _compile()
+    job_yaml(job, CompileOptions(code="."))
+    with quiet_sdk():
+        assert _experimental._should_skip_warning() is True
+    # Outside our calls the SDK's own check is back, for an application's own SDK use.
+    assert _experimental._should_skip_warning is original
+    assert _experimental._warning_cache == set()  # skipped notices are not marked as shown
+
+
 def test_aml_env_override_is_a_registered_environment() -> None:
     _, job = _compile(aml_env="other:7")
     assert job.jobs["make_a"].environment == "azureml:other:7"

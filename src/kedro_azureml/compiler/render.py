@@ -254,7 +254,9 @@ def _skip_quadratic_sdk_key_check() -> None:
 
 def render_job(plan: JobPlan, config: AzureMLConfig, options: CompileOptions) -> PipelineJob:
     """Build the PipelineJob for ``plan``; validated by the SDK and by our own binding check."""
-    with quiet_sdk():
+    with quiet_sdk():  # the SDK warns about its experimental classes as it is imported
+        import azure.ai.ml  # noqa: F401
+    with quiet_sdk():  # imported now, so its notices are skipped cheaply (see quiet_sdk)
         return _render_job(plan, config, options, StepFlow.decide(config, options))
 
 
