@@ -36,7 +36,7 @@ from kedro_azureml.contract.storage_paths import (
 from kedro_azureml.errors import KedroAzureMLError
 from kedro_azureml.local.datastore import DatastoreFolders
 from kedro_azureml.local.job import LocalStep
-from kedro_azureml.local.processes import StepProcesses
+from kedro_azureml.local.processes import StepProcesses, open_step_log
 from kedro_azureml.local.ranks import rank_launches, world_size
 from kedro_azureml.local.run_folder import record_step
 from kedro_azureml.local.snapshots import CodeSnapshot, LocalSnapshots
@@ -440,7 +440,7 @@ class LocalJobRunner:
         returncode: int | None = None
         failed = timed_out = False
         stage = "inputs"
-        with result.log_path.open("w") as log:
+        with open_step_log(result.log_path) as log:
             try:
                 self._mount_inputs(step)
                 command = self.bound_command(step)

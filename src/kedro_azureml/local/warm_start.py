@@ -130,6 +130,8 @@ class Zygote:
         self._pids: list[int] = []
         self._codes: dict[int, int] = {}
         self._ready = False
+        self._cold: str | None = None  # why its steps must start cold, once it is warm
+        self._cold_told = False
         self._gone = False
         self._write({"env": env})
         self._reader = threading.Thread(target=self._read, daemon=True, name="kedro-azureml-zygote")
@@ -149,6 +151,7 @@ class Zygote:
             with self._changed:
                 if "ready" in message:
                     self._ready = True
+                    self._cold = message.get("cold")
                 elif "pid" in message:
                     self._pids.append(int(message["pid"]))
                 elif "exit" in message:
@@ -166,6 +169,11 @@ class Zygote:
         """Fork a step process; None when the zygote cannot (the step then starts cold)."""
         with self._lock:
             if not self._wait_for(lambda: self._ready, READY_TIMEOUT) or self._gone:
+                return None
+            if self._cold is not None:
+                if not self._cold_told:
+                    logger.info("Steps start cold: %s while warming up.", self._cold)
+                    self._cold_told = True
                 return None
             try:
                 self._write(request)
