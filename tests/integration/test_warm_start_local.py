@@ -32,6 +32,9 @@ from kedro.pipeline import Pipeline, node, pipeline
 
 from demo import state
 
+if os.environ.get("PRINT_WHILE_IMPORTING"):
+    print("printed while importing the pipeline registry")
+
 
 def _process(label):
     main = sys.modules["__main__"]
@@ -97,8 +100,7 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _run(project: Path, *args: str, **env: str) -> dict[str, dict[str, Any]]:
-    warm = {"KEDRO_AZUREML_WARM_START": "1", **env}  # warm starts are opt-in
-    kedro(project, "azureml", "run", "--local", "--group-by", "none", *args, **warm)
+    kedro(project, "azureml", "run", "--local", "--group-by", "none", *args, **env)
     run = last_run(project)
     return {
         name: load_object(str(run / "outputs" / name)) for name in ("downstream", "independent")
@@ -141,6 +143,23 @@ def test_the_cold_switch_starts_every_step_as_a_fresh_process(
     for name in ("downstream", "independent"):
         assert outputs[name]["started_by"] is None  # the `kedro` script, not the zygote
         assert outputs[name]["seen"] == []
+
+
+def test_steps_start_cold_when_importing_the_project_prints(project: Path) -> None:
+    """A forked step would not print it again: its log would lack what a cold one shows."""
+    result = kedro(
+        project,
+        *("azureml", "run", "--local", "--group-by", "none", "--no-mlflow"),
+        *("--env-var", "PRINT_WHILE_IMPORTING=1"),
+    )
+    run = last_run(project)
+
+    assert "Steps start cold, as with --cold-start: importing the plugins or the project's" in (
+        " ".join((result.stdout + result.stderr).split())
+    )
+    assert load_object(str(run / "outputs" / "downstream"))["started_by"] is None
+    log = (run / "logs" / "second.log").read_text()
+    assert "printed while importing the pipeline registry" in log
 
 
 def test_a_warm_step_gets_the_command_line_folder_and_environment_of_a_cold_one(
@@ -208,7 +227,6 @@ def _step_log(project: Path, *args: str) -> tuple[list[str], str]:
         *("azureml", "run", "--local", "-p", "early", "--no-mlflow", *args),
         *("--params", f"started_by_file={started_by}"),
         check=False,
-        KEDRO_AZUREML_WARM_START="1",
     )
     assert result.returncode == 1, result.stdout + result.stderr
     run = last_run(project)

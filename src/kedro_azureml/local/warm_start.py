@@ -4,9 +4,9 @@ that already imported Kedro and the project's pipeline modules, instead of a col
 Only a step whose command bash would run as one plain ``kedro ...`` program starts warm: its
 command must be exactly the shell quoting of its words (no variable, glob, redirection or
 ``&&``), and ``kedro`` on the step's PATH must be this interpreter's. Anything else, a
-distributed step's ranks, and every step under ``--cold-start`` (or
-``KEDRO_AZUREML_COLD_START=1``) starts cold. One zygote serves the steps of one working
-directory and one environment (the job's variables); it starts in that folder with that
+distributed step's ranks, every step under ``--cold-start`` (or ``KEDRO_AZUREML_COLD_START=1``)
+and every step of a zygote whose imports printed something (its children would leave that out
+of their logs) starts cold. One zygote serves the steps of one working directory and one environment (the job's variables); it starts in that folder with that
 environment, so what the project's modules read while importing is what a cold step reads.
 """
 
@@ -40,17 +40,12 @@ PER_STEP_VARIABLES = frozenset(
 READY_TIMEOUT = 120.0
 
 
-# Warm starts are opt-in for now: under the full suite, a warm step's log lost the runner's
-# marked error lines, and an unwritable runs folder gave a traceback instead of the message.
-WARM_START_VARIABLE = "KEDRO_AZUREML_WARM_START"
 _ON = {"1", "true", "yes", "on"}
 
 
 def cold_start_forced() -> bool:
-    """Cold unless ``KEDRO_AZUREML_WARM_START=1`` asks for warm starts (and no cold switch)."""
-    if os.environ.get(COLD_START_VARIABLE, "").strip().lower() in _ON:
-        return True
-    return os.environ.get(WARM_START_VARIABLE, "").strip().lower() not in _ON
+    """Whether ``KEDRO_AZUREML_COLD_START`` asks for cold starts (warm is the default)."""
+    return os.environ.get(COLD_START_VARIABLE, "").strip().lower() in _ON
 
 
 def warm_program(argv: Sequence[str], env: dict[str, str]) -> str | None:
@@ -172,7 +167,11 @@ class Zygote:
                 return None
             if self._cold is not None:
                 if not self._cold_told:
-                    logger.info("Steps start cold: %s while warming up.", self._cold)
+                    logger.warning(
+                        "Steps start cold, as with --cold-start: %s, which forked steps would "
+                        "leave out of their logs.",
+                        self._cold,
+                    )
                     self._cold_told = True
                 return None
             try:
