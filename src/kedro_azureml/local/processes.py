@@ -84,10 +84,15 @@ class StepProcesses:
     the main thread's signal handler.
     """
 
-    def __init__(self, *, warm_starts: bool = False) -> None:
+    def __init__(self, *, warm_starts: bool = False, warm_imports: Sequence[str] = ()) -> None:
         """With ``warm_starts``, :meth:`start` forks what it can from a warm interpreter
-        (see ``warm_start``); without, every process starts cold."""
-        self._warm = WarmStarts(_parent_death_signal()) if warm_starts and POSIX else None
+        (see ``warm_start``), which imports ``warm_imports`` too; without, every process
+        starts cold."""
+        self._warm = (
+            WarmStarts(_parent_death_signal(), imports=warm_imports)
+            if warm_starts and POSIX
+            else None
+        )
         self._lock = threading.RLock()
         self._running: dict[int, StepProcess] = {}  # process group -> its leader
         self._stop_signal: int | None = None

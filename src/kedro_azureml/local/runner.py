@@ -17,7 +17,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -223,6 +223,7 @@ class LocalJobRunner:
         run_id: str | None = None,
         reuse: set[str] | None = None,
         warm_start: bool = False,
+        warm_imports: Sequence[str] = (),
         open_tracking: Callable[[], LocalTracking | None] | None = None,
     ) -> None:
         self.steps = {step.name: step for step in steps}
@@ -249,7 +250,8 @@ class LocalJobRunner:
         self.reuse = set(reuse or ()) & set(self.steps)
         # Warm starts fork steps from an interpreter that already imported Kedro and the
         # project (local/warm_start.py); each step still runs its own command line.
-        self.processes = StepProcesses(warm_starts=warm_start)
+        # ``warm_imports``: modules the steps will likely import, imported there beforehand.
+        self.processes = StepProcesses(warm_starts=warm_start, warm_imports=warm_imports)
         self._signals: list[int] = []  # appended by the signal handler, acted on by run()
         self._kill_at: float | None = None
         for step in steps:

@@ -103,7 +103,13 @@ class WarmProcess:
 class Zygote:
     """One warm interpreter and the exit codes of the step processes it forked."""
 
-    def __init__(self, cwd: Path, env: dict[str, str], preexec: Callable[[], None] | None) -> None:
+    def __init__(
+        self,
+        cwd: Path,
+        env: dict[str, str],
+        preexec: Callable[[], None] | None,
+        imports: Sequence[str] = (),
+    ) -> None:
         answers, channel = os.pipe()
         try:
             self._process = subprocess.Popen(
@@ -128,7 +134,7 @@ class Zygote:
         self._cold: str | None = None  # why its steps must start cold, once it is warm
         self._cold_told = False
         self._gone = False
-        self._write({"env": env})
+        self._write({"env": env, "imports": list(imports)})
         self._reader = threading.Thread(target=self._read, daemon=True, name="kedro-azureml-zygote")
         self._reader.start()
 
@@ -144,11 +150,12 @@ class Zygote:
             except ValueError:
                 continue
             with self._changed:
+                if "cold" in message:
+                    self._cold = str(message["cold"])
                 if "ready" in message:
                     self._ready = True
-                    self._cold = message.get("cold")
                 elif "pid" in message:
-                    self._pids.append(int(message["pid"]))
+                    self._pids.append(int(message["pid"]))  # -1: it would not fork
                 elif "exit" in message:
                     self._codes[int(message["exit"])] = int(message["code"])
                 self._changed.notify_all()
@@ -166,14 +173,7 @@ class Zygote:
             if not self._wait_for(lambda: self._ready, READY_TIMEOUT) or self._gone:
                 return None
             if self._cold is not None:
-                if not self._cold_told:
-                    logger.warning(
-                        "Steps start cold, as with --cold-start: %s, which forked steps would "
-                        "leave out of their logs.",
-                        self._cold,
-                    )
-                    self._cold_told = True
-                return None
+                return self._starts_cold()
             try:
                 self._write(request)
             except (BrokenPipeError, ValueError, OSError):
@@ -181,7 +181,19 @@ class Zygote:
             if not self._wait_for(lambda: bool(self._pids), READY_TIMEOUT) or not self._pids:
                 return None
             with self._changed:
-                return WarmProcess(self._pids.pop(0), self)
+                pid = self._pids.pop(0)
+            return WarmProcess(pid, self) if pid > 0 else self._starts_cold()
+
+    def _starts_cold(self) -> WarmProcess | None:
+        """None (the step starts cold), saying why once."""
+        if not self._cold_told:
+            logger.warning(
+                "Steps start cold, as with --cold-start: %s, which forked steps would leave "
+                "out of their logs.",
+                self._cold,
+            )
+            self._cold_told = True
+        return None
 
     def exit_code(self, pid: int) -> int | None:
         with self._changed:
@@ -207,8 +219,11 @@ class Zygote:
 class WarmStarts:
     """The run's zygotes, one per working directory and step environment, started on demand."""
 
-    def __init__(self, preexec: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self, preexec: Callable[[], None] | None = None, *, imports: Sequence[str] = ()
+    ) -> None:
         self._preexec = preexec
+        self._imports = tuple(imports)  # beyond Kedro and the project's pipeline modules
         self._lock = threading.Lock()
         self._zygotes: dict[tuple[str, tuple[tuple[str, str], ...]], Zygote] = {}
 
@@ -225,7 +240,7 @@ class WarmStarts:
         key = (str(cwd), tuple(sorted(base.items())))
         with self._lock:
             if key not in self._zygotes:
-                self._zygotes[key] = Zygote(cwd, base, self._preexec)
+                self._zygotes[key] = Zygote(cwd, base, self._preexec, self._imports)
             return self._zygotes[key]
 
     def start(

@@ -10,10 +10,12 @@ Python's start-up add to it), stdin from /dev/null, stdout and stderr to the ste
 session of its own, and a normal interpreter exit (atexit handlers, flushed streams).
 
 Protocol, one JSON document per line, over stdin and the pipe whose descriptor is argv[1]
-(stdout and stderr are for whatever importing prints): the runner writes the base environment first, then one
+(stdout and stderr are for whatever importing prints): the runner writes the base environment
+and the modules to import beyond Kedro and the project (``env``, ``imports``) first, then one
 request per step (``argv``, ``cwd``, ``env``, ``log``, ``program``); this process answers
-``{"ready": true}`` once warm (with ``"cold": <why>`` when its steps must start cold), ``{"pid": N}`` per request, and ``{"exit": N, "code": C}`` when
-a child ends (C as ``Popen.returncode``: negative for a signal). It ends when its stdin closes.
+``{"ready": true}`` once warm (with ``"cold": <why>`` when its steps must start cold),
+``{"pid": N}`` per request, and ``{"exit": N, "code": C}`` when a child ends (C as
+``Popen.returncode``: negative for a signal). It ends when its stdin closes.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ import select
 import signal
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -263,13 +265,40 @@ def _flush_streams() -> None:
             stream.flush()
 
 
-def serve(lines: _Lines, added_by_python: dict[str, str]) -> None:
+def _import_later(name: str) -> bool:
+    """Import ``name`` between requests; False when importing printed something. Children
+    that end meanwhile are reported at once (SIGCHLD), not once the import is done."""
+    previous = signal.signal(signal.SIGCHLD, lambda signum, frame: _reap())
+    try:
+        printed = _output_of(lambda: _import_quietly(name))
+    finally:
+        signal.signal(signal.SIGCHLD, previous)
+    return not printed
+
+
+def _import_quietly(name: str) -> None:
+    with contextlib.suppress(Exception):  # a step importing it fails as it would cold
+        importlib.import_module(name)
+
+
+def serve(lines: _Lines, added_by_python: dict[str, str], later: Sequence[str] = ()) -> None:
+    """Fork a child per request. While no request waits, import ``later`` (what the steps
+    will probably import, MLflow's client when they get MLflow runs) one module at a time:
+    the first steps need not wait for it, the later ones find it imported. Once one of them
+    printed something, every request is answered ``{"pid": -1, "cold": <why>}``."""
+    pending = list(later)
+    cold: str | None = None
     while not lines.closed:
         readable, _, _ = select.select([0], [], [], 0.02)
         _reap()
         if not readable and not lines.queued:
+            if pending and cold is None and not _import_later(pending.pop(0)):
+                cold = "importing the modules the steps' MLflow runs need printed output"
             continue
         for line in lines.read() if readable else lines.take_queued():
+            if cold is not None:
+                _send({"pid": -1, "cold": cold})
+                continue
             _flush_streams()
             pid = os.fork()
             if pid == 0:
@@ -285,11 +314,12 @@ def main() -> None:
     # Like the `kedro` script, whose folder is sys.path[0]; `-m` put the working folder there.
     sys.path[0] = str(Path(sys.executable).parent)
     lines = _Lines()
-    given = json.loads(lines.first()).get("env", {})
+    first = json.loads(lines.first())
+    given = first.get("env", {})
     added_by_python = {k: v for k, v in os.environ.items() if k not in given}
     cold = warm_up(Path.cwd())
     _send({"ready": True} if cold is None else {"ready": True, "cold": cold})
-    serve(lines, added_by_python)
+    serve(lines, added_by_python, [str(name) for name in first.get("imports", [])])
 
 
 if __name__ == "__main__":
