@@ -259,6 +259,7 @@ def write_starter_project(project: Path, package: str = "demo", rows: int = STAR
 
 def starter_project(parent: Path, package: str = "demo", rows: int = STARTER_ROWS) -> Path:
     """A `kedro new` project in the starter's shape, with the plugin's default azureml.yml."""
+    parent.mkdir(parents=True, exist_ok=True)
     project = new_project(parent, package)
     write_starter_project(project, package, rows)
     kedro(project, *INIT)
