@@ -77,4 +77,9 @@ def test_warm_starts_import_the_mlflow_client_the_steps_runs_need(
         monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     else:
         monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
-    assert step_imports(tmp_path) == imports
+    source = tmp_path / "src" / "demo"
+    source.mkdir(parents=True)
+    (source / "nodes.py").write_text("def train():\n    return 1\n")
+    assert step_imports(tmp_path, tmp_path / "src") == ()  # the project never names MLflow
+    (source / "nodes.py").write_text("def train():\n    import mlflow\n")
+    assert step_imports(tmp_path, tmp_path / "src") == imports

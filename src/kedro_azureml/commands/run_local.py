@@ -247,7 +247,9 @@ def _run_in(
         reuse=succeeded_steps(run_dir),
         warm_start=not (cold_start or cold_start_forced()),
         # Every step gets an MLflow run, so a step's node may log to it: import that too.
-        warm_imports=step_imports((project_path / RUNS_DIR).parent) if mlflow else (),
+        warm_imports=(
+            step_imports((project_path / RUNS_DIR).parent, project_path / "src") if mlflow else ()
+        ),
     )
     result = runner.run()
     write_text_atomically(run_dir / "summary.json", result.to_json())
