@@ -40,9 +40,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import generate
-import yaml
 
 from kedro_azureml.contract.grouping_strategies import GROUPING_STRATEGIES as STRATEGIES
+from tests.support.starter_project import STARTER_ROWS, starter_project
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -200,124 +200,6 @@ def bench_example(parent: Path, repeats: int) -> list[list[str]]:
         "run --local --cold-start": [*local, "--cold-start"],
     }
     return bench_run_local(project, cases, repeats)
-
-
-# The official spaceflights-pandas starter's pipeline (kedro-org/kedro-starters), without its
-# namespaces: data_processing (3 nodes), data_science (3), reporting (3). The reporting nodes
-# keep their wiring; they return frames instead of plotly/matplotlib figures, which this venv
-# does not hold. The node functions of data_processing and data_science are the example's.
-STARTER_REGISTRY = '''"""The spaceflights-pandas starter's 9 nodes, written by benchmarks/run_all.py."""
-
-import pandas as pd
-from kedro.pipeline import Node, Pipeline
-
-from spaceflights.pipelines.data_processing.nodes import (
-    create_model_input_table,
-    preprocess_companies,
-    preprocess_shuttles,
-)
-from spaceflights.pipelines.data_science.nodes import evaluate_model, split_data, train_model
-
-
-def compare_passenger_capacity_exp(preprocessed_shuttles):
-    return preprocessed_shuttles.groupby(["shuttle_type"]).mean(numeric_only=True).reset_index()
-
-
-def compare_passenger_capacity_go(preprocessed_shuttles):
-    frame = preprocessed_shuttles.groupby(["shuttle_type"]).mean(numeric_only=True)
-    return frame.reset_index()[["shuttle_type", "passenger_capacity"]]
-
-
-def create_confusion_matrix(companies):
-    actuals = [0, 1, 0, 0, 1, 1, 1, 0, 1, 0, 1]
-    predicted = [1, 1, 0, 1, 0, 1, 0, 0, 0, 1, 1]
-    frame = pd.DataFrame({"y_Actual": actuals, "y_Predicted": predicted})
-    return pd.crosstab(frame["y_Actual"], frame["y_Predicted"])
-
-
-def register_pipelines():
-    data_processing = Pipeline([
-        Node(preprocess_companies, "companies", "preprocessed_companies",
-             name="preprocess_companies_node"),
-        Node(preprocess_shuttles, "shuttles", "preprocessed_shuttles",
-             name="preprocess_shuttles_node"),
-        Node(create_model_input_table,
-             ["preprocessed_shuttles", "preprocessed_companies", "reviews"],
-             "model_input_table", name="create_model_input_table_node"),
-    ])
-    data_science = Pipeline([
-        Node(split_data, ["model_input_table", "params:model_options"],
-             ["X_train", "X_test", "y_train", "y_test"], name="split_data_node"),
-        Node(train_model, ["X_train", "y_train"], "regressor", name="train_model_node"),
-        Node(evaluate_model, ["regressor", "X_test", "y_test"], "metrics",
-             name="evaluate_model_node"),
-    ])
-    reporting = Pipeline([
-        Node(compare_passenger_capacity_exp, "preprocessed_shuttles",
-             "shuttle_passenger_capacity_plot_exp", name="compare_passenger_capacity_exp_node"),
-        Node(compare_passenger_capacity_go, "preprocessed_shuttles",
-             "shuttle_passenger_capacity_plot_go", name="compare_passenger_capacity_go_node"),
-        Node(create_confusion_matrix, "companies", "dummy_confusion_matrix",
-             name="create_confusion_matrix_node"),
-    ])
-    default = data_processing + data_science + reporting
-    return {"__default__": default, "data_processing": data_processing,
-            "data_science": data_science, "reporting": reporting}
-'''
-
-# The starter's catalog (conf/base/catalog.yml of spaceflights-pandas), minus its plot datasets.
-STARTER_CATALOG = """\
-companies:
-  type: pandas.CSVDataset
-  filepath: data/01_raw/companies.csv
-reviews:
-  type: pandas.CSVDataset
-  filepath: data/01_raw/reviews.csv
-shuttles:
-  type: pandas.ExcelDataset
-  filepath: data/01_raw/shuttles.xlsx
-  load_args:
-    engine: openpyxl
-preprocessed_companies:
-  type: pandas.ParquetDataset
-  filepath: data/02_intermediate/preprocessed_companies.parquet
-preprocessed_shuttles:
-  type: pandas.ParquetDataset
-  filepath: data/02_intermediate/preprocessed_shuttles.parquet
-model_input_table:
-  type: pandas.ParquetDataset
-  filepath: data/03_primary/model_input_table.parquet
-regressor:
-  type: pickle.PickleDataset
-  filepath: data/06_models/regressor.pickle
-  versioned: true
-"""
-# The starter's raw tables hold about 77,000 rows each (companies.csv, reviews.csv and
-# shuttles.xlsx); the example's generator makes rows shuttles and reviews, rows / 2 companies.
-STARTER_ROWS = 77_096
-
-
-def starter_project(parent: Path) -> Path:
-    """The example project rewired as the starter: 9 nodes, no namespaces, starter-size data."""
-    project = parent / "spaceflights-starter"
-    shutil.copytree(
-        EXAMPLE, project, ignore=shutil.ignore_patterns(".kedro-azureml", "__pycache__", "data")
-    )
-    shutil.rmtree(project / "src" / "spaceflights" / "pipelines" / "distributed_training")
-    (project / "src" / "spaceflights" / "pipeline_registry.py").write_text(STARTER_REGISTRY)
-    conf = project / "conf" / "base"
-    (conf / "catalog.yml").write_text(STARTER_CATALOG)
-    (conf / "parameters_data_science.yml").unlink()
-    params = yaml.safe_load((EXAMPLE / "conf" / "base" / "parameters_data_science.yml").read_text())
-    options = params["data_science"]["active_modelling_pipeline"]["model_options"]
-    (conf / "parameters.yml").write_text(yaml.safe_dump({"model_options": options}))
-    subprocess.run(
-        [sys.executable, "scripts/generate_data.py", "--rows", str(STARTER_ROWS)],
-        cwd=project,
-        check=True,
-        capture_output=True,
-    )
-    return project
 
 
 def bench_run_local(project: Path, cases: dict[str, list[str]], repeats: int) -> list[list[str]]:

@@ -632,9 +632,10 @@ def _logs_to_stderr() -> Iterator[None]:
     "--cold-start",
     is_flag=True,
     default=False,
-    help="With --local: start every step as a fresh process (the default; overrides "
-    "KEDRO_AZUREML_WARM_START=1, which forks steps from a warm interpreter that already "
-    "imported Kedro and the project; also KEDRO_AZUREML_COLD_START=1).",
+    help="With --local: start every step as a fresh process. By default a step whose "
+    "command is a plain `kedro ...` is forked from an interpreter that has already imported "
+    "Kedro and the project, and then runs that exact command (also "
+    "KEDRO_AZUREML_COLD_START=1).",
 )
 @click.pass_obj
 @click.pass_context

@@ -4,6 +4,7 @@ environment; ``--cold-start`` and ``KEDRO_AZUREML_COLD_START=1`` switch them off
 
 from __future__ import annotations
 
+import re
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -21,13 +22,18 @@ SEEN: list[str] = []
 '''
 
 PIPELINE = """
+import logging
 import os
 import random
 import sys
+from pathlib import Path
 
 from kedro.pipeline import Pipeline, node, pipeline
 
 from demo import state
+
+if os.environ.get("PRINT_WHILE_IMPORTING"):
+    print("printed while importing the pipeline registry")
 
 
 def _process(label):
@@ -57,6 +63,14 @@ def third(factor):
     return _process("third")
 
 
+def leave(started_by_file):
+    Path(started_by_file).write_text(str(_process("leave")["started_by"]))
+    print("printed by the node")
+    logging.getLogger(__name__).warning("logged by the node")
+    sys.stdout.flush()
+    os._exit(0)  # exits 0 before its output is saved: the runner writes its own error
+
+
 def register_pipelines() -> dict[str, Pipeline]:
     return {
         "__default__": pipeline(
@@ -65,7 +79,8 @@ def register_pipelines() -> dict[str, Pipeline]:
                 node(second, "upstream", "downstream", name="second"),
                 node(third, "params:factor", "independent", name="third"),
             ]
-        )
+        ),
+        "early": pipeline([node(leave, "params:started_by_file", "never_saved", name="leave")]),
     }
 """
 
@@ -85,8 +100,7 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _run(project: Path, *args: str, **env: str) -> dict[str, dict[str, Any]]:
-    warm = {"KEDRO_AZUREML_WARM_START": "1", **env}  # warm starts are opt-in
-    kedro(project, "azureml", "run", "--local", "--group-by", "none", *args, **warm)
+    kedro(project, "azureml", "run", "--local", "--group-by", "none", *args, **env)
     run = last_run(project)
     return {
         name: load_object(str(run / "outputs" / name)) for name in ("downstream", "independent")
@@ -129,6 +143,23 @@ def test_the_cold_switch_starts_every_step_as_a_fresh_process(
     for name in ("downstream", "independent"):
         assert outputs[name]["started_by"] is None  # the `kedro` script, not the zygote
         assert outputs[name]["seen"] == []
+
+
+def test_steps_start_cold_when_importing_the_project_prints(project: Path) -> None:
+    """A forked step would not print it again: its log would lack what a cold one shows."""
+    result = kedro(
+        project,
+        *("azureml", "run", "--local", "--group-by", "none", "--no-mlflow"),
+        *("--env-var", "PRINT_WHILE_IMPORTING=1"),
+    )
+    run = last_run(project)
+
+    assert "Steps start cold, as with --cold-start: importing the plugins or the project's" in (
+        " ".join((result.stdout + result.stderr).split())
+    )
+    assert load_object(str(run / "outputs" / "downstream"))["started_by"] is None
+    log = (run / "logs" / "second.log").read_text()
+    assert "printed while importing the pipeline registry" in log
 
 
 def test_a_warm_step_gets_the_command_line_folder_and_environment_of_a_cold_one(
@@ -185,3 +216,39 @@ def test_the_mlflow_store_opens_once_the_warm_interpreters_are_warming(tmp_path:
     assert result.tracking is not None
     step_run = result.tracking.step_runs["s"]
     assert (runner.output_folder("s", "out") / "run").read_text().strip() == step_run
+
+
+def _step_log(project: Path, *args: str) -> tuple[list[str], str]:
+    """The ``leave`` step's log, line by line, without what differs from run to run (the run
+    folder, times, durations), and what started the step."""
+    started_by = project / "started_by"
+    result = kedro(
+        project,
+        *("azureml", "run", "--local", "-p", "early", "--no-mlflow", *args),
+        *("--params", f"started_by_file={started_by}"),
+        check=False,
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    run = last_run(project)
+    text = (run / "logs" / "leave.log").read_text().replace(str(run), "<run>")
+    text = re.sub(r"\[\d\d/\d\d/\d\d \d\d:\d\d:\d\d\]", "", text)  # rich's time column
+    lines = [" ".join(re.sub(r"\d+(\.\d+)?", "N", line).split()) for line in text.splitlines()]
+    return [line for line in lines if line], started_by.read_text()
+
+
+def test_a_warm_steps_log_is_ordered_as_a_cold_ones(project: Path) -> None:
+    """The runner's error comes after the step's own output, which stays whole: the runner
+    once overwrote the start of a warm step's log (the step's own file offset), so its error
+    came first and the rest of the step's output after it."""
+    warm, warm_start = _step_log(project)
+    cold, cold_start = _step_log(project, "--cold-start")
+
+    assert (warm_start, cold_start) == ("kedro_azureml.local.zygote", "None")
+    assert warm == cold
+    assert warm[0].startswith("$ kedro azureml execute ")
+    assert warm[-1].startswith("kedro-azureml: StepOutputError: exited N but ")
+    marked = [i for i, line in enumerate(warm) if line.startswith("kedro-azureml: ")]
+    assert marked == list(range(marked[0], len(warm)))  # the runner's lines, last
+    own = warm[: marked[0]]
+    assert any("logged by the node" in line for line in own)
+    assert own[-2:] == ["printed by the node", "WARNING logged by the node pipeline_registry.py:N"]

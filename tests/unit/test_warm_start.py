@@ -57,3 +57,29 @@ def test_steps_differing_only_in_their_own_variables_share_one_zygote() -> None:
     per_step = {key: f"{key}-value" for key in PER_STEP_VARIABLES}
     assert WarmStarts._base({**base, **per_step}) == base
     assert "MLFLOW_RUN_ID" in PER_STEP_VARIABLES and "AZUREML_RUN_ID" in PER_STEP_VARIABLES
+
+
+@pytest.mark.parametrize(
+    ("uri", "imports"),
+    [
+        (None, ("mlflow", "mlflow.store.tracking.sqlalchemy_store")),  # our SQLite store
+        ("postgresql://db/mlflow", ("mlflow", "mlflow.store.tracking.sqlalchemy_store")),
+        ("http://localhost:5000", ("mlflow",)),
+    ],
+    ids=["own-store", "database", "server"],
+)
+def test_warm_starts_import_the_mlflow_client_the_steps_runs_need(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, uri: str | None, imports: tuple[str, ...]
+) -> None:
+    from kedro_azureml.local.tracking import step_imports
+
+    if uri is None:
+        monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    else:
+        monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    source = tmp_path / "src" / "demo"
+    source.mkdir(parents=True)
+    (source / "nodes.py").write_text("def train():\n    return 1\n")
+    assert step_imports(tmp_path, tmp_path / "src") == ()  # the project never names MLflow
+    (source / "nodes.py").write_text("def train():\n    import mlflow\n")
+    assert step_imports(tmp_path, tmp_path / "src") == imports

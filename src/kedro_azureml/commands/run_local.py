@@ -184,6 +184,7 @@ def _run_in(
     from kedro_azureml.local.report_page import REPORT_FILE, report_html
     from kedro_azureml.local.run_folder import RunRecord, job_hash, succeeded_steps
     from kedro_azureml.local.runner import LocalJobRunner
+    from kedro_azureml.local.tracking import step_imports
     from kedro_azureml.local.warm_start import cold_start_forced
     from kedro_azureml.project.kedro_project import open_project
 
@@ -245,6 +246,10 @@ def _run_in(
         run_id=record.run_id,
         reuse=succeeded_steps(run_dir),
         warm_start=not (cold_start or cold_start_forced()),
+        # Every step gets an MLflow run, so a step's node may log to it: import that too.
+        warm_imports=(
+            step_imports((project_path / RUNS_DIR).parent, project_path / "src") if mlflow else ()
+        ),
     )
     result = runner.run()
     write_text_atomically(run_dir / "summary.json", result.to_json())

@@ -56,6 +56,22 @@ def _parent_death_signal() -> Callable[[], None] | None:
     return die_with_parent
 
 
+def open_step_log(path: Path) -> IO[str]:
+    """A step's log, emptied and opened for appending only.
+
+    Three writers share it: the runner (the command line, then its own errors after the
+    step), a cold step (given this descriptor) and a warm step, which opens the file again in
+    the zygote's child and so has an offset of its own. With ``O_APPEND`` every write lands at
+    the end whoever makes it; a plain ``"w"`` would have the runner's errors overwrite the
+    start of a warm step's output, leaving the rest of that output after them.
+    """
+
+    def truncating(name: str, flags: int) -> int:
+        return os.open(name, flags | os.O_TRUNC, 0o666)
+
+    return open(path, "a", encoding="utf-8", opener=truncating)
+
+
 def _signal_group(group: int, signum: int) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):  # the group has ended
         os.killpg(group, signum)
@@ -68,10 +84,15 @@ class StepProcesses:
     the main thread's signal handler.
     """
 
-    def __init__(self, *, warm_starts: bool = False) -> None:
+    def __init__(self, *, warm_starts: bool = False, warm_imports: Sequence[str] = ()) -> None:
         """With ``warm_starts``, :meth:`start` forks what it can from a warm interpreter
-        (see ``warm_start``); without, every process starts cold."""
-        self._warm = WarmStarts(_parent_death_signal()) if warm_starts and POSIX else None
+        (see ``warm_start``), which imports ``warm_imports`` too; without, every process
+        starts cold."""
+        self._warm = (
+            WarmStarts(_parent_death_signal(), imports=warm_imports)
+            if warm_starts and POSIX
+            else None
+        )
         self._lock = threading.RLock()
         self._running: dict[int, StepProcess] = {}  # process group -> its leader
         self._stop_signal: int | None = None

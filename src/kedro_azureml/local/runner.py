@@ -17,7 +17,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -37,7 +37,7 @@ from kedro_azureml.contract.storage_paths import (
 from kedro_azureml.errors import KedroAzureMLError
 from kedro_azureml.local.datastore import DatastoreFolders
 from kedro_azureml.local.job import LocalStep
-from kedro_azureml.local.processes import StepProcesses
+from kedro_azureml.local.processes import StepProcesses, open_step_log
 from kedro_azureml.local.ranks import rank_launches, world_size
 from kedro_azureml.local.run_folder import record_step
 from kedro_azureml.local.snapshots import CodeSnapshot, LocalSnapshots
@@ -224,6 +224,7 @@ class LocalJobRunner:
         run_id: str | None = None,
         reuse: set[str] | None = None,
         warm_start: bool = False,
+        warm_imports: Sequence[str] = (),
         open_tracking: Callable[[], LocalTracking | None] | None = None,
     ) -> None:
         self.steps = {step.name: step for step in steps}
@@ -250,7 +251,8 @@ class LocalJobRunner:
         self.reuse = set(reuse or ()) & set(self.steps)
         # Warm starts fork steps from an interpreter that already imported Kedro and the
         # project (local/warm_start.py); each step still runs its own command line.
-        self.processes = StepProcesses(warm_starts=warm_start)
+        # ``warm_imports``: modules the steps will likely import, imported there beforehand.
+        self.processes = StepProcesses(warm_starts=warm_start, warm_imports=warm_imports)
         self._signals: list[int] = []  # appended by the signal handler, acted on by run()
         self._kill_at: float | None = None
         for step in steps:
@@ -441,7 +443,7 @@ class LocalJobRunner:
         returncode: int | None = None
         failed = timed_out = False
         stage = "inputs"
-        with result.log_path.open("w") as log:
+        with open_step_log(result.log_path) as log:
             try:
                 self._mount_inputs(step)
                 command = self.bound_command(step)

@@ -4,9 +4,9 @@ that already imported Kedro and the project's pipeline modules, instead of a col
 Only a step whose command bash would run as one plain ``kedro ...`` program starts warm: its
 command must be exactly the shell quoting of its words (no variable, glob, redirection or
 ``&&``), and ``kedro`` on the step's PATH must be this interpreter's. Anything else, a
-distributed step's ranks, and every step under ``--cold-start`` (or
-``KEDRO_AZUREML_COLD_START=1``) starts cold. One zygote serves the steps of one working
-directory and one environment (the job's variables); it starts in that folder with that
+distributed step's ranks, every step under ``--cold-start`` (or ``KEDRO_AZUREML_COLD_START=1``)
+and every step of a zygote whose imports printed something (its children would leave that out
+of their logs) starts cold. One zygote serves the steps of one working directory and one environment (the job's variables); it starts in that folder with that
 environment, so what the project's modules read while importing is what a cold step reads.
 """
 
@@ -40,17 +40,12 @@ PER_STEP_VARIABLES = frozenset(
 READY_TIMEOUT = 120.0
 
 
-# Warm starts are opt-in for now: under the full suite, a warm step's log lost the runner's
-# marked error lines, and an unwritable runs folder gave a traceback instead of the message.
-WARM_START_VARIABLE = "KEDRO_AZUREML_WARM_START"
 _ON = {"1", "true", "yes", "on"}
 
 
 def cold_start_forced() -> bool:
-    """Cold unless ``KEDRO_AZUREML_WARM_START=1`` asks for warm starts (and no cold switch)."""
-    if os.environ.get(COLD_START_VARIABLE, "").strip().lower() in _ON:
-        return True
-    return os.environ.get(WARM_START_VARIABLE, "").strip().lower() not in _ON
+    """Whether ``KEDRO_AZUREML_COLD_START`` asks for cold starts (warm is the default)."""
+    return os.environ.get(COLD_START_VARIABLE, "").strip().lower() in _ON
 
 
 def warm_program(argv: Sequence[str], env: dict[str, str]) -> str | None:
@@ -108,7 +103,13 @@ class WarmProcess:
 class Zygote:
     """One warm interpreter and the exit codes of the step processes it forked."""
 
-    def __init__(self, cwd: Path, env: dict[str, str], preexec: Callable[[], None] | None) -> None:
+    def __init__(
+        self,
+        cwd: Path,
+        env: dict[str, str],
+        preexec: Callable[[], None] | None,
+        imports: Sequence[str] = (),
+    ) -> None:
         answers, channel = os.pipe()
         try:
             self._process = subprocess.Popen(
@@ -130,8 +131,10 @@ class Zygote:
         self._pids: list[int] = []
         self._codes: dict[int, int] = {}
         self._ready = False
+        self._cold: str | None = None  # why its steps must start cold, once it is warm
+        self._cold_told = False
         self._gone = False
-        self._write({"env": env})
+        self._write({"env": env, "imports": list(imports)})
         self._reader = threading.Thread(target=self._read, daemon=True, name="kedro-azureml-zygote")
         self._reader.start()
 
@@ -147,10 +150,12 @@ class Zygote:
             except ValueError:
                 continue
             with self._changed:
+                if "cold" in message:
+                    self._cold = str(message["cold"])
                 if "ready" in message:
                     self._ready = True
                 elif "pid" in message:
-                    self._pids.append(int(message["pid"]))
+                    self._pids.append(int(message["pid"]))  # -1: it would not fork
                 elif "exit" in message:
                     self._codes[int(message["exit"])] = int(message["code"])
                 self._changed.notify_all()
@@ -167,6 +172,8 @@ class Zygote:
         with self._lock:
             if not self._wait_for(lambda: self._ready, READY_TIMEOUT) or self._gone:
                 return None
+            if self._cold is not None:
+                return self._starts_cold()
             try:
                 self._write(request)
             except (BrokenPipeError, ValueError, OSError):
@@ -174,7 +181,19 @@ class Zygote:
             if not self._wait_for(lambda: bool(self._pids), READY_TIMEOUT) or not self._pids:
                 return None
             with self._changed:
-                return WarmProcess(self._pids.pop(0), self)
+                pid = self._pids.pop(0)
+            return WarmProcess(pid, self) if pid > 0 else self._starts_cold()
+
+    def _starts_cold(self) -> WarmProcess | None:
+        """None (the step starts cold), saying why once."""
+        if not self._cold_told:
+            logger.warning(
+                "Steps start cold, as with --cold-start: %s, which forked steps would leave "
+                "out of their logs.",
+                self._cold,
+            )
+            self._cold_told = True
+        return None
 
     def exit_code(self, pid: int) -> int | None:
         with self._changed:
@@ -200,8 +219,11 @@ class Zygote:
 class WarmStarts:
     """The run's zygotes, one per working directory and step environment, started on demand."""
 
-    def __init__(self, preexec: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self, preexec: Callable[[], None] | None = None, *, imports: Sequence[str] = ()
+    ) -> None:
         self._preexec = preexec
+        self._imports = tuple(imports)  # beyond Kedro and the project's pipeline modules
         self._lock = threading.Lock()
         self._zygotes: dict[tuple[str, tuple[tuple[str, str], ...]], Zygote] = {}
 
@@ -218,7 +240,7 @@ class WarmStarts:
         key = (str(cwd), tuple(sorted(base.items())))
         with self._lock:
             if key not in self._zygotes:
-                self._zygotes[key] = Zygote(cwd, base, self._preexec)
+                self._zygotes[key] = Zygote(cwd, base, self._preexec, self._imports)
             return self._zygotes[key]
 
     def start(

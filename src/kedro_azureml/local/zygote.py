@@ -10,10 +10,12 @@ Python's start-up add to it), stdin from /dev/null, stdout and stderr to the ste
 session of its own, and a normal interpreter exit (atexit handlers, flushed streams).
 
 Protocol, one JSON document per line, over stdin and the pipe whose descriptor is argv[1]
-(stdout and stderr are for whatever importing prints): the runner writes the base environment first, then one
+(stdout and stderr are for whatever importing prints): the runner writes the base environment
+and the modules to import beyond Kedro and the project (``env``, ``imports``) first, then one
 request per step (``argv``, ``cwd``, ``env``, ``log``, ``program``); this process answers
-``{"ready": true}`` once warm, ``{"pid": N}`` per request, and ``{"exit": N, "code": C}`` when
-a child ends (C as ``Popen.returncode``: negative for a signal). It ends when its stdin closes.
+``{"ready": true}`` once warm (with ``"cold": <why>`` when its steps must start cold),
+``{"pid": N}`` per request, and ``{"exit": N, "code": C}`` when a child ends (C as
+``Popen.returncode``: negative for a signal). It ends when its stdin closes.
 """
 
 from __future__ import annotations
@@ -22,12 +24,16 @@ import contextlib
 import ctypes
 import importlib
 import json
+import logging
 import os
 import pkgutil
 import random
+import re
 import select
 import signal
 import sys
+import tempfile
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -54,13 +60,43 @@ def _project_package(root: Path) -> tuple[str, Path] | None:
         return None
 
 
-def warm_up(root: Path) -> None:
-    """Import what every step imports: Kedro's CLI and session, the plugins' commands (by
-    their entry points, as ``kedro`` loads them), and the project's pipeline modules.
+def _output_of(action: Callable[[], object]) -> bytes:
+    """What ``action`` writes to this process's stdout and stderr (descriptors 1 and 2)."""
+    with tempfile.TemporaryFile() as capture:
+        _flush_streams()
+        saved = os.dup(1), os.dup(2)
+        os.dup2(capture.fileno(), 1)
+        os.dup2(capture.fileno(), 2)
+        try:
+            action()
+        finally:
+            _flush_streams()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            os.close(saved[0])
+            os.close(saved[1])
+        capture.seek(0)
+        return capture.read()
 
-    Nothing is run: no session, no ``register_pipelines()``. A module that fails to import
-    here is left for the step, which fails on it exactly as a cold start would.
-    """
+
+def _without_digits(output: bytes) -> bytes:
+    """Output with its times (rich's time column, ``asctime``) reduced to their shape."""
+    return re.sub(rb"\d", b"0", output)
+
+
+def _import_kedro_project() -> None:
+    # Configures logging from the project's conf/logging.yml or KEDRO_LOGGING_CONFIG, as the
+    # step's first import of Kedro does, and logs which configuration it used.
+    import kedro.framework.project  # noqa: F401
+
+
+def _configure_logging_again() -> None:
+    from kedro.framework.project import LOGGING
+
+    LOGGING.__init__()  # type: ignore[misc]
+
+
+def _import_the_rest(root: Path) -> None:
     with contextlib.suppress(Exception):
         from kedro.framework.cli.cli import KedroCLI  # noqa: F401
         from kedro.framework.cli.utils import load_entry_points
@@ -86,6 +122,54 @@ def warm_up(root: Path) -> None:
     for name in names:
         with contextlib.suppress(Exception):
             importlib.import_module(name)
+
+
+def warm_up(root: Path) -> str | None:
+    """Import what every step imports: Kedro's CLI and session, the plugins' commands (by
+    their entry points, as ``kedro`` loads them), and the project's pipeline modules.
+
+    Nothing is run: no session, no ``register_pipelines()``. A module that fails to import
+    here is left for the step, which fails on it exactly as a cold start would.
+
+    What importing prints would be missing from every warm step's log, so it is checked: the
+    only output allowed is the line Kedro logs when it sets logging up, which each child
+    repeats (:func:`_set_up_logging_again`). Returns why steps must start cold, or None.
+    """
+    global _loggers_before_the_rest
+    try:
+        first = _output_of(_import_kedro_project)
+        again = _output_of(_configure_logging_again)
+    except Exception as exc:  # the step's own import of Kedro would fail as well
+        return f"importing Kedro failed ({type(exc).__name__})"
+    if _without_digits(first) != _without_digits(again):
+        return "importing Kedro printed more than its logging set-up"
+    _loggers_before_the_rest = set(logging.root.manager.loggerDict)
+    if _output_of(lambda: _import_the_rest(root)):
+        return "importing the plugins or the project's pipeline modules printed output"
+    return None
+
+
+# The loggers that existed when Kedro set logging up: only these can its configuration change
+# (``disable_existing_loggers``), in a cold step as in a warm one.
+_loggers_before_the_rest: set[str] = set()
+
+
+def _set_up_logging_again() -> None:
+    """Set logging up as the step's first import of Kedro would: handlers of this process,
+    Kedro's line about the configuration in the step's log, at the step's time. Loggers that
+    importing created afterwards keep their state, as they would have in a cold step."""
+    later = {
+        name: (logger.level, list(logger.handlers), logger.propagate, logger.disabled)
+        for name, logger in logging.root.manager.loggerDict.items()
+        if name not in _loggers_before_the_rest and isinstance(logger, logging.Logger)
+    }
+    _configure_logging_again()
+    for name, (level, handlers, propagate, disabled) in later.items():
+        logger = logging.getLogger(name)
+        logger.setLevel(level)
+        logger.handlers = handlers
+        logger.propagate = propagate
+        logger.disabled = disabled
 
 
 def _become_step(request: dict[str, Any], added_by_python: dict[str, str]) -> None:
@@ -122,6 +206,7 @@ def _become_step(request: dict[str, Any], added_by_python: dict[str, str]) -> No
         with contextlib.suppress(Exception):
             numpy.random.seed()
     sys.argv = [request["program"], *request["argv"][1:]]
+    _set_up_logging_again()
     from kedro.framework.cli import main
 
     main()  # click's standalone mode ends with SystemExit, as the `kedro` script does
@@ -172,13 +257,49 @@ class _Lines:
         return b"{}"
 
 
-def serve(lines: _Lines, added_by_python: dict[str, str]) -> None:
+def _flush_streams() -> None:
+    """Empty what importing left in this process's stream buffers (its /dev/null) before a
+    fork: a child would otherwise write it into its step's log when it exits."""
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+
+
+def _import_later(name: str) -> bool:
+    """Import ``name`` between requests; False when importing printed something. Children
+    that end meanwhile are reported at once (SIGCHLD), not once the import is done."""
+    previous = signal.signal(signal.SIGCHLD, lambda signum, frame: _reap())
+    try:
+        printed = _output_of(lambda: _import_quietly(name))
+    finally:
+        signal.signal(signal.SIGCHLD, previous)
+    return not printed
+
+
+def _import_quietly(name: str) -> None:
+    with contextlib.suppress(Exception):  # a step importing it fails as it would cold
+        importlib.import_module(name)
+
+
+def serve(lines: _Lines, added_by_python: dict[str, str], later: Sequence[str] = ()) -> None:
+    """Fork a child per request. While no request waits, import ``later`` (what the steps
+    will probably import, MLflow's client when they get MLflow runs) one module at a time:
+    the first steps need not wait for it, the later ones find it imported. Once one of them
+    printed something, every request is answered ``{"pid": -1, "cold": <why>}``."""
+    pending = list(later)
+    cold: str | None = None
     while not lines.closed:
         readable, _, _ = select.select([0], [], [], 0.02)
         _reap()
         if not readable and not lines.queued:
+            if pending and cold is None and not _import_later(pending.pop(0)):
+                cold = "importing the modules the steps' MLflow runs need printed output"
             continue
         for line in lines.read() if readable else lines.take_queued():
+            if cold is not None:
+                _send({"pid": -1, "cold": cold})
+                continue
+            _flush_streams()
             pid = os.fork()
             if pid == 0:
                 _become_step(json.loads(line), added_by_python)
@@ -193,11 +314,12 @@ def main() -> None:
     # Like the `kedro` script, whose folder is sys.path[0]; `-m` put the working folder there.
     sys.path[0] = str(Path(sys.executable).parent)
     lines = _Lines()
-    given = json.loads(lines.first()).get("env", {})
+    first = json.loads(lines.first())
+    given = first.get("env", {})
     added_by_python = {k: v for k, v in os.environ.items() if k not in given}
-    warm_up(Path.cwd())
-    _send({"ready": True})
-    serve(lines, added_by_python)
+    cold = warm_up(Path.cwd())
+    _send({"ready": True} if cold is None else {"ready": True, "cold": cold})
+    serve(lines, added_by_python, [str(name) for name in first.get("imports", [])])
 
 
 if __name__ == "__main__":
