@@ -477,8 +477,9 @@ class LocalJobRunner:
                 result.reason = redact_urls(str(exc))[:300]
                 failed = True
             except Exception as exc:  # A step that cannot start or finish fails like any other.
-                _log_error(log, redact_urls(f"{type(exc).__name__}: {exc}"))
-                result.reason = redact_urls(f"{type(exc).__name__}: {exc}")[:300]
+                message = redact_urls(f"{type(exc).__name__}: {exc}")
+                _log_error(log, message)
+                result.reason = message[:300]
                 failed = True
         if failed or returncode:
             result.failed_at = stage

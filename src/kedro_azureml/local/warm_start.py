@@ -6,8 +6,9 @@ command must be exactly the shell quoting of its words (no variable, glob, redir
 ``&&``), and ``kedro`` on the step's PATH must be this interpreter's. Anything else, a
 distributed step's ranks, every step under ``--cold-start`` (or ``KEDRO_AZUREML_COLD_START=1``)
 and every step of a zygote whose imports printed something (its children would leave that out
-of their logs) starts cold. One zygote serves the steps of one working directory and one environment (the job's variables); it starts in that folder with that
-environment, so what the project's modules read while importing is what a cold step reads.
+of their logs) starts cold. One zygote serves the steps of one working directory and one
+environment (the job's variables); it starts in that folder with that environment, so what the
+project's modules read while importing is what a cold step reads.
 """
 
 from __future__ import annotations
