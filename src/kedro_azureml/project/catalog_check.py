@@ -9,7 +9,11 @@ trying its default package prefixes, and builds nothing: no file is opened, no c
 from __future__ import annotations
 
 import importlib
+import importlib.util
+import re
+import sys
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 
 from kedro_azureml.errors import ConfigError
@@ -18,11 +22,39 @@ from kedro_azureml.errors import ConfigError
 PACKAGE_PREFIXES = ("kedro.io.", "kedro_datasets.", "")
 
 
+def _named_in_source(module_name: str, class_name: str) -> bool:
+    """Whether the module's own source defines, imports or lazily exports ``class_name``.
+
+    Read, not run: importing ``kedro_datasets.pandas`` imports every pandas dataset and their
+    libraries (pandas, SQLAlchemy: ~1 s) only to learn that a name exists. A name not found
+    here is not an error: the caller then imports the module, as Kedro would.
+    """
+    try:
+        spec = importlib.util.find_spec(module_name)
+    except (ImportError, ValueError):
+        return False
+    origin = spec.origin if spec is not None else None
+    if not origin or not origin.endswith(".py"):
+        return False
+    try:
+        source = Path(origin).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return False
+    name = re.escape(class_name)
+    binding = rf"(?:\bclass\s+{name}\b|\bimport\s+{name}\b|\bas\s+{name}\b|[\"']{name}[\"'])"
+    return re.search(binding, source) is not None
+
+
 def _class_exists(type_path: str) -> bool:
     for prefix in PACKAGE_PREFIXES:
         module_name, _, class_name = (prefix + type_path).rpartition(".")
         if not module_name:
             continue
+        loaded = sys.modules.get(module_name)
+        if loaded is not None and class_name in dir(loaded):
+            return True
+        if loaded is None and _named_in_source(module_name, class_name):
+            return True
         try:
             module = importlib.import_module(module_name)
         except ImportError:

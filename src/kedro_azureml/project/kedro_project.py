@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
@@ -247,6 +248,35 @@ def _unresolvable_override(exc: Exception, overrides: dict[str, Any] | None) -> 
     )
 
 
+@contextmanager
+def _parameters_without_dataframe_imports() -> Iterator[None]:
+    """Let Kedro add the parameters to the catalog without importing pandas first.
+
+    Kedro wraps each parameter in a MemoryDataset, whose copy mode it infers by importing
+    pandas, numpy and ibis only to ask whether the value is one of their DataFrames: about a
+    second when the project's pipelines have not imported them, for a CLI that never loads
+    data. While none of the three is imported, no value can be one of their types, so the
+    answer is the one Kedro's function gives without them; once one is, Kedro's own runs.
+    """
+    from kedro.io import memory_dataset
+
+    infer = getattr(memory_dataset, "_infer_copy_mode", None)
+    if infer is None:  # another Kedro: leave it alone
+        yield
+        return
+
+    def without_imports(data: Any) -> Any:
+        if any(name in sys.modules for name in ("pandas", "numpy", "ibis")):
+            return infer(data)
+        return "assign" if type(data).__name__ == "DataFrame" else "deepcopy"
+
+    memory_dataset._infer_copy_mode = without_imports
+    try:
+        yield
+    finally:
+        memory_dataset._infer_copy_mode = infer
+
+
 def _leave_tracking_to_the_steps(session: Any) -> None:
     """Keep kedro-mlflow's hook out of the CLI's session: the CLI only reads the project.
 
@@ -290,7 +320,8 @@ def open_project(
         raise override_error from None
     conf_source = Path(context.config_loader.conf_source)
     config = load_plugin_config(context.config_loader, env, conf_source)
-    catalog = context.catalog
+    with _parameters_without_dataframe_imports():
+        catalog = context.catalog
     return KedroProject(
         path=path,
         env=env,
