@@ -116,3 +116,33 @@ def test_schedule_refuses_a_secret_in_a_job_s_params(
     assert "sig=AbCdEf" not in result.stdout + result.stderr
     assert not [r for r in aml_standin.requests if r.method in ("PUT", "POST", "DELETE")]
     assert _files_holding(example, "sig=AbCdEf") == ["conf/base/azureml.yml"]
+
+
+def test_a_given_yaml_holding_a_secret_is_not_run(project: Path) -> None:
+    """`run --local --from-yaml` runs a YAML compiled elsewhere or edited by hand: its steps
+    would get the secret in their environment and the run folder would keep a copy."""
+    kedro(project, "azureml", "compile", "-o", "job.yaml")
+    text = (project / "job.yaml").read_text()
+    step = text.index("\n    type: command")
+    edited = text[:step] + f"\n    environment_variables:\n      SP: {CLIENT_SECRET}" + text[step:]
+    (project / "job.yaml").write_text(edited)
+
+    result = kedro(
+        project,
+        "azureml",
+        "run",
+        "--local",
+        "--from-yaml",
+        "job.yaml",
+        check=False,
+        AZURE_CLIENT_SECRET=CLIENT_SECRET,
+    )
+
+    message = " ".join(result.stderr.split())
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Not run: job.yaml holds values that every step would get" in message
+    assert "(SP): the value of $AZURE_CLIENT_SECRET" in message
+    assert FIX in message
+    assert "Traceback" not in message
+    assert CLIENT_SECRET not in result.stdout + result.stderr
+    assert _files_holding(project, CLIENT_SECRET) == ["job.yaml"]

@@ -130,6 +130,19 @@ def check_options_hold_no_secret(
         raise _refusal(verb, found, "and into the compiled YAML")
 
 
+def check_given_yaml_holds_no_secret(yaml_text: str, path: str, known: dict[str, str]) -> None:
+    """A job YAML given with ``--from-yaml`` was compiled elsewhere, or edited by hand: its
+    steps would get what it holds in their command and environment, and its copy is kept in
+    the run folder, so it gets the check every compiled job gets."""
+    found = secret_lines(yaml_text, known)
+    if found:
+        lines = "\n".join(f"  - {option}: {label}" for option, label in found)
+        raise SecretInJobError(
+            f"Not run: {path} holds values that every step would get in its command or "
+            f"environment, and that the run folder would keep:\n{lines}\n{FIX}"
+        )
+
+
 def check_yaml_holds_no_secret(yaml_text: str, known: dict[str, str]) -> None:
     """The compiled YAML holds no secret that reached it another way than the options."""
     found = secret_lines(yaml_text, known)

@@ -124,8 +124,15 @@ def _compiled_job(
     from kedro_azureml.project.kedro_project import open_project
 
     if from_yaml is not None:
+        from kedro_azureml.commands.job_secrets import (
+            check_given_yaml_holds_no_secret,
+            known_secrets,
+        )
+
         yaml_path = from_yaml.resolve()
-        return yaml_path, yaml_path.read_text(), None
+        yaml_text = yaml_path.read_text()
+        check_given_yaml_holds_no_secret(yaml_text, str(from_yaml), known_secrets())
+        return yaml_path, yaml_text, None
     yaml_path = run_dir / "pipeline.yaml"
     # A resume compiles beside the run's own YAML (same relative code path) to compare them.
     output = run_dir / ".pipeline.resume.yaml" if resuming else yaml_path
