@@ -146,3 +146,43 @@ def test_a_given_yaml_holding_a_secret_is_not_run(project: Path) -> None:
     assert "Traceback" not in message
     assert CLIENT_SECRET not in result.stdout + result.stderr
     assert _files_holding(project, CLIENT_SECRET) == ["job.yaml"]
+
+
+@pytest.mark.parametrize(
+    ("option", "label"),
+    [
+        (["--env-var", f"DB={CLIENT_SECRET}"], "--env-var DB"),
+        (["--params", f"db_password={CLIENT_SECRET}"], "--params db_password"),
+    ],
+    ids=["env-var", "params"],
+)
+def test_a_value_of_the_projects_credentials_is_refused(
+    project: Path, option: list[str], label: str
+) -> None:
+    """Kedro keeps a project's secrets in credentials.yml, most often in conf/local, which the
+    base env compiled with never reads: its values are known secrets all the same."""
+    (project / "conf/local/credentials.yml").write_text(
+        "warehouse:\n  host: db.example.com\n  container: my-container-name\n"
+        f"  password: {CLIENT_SECRET}\n"
+    )
+
+    refused = kedro(project, "azureml", "compile", *option, check=False)
+    allowed = kedro(
+        project,
+        "azureml",
+        "compile",
+        "--env-var",
+        "HOST=db.example.com",
+        "--env-var",
+        "C=my-container-name",
+    )
+
+    message = " ".join(refused.stderr.split())
+    assert refused.returncode == 1, refused.stdout + refused.stderr
+    assert "Not compiled" in message
+    assert f"- {label}: the value of credentials entry warehouse.password" in message
+    assert CLIENT_SECRET not in refused.stdout + refused.stderr
+    assert _files_holding(project, CLIENT_SECRET) == ["conf/local/credentials.yml"]
+    compiled = (project / "pipeline.yaml").read_text()
+    assert "HOST: db.example.com" in compiled, allowed.stdout
+    assert "C: my-container-name" in compiled

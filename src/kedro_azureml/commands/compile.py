@@ -105,7 +105,8 @@ def compile_project(
     again: the result then holds its YAML and no SDK job, for commands that need only the YAML.
 
     A job that would hold a secret (``secrets``, default: those this machine's environment
-    holds, or a secret's shape) is refused before anything is written, the cache included.
+    and the project's credentials hold, or a secret's shape) is refused before anything is
+    written, the cache included.
     """
     from kedro_azureml.commands.compile_cache import (
         cache_enabled,
@@ -125,7 +126,8 @@ def compile_project(
     from kedro_azureml.project.snapshot_check import check_code_snapshot
 
     started = time.perf_counter()
-    secrets = known_secrets() if secrets is None else secrets
+    if secrets is None:
+        secrets = known_secrets(credentials=project.credential_secrets)
     check_options_hold_no_secret(options, secrets, "compiled")
     pipeline = project.pipeline(options.pipeline_name)
     if not pipeline.nodes:

@@ -35,14 +35,18 @@ class SecretInJobError(KedroAzureMLError):
     """A secret would be written into the job: its YAML, a step's environment variables."""
 
 
-def known_secrets(account_key: str | None = None) -> dict[str, str]:
+def known_secrets(
+    account_key: str | None = None, credentials: dict[str, str] | None = None
+) -> dict[str, str]:
     """``{label: value}`` of every secret this machine knows: never uploaded, never in a job.
 
-    ``account_key`` is the storage key ``run`` got (from the variable or the prompt); the
-    variables are read here. The label says where the value came from, never the value itself;
-    a value known under two names keeps the first.
+    ``account_key`` is the storage key ``run`` got (from the variable or the prompt);
+    ``credentials`` the project's (``KedroProject.credential_secrets``); the variables are read
+    here. The label says where the value came from, never the value itself; a value known under
+    two names keeps the first.
     """
     candidates = [(STORAGE_KEY_LABEL, account_key or "")]
+    candidates += list((credentials or {}).items())
     candidates += [
         (f"The value of ${name}", os.environ.get(name, "")) for name in KNOWN_SECRET_ENV_VARS
     ]

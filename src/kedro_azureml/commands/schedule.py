@@ -121,7 +121,7 @@ def _schedule_job(
             options,
             yaml_dir=job_project.path,
             grouping=selected.grouping,
-            secrets=known_secrets(account_key),
+            secrets=known_secrets(account_key, job_project.credential_secrets),
         )
         if manifest is None:
             check_docker_image(compiled.job)

@@ -98,7 +98,7 @@ def submit_project(
             options,
             yaml_dir=project.path,
             grouping=settings.grouping,
-            secrets=known_secrets(account_key),
+            secrets=known_secrets(account_key, project.credential_secrets),
         )
         console.print(compiled.env_note, highlight=False)
         if manifest is None:
@@ -155,7 +155,9 @@ def stage_code(
         check_conf_uploaded(manifest, project)
     account_key = _temporary_storage_key(config, console, interactive)
     known = known_secrets(account_key)
-    check_options_hold_no_secret(options, known)
+    # The project's credentials may never be in the job; they may be uploaded, when the user
+    # allows secrets in the code (a step's Kedro then reads them), so the file scan omits them.
+    check_options_hold_no_secret(options, known_secrets(account_key, project.credential_secrets))
     if manifest is not None and allowlist is not None:
         check_snapshot_contents(manifest, known, allowlist, allow_secrets_upload)
         code = staging / manifest.root.name

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import sys
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
@@ -44,6 +45,8 @@ class KedroProject:
     selected_pipelines: dict[str, Any] = field(default_factory=dict, repr=False)
     base_env: str = "base"
     env_origin: str = "-e"  # where ``env`` came from: -e, $KEDRO_ENV or the base environment
+    # ``{label: value}`` of the secrets in the project's credentials (see credential_secrets).
+    credential_secrets: dict[str, str] = field(default_factory=dict, repr=False)
 
     def pipeline(self, name: str) -> Pipeline:
         if name in self.selected_pipelines:
@@ -277,6 +280,61 @@ def _parameters_without_dataframe_imports() -> Iterator[None]:
         memory_dataset._infer_copy_mode = infer
 
 
+# A credentials entry whose key has one of these words (or ends like one) is a secret; a
+# host, a user or a container name is not.
+_SECRET_WORDS = frozenset(
+    {"password", "passwd", "pass", "pwd", "secret", "token", "key", "sas", "sig", "signature"}
+    | {"credential", "credentials", "con", "conn", "connection", "auth"}
+)
+_SECRET_ENDINGS = ("key", "secret", "token", "password", "pwd")
+
+
+def _names_a_secret(key: str) -> bool:
+    lowered = key.lower()
+    words = set(re.split(r"[^a-z0-9]+", lowered))
+    return bool(words & _SECRET_WORDS) or lowered.endswith(_SECRET_ENDINGS)
+
+
+def credential_secrets(config_loader: Any, conf_source: Path) -> dict[str, str]:
+    """``{label: value}`` of the secrets in the project's credentials (``credentials*.yml``).
+
+    Kedro keeps a project's secrets there, out of the code upload: in the env compiled with,
+    and in ``local`` (``kedro run``'s), where most projects keep them. None may reach a job's
+    YAML or a step's environment, so they join the secrets this machine knows.
+    """
+    from kedro.framework.project import settings
+
+    loaders = [config_loader]
+    if getattr(config_loader, "env", None) != DEFAULT_RUN_ENV:
+        arguments = dict(settings.CONFIG_LOADER_ARGS or {})
+        with suppress(Exception):  # another loader class, or no such env: only the first
+            loaders.append(
+                settings.CONFIG_LOADER_CLASS(
+                    conf_source=str(conf_source), env=DEFAULT_RUN_ENV, **arguments
+                )
+            )
+    found: dict[str, str] = {}
+    for loader in loaders:
+        found.update(_secret_entries(loader))
+    return found
+
+
+def _secret_entries(config_loader: Any) -> dict[str, str]:
+    try:
+        credentials = config_loader["credentials"]
+    except Exception:  # no credentials file: Kedro reports a broken one where it is used
+        return {}
+    found: dict[str, str] = {}
+    stack: list[tuple[str, Any]] = [("", credentials)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, dict):
+            stack += [(f"{path}.{key}" if path else str(key), item) for key, item in value.items()]
+        elif isinstance(value, str) and _names_a_secret(path.rpartition(".")[2]):
+            found[f"The value of credentials entry {path}"] = value
+    return found
+
+
 def _leave_tracking_to_the_steps(session: Any) -> None:
     """Keep kedro-mlflow's hook out of the CLI's session: the CLI only reads the project.
 
@@ -330,6 +388,7 @@ def open_project(
         package_name=metadata.package_name,
         params=params,
         config=config,
+        credential_secrets=credential_secrets(context.config_loader, conf_source),
         _catalog=catalog,
         _conf_source=conf_source,
     )
