@@ -47,6 +47,7 @@ def _project(tmp_path: Path, *, cluster: str = "cpu", second_output: str = "b") 
         params={"p": 1},
         pipeline=lambda name: pipe,
         dataset_config=lambda name: None,
+        credential_secrets={},
     )
 
 
