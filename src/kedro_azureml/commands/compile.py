@@ -31,6 +31,7 @@ class CompiledJob:
     seconds: float
     env: str = ""  # the Kedro env compiled with, which every step loads
     env_origin: str = ""
+    cache_key: str | None = None  # the compile cache's key of ``yaml_text``, when on
 
     @property
     def job(self) -> PipelineJob:
@@ -42,11 +43,15 @@ class CompiledJob:
     @property
     def env_note(self) -> str:
         """One line for the user: which config decided this job and what the steps load."""
-        origin = f" ({self.env_origin})" if self.env_origin and self.env_origin != "-e" else ""
-        return (
-            f"Kedro environment '{self.env}'{origin}: its config decided this job, and every "
-            f"step loads it (--env {self.env})."
-        )
+        return env_note(self.env, self.env_origin)
+
+
+def env_note(env: str, env_origin: str) -> str:
+    origin = f" ({env_origin})" if env_origin and env_origin != "-e" else ""
+    return (
+        f"Kedro environment '{env}'{origin}: its config decided this job, and every step "
+        f"loads it (--env {env})."
+    )
 
 
 def check_environment_uploaded(project: KedroProject) -> None:
@@ -168,7 +173,7 @@ def compile_project(
     if job is not None:
         write_cached(project.path, key, yaml_text)
     seconds = time.perf_counter() - started
-    return CompiledJob(plan, job, yaml_text, seconds, project.env, project.env_origin)
+    return CompiledJob(plan, job, yaml_text, seconds, project.env, project.env_origin, key)
 
 
 def read_job_yaml(path: Path) -> dict[str, Any]:

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import itertools
+import os
 import re
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kedro_azureml.atomic import write_text_atomically
-from kedro_azureml.commands.compile import compile_to_file, read_job_yaml
+from kedro_azureml.commands.compile import compile_to_file, env_note, read_job_yaml
+from kedro_azureml.commands.compile_shortcut import (
+    Shortcut,
+    project_key,
+    read_shortcut,
+    write_shortcut,
+)
 from kedro_azureml.commands.jobs import JobRequest, input_values_of_yaml
 from kedro_azureml.compiler.render import CompileOptions
 from kedro_azureml.errors import KedroAzureMLError
@@ -136,19 +143,63 @@ def _compiled_job(
     yaml_path = run_dir / "pipeline.yaml"
     # A resume compiles beside the run's own YAML (same relative code path) to compare them.
     output = run_dir / ".pipeline.resume.yaml" if resuming else yaml_path
-    project = open_project(project_path, options.env, options.params)
-    compiled = compile_to_file(
-        project_path, output, options, grouping=grouping, project=project, job=job_request
-    )
+    started = time.perf_counter()
+    key = _project_key(project_path, run_dir, options, grouping, job_request)
+    cached, shortcut = _unchanged_project_job(project_path, key)
+    project = None
+    if cached is None or shortcut is None:
+        project = open_project(project_path, options.env, options.params)
+        compiled = compile_to_file(
+            project_path, output, options, grouping=grouping, project=project, job=job_request
+        )
+        yaml_text = compiled.yaml_text
+        shortcut = Shortcut(
+            compiled.cache_key or "", len(compiled.plan.steps), compiled.env, compiled.env_origin
+        )
+        if compiled.cache_key:
+            write_shortcut(project_path, key, shortcut)
+    else:
+        yaml_text = cached
+        write_text_atomically(output, yaml_text)
     if resuming:
         output.unlink()
     else:
+        seconds = time.perf_counter() - started
         console.print(
-            f"Compiled {len(compiled.plan.steps)} steps in {compiled.seconds:.2f}s -> {yaml_path}",
-            highlight=False,
+            f"Compiled {shortcut.steps} steps in {seconds:.2f}s -> {yaml_path}", highlight=False
         )
-        console.print(compiled.env_note, highlight=False)
-    return yaml_path, compiled.yaml_text, project
+        console.print(env_note(shortcut.env, shortcut.env_origin), highlight=False)
+    return yaml_path, yaml_text, project
+
+
+def _project_key(
+    project_path: Path,
+    run_dir: Path,
+    options: CompileOptions,
+    grouping: str | None,
+    job_request: JobRequest | None,
+) -> str | None:
+    """The shortcut's key (see ``compile_shortcut``); none for a named job or filters, whose
+    compile also reads the data files a cut pipeline starts from."""
+    if job_request is not None and (job_request.job or job_request.filters):
+        return None
+    code_from_yaml = os.path.relpath(project_path.resolve(), run_dir.resolve())
+    return project_key(project_path, options, grouping, job_request, code_from_yaml)
+
+
+def _unchanged_project_job(
+    project_path: Path, key: str | None
+) -> tuple[str | None, Shortcut | None]:
+    """The YAML compiled from the project as it is now, if it was, checked again for this
+    machine's secrets (its variables are in the key; the check is cheap)."""
+    from kedro_azureml.commands.compile_cache import read_cached
+    from kedro_azureml.commands.job_secrets import check_yaml_holds_no_secret, known_secrets
+
+    shortcut = read_shortcut(project_path, key)
+    yaml_text = read_cached(project_path, shortcut.yaml_key) if shortcut else None
+    if yaml_text is not None:
+        check_yaml_holds_no_secret(yaml_text, known_secrets())
+    return yaml_text, shortcut
 
 
 def _check_same_job(run_dir: Path, record: Any, yaml_text: str, from_yaml: Path | None) -> None:
