@@ -201,14 +201,15 @@ def test_the_mlflow_store_opens_once_the_warm_interpreters_are_warming(tmp_path:
 
     step = bash_step("s", f"echo $MLFLOW_RUN_ID > ${{{{outputs.out}}}}/run && {MARK_OUT}")
     runner = bash_runner(tmp_path, step, open_tracking=open_tracking, warm_start=True)
-    original = runner.processes.prepare_warm
+    original = runner.processes.prepare_warm_only
 
-    def prepare_warm(cwd: Path, env: dict[str, str]) -> None:
+    def prepare_warm_only(needed: list[tuple[Path, dict[str, str]]]) -> None:
         events.append("warming")
-        assert not any(key.startswith("MLFLOW_") for key in env)  # the zygote never gets them
-        original(cwd, env)
+        for _, env in needed:  # the zygote never gets them
+            assert not any(key.startswith("MLFLOW_") for key in env)
+        original(needed)
 
-    runner.processes.prepare_warm = prepare_warm  # type: ignore[method-assign]
+    runner.processes.prepare_warm_only = prepare_warm_only  # type: ignore[method-assign]
     result = runner.run()
 
     assert result.succeeded, result.steps["s"].reason

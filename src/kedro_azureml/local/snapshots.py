@@ -119,5 +119,18 @@ class LocalSnapshots:
         )
         return destination
 
+    def keep_only(self, codes: Sequence[Path]) -> None:
+        """Remove the snapshots of code no step runs (one made on a guess, before the job
+        was compiled), with their listings: the run folder lists what the steps saw."""
+        with self._lock:
+            unused = {code: path for code, path in self._made.items() if code not in codes}
+            for code in unused:
+                del self._made[code]
+        kept_names = {code.name for code in codes}
+        for code, path in unused.items():
+            shutil.rmtree(path.parent, ignore_errors=True)
+            if code.name not in kept_names:  # else the listing is a kept snapshot's
+                (self.run_dir / f"snapshot-{code.name}.txt").unlink(missing_ok=True)
+
     def cleanup(self) -> None:
         shutil.rmtree(self.root, ignore_errors=True)
