@@ -132,10 +132,11 @@ def test_a_snapshot_no_step_runs_in_goes_with_its_listing(tmp_path: Path) -> Non
 
     assert not made["guessed/project"].exists() and not made["other/src"].exists()
     assert (made["used/src"] / "f.txt").read_text() == "used/src"
-    # other/src was named like the kept one: the listing stays, the kept snapshot's
+    # other/src is named like the kept one: the listing is the kept snapshot's
     assert sorted(path.name for path in run_dir.glob("snapshot-*")) == ["snapshot-src.txt"]
     assert f"The files of {codes['used/src']} " in (run_dir / "snapshot-src.txt").read_text()
     assert snapshots.path_for(codes["used/src"]) == made["used/src"]
+    assert snapshots.path_for(codes["other/src"]) not in made.values()  # a new one
 
 
 # --- Interrupts -------------------------------------------------------------------------------
