@@ -323,3 +323,11 @@ def test_docker_image_flow_compiles_and_runs_locally_from_a_quoted_working_direc
     assert "4/4" in result.stdout
     report = load_object(str(last_run(small_project) / "outputs" / "report"))
     assert report == {"total": 165, "rows": 10, "max": 30}
+
+    # Compiled by the run itself: no step runs in a snapshot, so the one made on a guess before
+    # the compile (to warm the steps' interpreter sooner) is gone, and not listed as seen.
+    result = kedro(small_project, "azureml", "run", "--local")
+    assert "4/4" in result.stdout
+    run = last_run(small_project)
+    assert load_object(str(run / "outputs" / "report")) == {"total": 165, "rows": 10, "max": 30}
+    assert list(run.glob("snapshot-*")) == []

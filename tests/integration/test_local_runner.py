@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import tempfile
 import threading
@@ -24,6 +25,7 @@ from kedro_azureml.local.run_folder import (
 from kedro_azureml.local.runner import STOP_GRACE_VARIABLE
 from kedro_azureml.local.snapshots import (
     OWNER_FILE,
+    LocalSnapshots,
     kedro_project_above,
     remove_abandoned,
     snapshots_home,
@@ -106,6 +108,35 @@ def test_snapshots_of_dead_runners_are_removed(tmp_path: Path) -> None:
     remove_abandoned(tmp_path)
     assert not abandoned.exists()
     assert alive.is_dir()
+
+
+def test_a_snapshot_no_step_runs_in_goes_with_its_listing(tmp_path: Path) -> None:
+    """``run --local`` snapshots the project before the job is compiled, on a guess; when no
+    step runs in that snapshot, the run folder must not list it among what the steps saw."""
+
+    def copy(code: Path, destination: Path) -> tuple[list[str], None]:
+        shutil.copytree(code, destination)
+        return sorted(path.name for path in code.iterdir()), None
+
+    codes = {}
+    for name in ("guessed/project", "other/src", "used/src"):  # guesses first, as in a run
+        codes[name] = tmp_path / name
+        codes[name].mkdir(parents=True)
+        (codes[name] / "f.txt").write_text(name)
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    snapshots = LocalSnapshots("local-1", run_dir, copy, home=tmp_path / "home")
+    made = {name: snapshots.path_for(code) for name, code in codes.items()}
+
+    snapshots.keep_only([codes["used/src"]])
+
+    assert not made["guessed/project"].exists() and not made["other/src"].exists()
+    assert (made["used/src"] / "f.txt").read_text() == "used/src"
+    # other/src is named like the kept one: the listing is the kept snapshot's
+    assert sorted(path.name for path in run_dir.glob("snapshot-*")) == ["snapshot-src.txt"]
+    assert f"The files of {codes['used/src']} " in (run_dir / "snapshot-src.txt").read_text()
+    assert snapshots.path_for(codes["used/src"]) == made["used/src"]
+    assert snapshots.path_for(codes["other/src"]) not in made.values()  # a new one
 
 
 # --- Interrupts -------------------------------------------------------------------------------

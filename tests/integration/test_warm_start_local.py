@@ -4,8 +4,10 @@ environment; ``--cold-start`` and ``KEDRO_AZUREML_COLD_START=1`` switch them off
 
 from __future__ import annotations
 
+import os
 import re
 import textwrap
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -201,14 +203,15 @@ def test_the_mlflow_store_opens_once_the_warm_interpreters_are_warming(tmp_path:
 
     step = bash_step("s", f"echo $MLFLOW_RUN_ID > ${{{{outputs.out}}}}/run && {MARK_OUT}")
     runner = bash_runner(tmp_path, step, open_tracking=open_tracking, warm_start=True)
-    original = runner.processes.prepare_warm
+    original = runner.processes.prepare_warm_only
 
-    def prepare_warm(cwd: Path, env: dict[str, str]) -> None:
+    def prepare_warm_only(needed: Sequence[tuple[Path, dict[str, str]]]) -> None:
         events.append("warming")
-        assert not any(key.startswith("MLFLOW_") for key in env)  # the zygote never gets them
-        original(cwd, env)
+        for _, env in needed:  # the zygote never gets them
+            assert not any(key.startswith("MLFLOW_") for key in env)
+        original(needed)
 
-    runner.processes.prepare_warm = prepare_warm  # type: ignore[method-assign]
+    runner.processes.prepare_warm_only = prepare_warm_only  # type: ignore[method-assign]
     result = runner.run()
 
     assert result.succeeded, result.steps["s"].reason
@@ -252,3 +255,28 @@ def test_a_warm_steps_log_is_ordered_as_a_cold_ones(project: Path) -> None:
     own = warm[: marked[0]]
     assert any("logged by the node" in line for line in own)
     assert own[-2:] == ["printed by the node", "WARNING logged by the node pipeline_registry.py:N"]
+
+
+def test_a_zygote_no_step_needs_is_ended_and_a_needed_one_kept(tmp_path: Path) -> None:
+    """``run --local`` starts a zygote on a guess before the job is compiled; once the steps'
+    folders and environments are known, one they do not need must not run on beside them."""
+    from kedro_azureml.local.warm_start import WarmStarts
+
+    env = {"PATH": os.environ["PATH"]}
+    guessed, needed = tmp_path / "guessed", tmp_path / "needed"
+    guessed.mkdir()
+    needed.mkdir()
+    warm = WarmStarts()
+    try:
+        warm.prepare(guessed, env)
+        warm.prepare(needed, env)
+        kept = warm._zygote(needed, env)
+        ended = warm._zygote(guessed, env)
+
+        warm.prepare_only([(needed, {**env, "MLFLOW_RUN_ID": "per step"})])
+
+        assert ended._process.poll() is not None
+        assert kept._process.poll() is None
+        assert warm._zygote(needed, env) is kept
+    finally:
+        warm.close()

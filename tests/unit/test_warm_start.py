@@ -83,3 +83,25 @@ def test_warm_starts_import_the_mlflow_client_the_steps_runs_need(
     assert step_imports(tmp_path, tmp_path / "src") == ()  # the project never names MLflow
     (source / "nodes.py").write_text("def train():\n    import mlflow\n")
     assert step_imports(tmp_path, tmp_path / "src") == imports
+
+
+def test_the_zygote_maps_modules_to_their_files_once_for_its_children(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """dynaconf's ``inspect.stack()`` in every step then finds the map made."""
+    import importlib
+    import inspect
+
+    from kedro_azureml.local.zygote import index_module_files
+
+    (tmp_path / "zygote_indexed_demo.py").write_text("VALUE = 1\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "zygote_indexed_demo", raising=False)
+    module = importlib.import_module("zygote_indexed_demo")
+    monkeypatch.setitem(sys.modules, "zygote_indexed_demo", module)  # removed afterwards
+    path = os.path.realpath(str(module.__file__))
+    assert path not in inspect.modulesbyfile
+
+    index_module_files()
+
+    assert inspect.modulesbyfile[path] == "zygote_indexed_demo"

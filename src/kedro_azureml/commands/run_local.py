@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import atexit
+import gc
 import itertools
 import os
 import re
@@ -24,6 +26,9 @@ from kedro_azureml.project.kedro_project import KedroProject
 
 if TYPE_CHECKING:
     from rich.console import Console
+
+    from kedro_azureml.local.processes import StepProcesses
+    from kedro_azureml.local.snapshots import LocalSnapshots
 
 RUNS_DIR = ".kedro-azureml/runs"
 _SAFE_LABEL = re.compile(r"[^A-Za-z0-9_.-]+")
@@ -226,6 +231,72 @@ def _run_in(
     options: CompileOptions,
     *,
     record: Any,
+    from_yaml: Path | None,
+    mlflow: bool,
+    cold_start: bool = False,
+    **settings: Any,
+) -> int:
+    """Run in ``run_dir``, the zygote the steps most likely fork from warming up already
+    while the job compiles (and MLflow's store opens)."""
+    from kedro_azureml.contract.storage_paths import new_local_run_id
+    from kedro_azureml.local.processes import StepProcesses
+    from kedro_azureml.local.snapshots import LocalSnapshots
+    from kedro_azureml.local.tracking import step_imports
+    from kedro_azureml.local.warm_start import cold_start_forced
+
+    run_id = record.run_id if record is not None else new_local_run_id()
+    warm = not (cold_start or cold_start_forced())
+    # Every step gets an MLflow run, so a step's node may log to it: import that too.
+    imports = step_imports((project_path / RUNS_DIR).parent, project_path / "src") if mlflow else ()
+    processes = StepProcesses(warm_starts=warm, warm_imports=imports)
+    snapshots = LocalSnapshots(run_id, run_dir, _copy_code_snapshot)
+    try:
+        if warm and from_yaml is None:
+            _warm_up_early(processes, snapshots, project_path, options, run_id)
+        return _compile_and_run(
+            run_dir,
+            project_path,
+            options,
+            record=record,
+            run_id=run_id,
+            from_yaml=from_yaml,
+            mlflow=mlflow,
+            processes=processes,
+            snapshots=snapshots,
+            **settings,
+        )
+    finally:  # the runner ends both too; not when the compile failed
+        processes.close_warm()
+        snapshots.cleanup()
+
+
+def _warm_up_early(
+    processes: StepProcesses,
+    snapshots: LocalSnapshots,
+    project_path: Path,
+    options: CompileOptions,
+    run_id: str,
+) -> None:
+    """Start the zygote of the steps' most likely folder and environment: the snapshot of the
+    project (or of ``--code``) and the job's ``--env-var``s. Known for sure only once the job
+    is compiled; the runner then ends it if no step runs there (``prepare_warm_only``)."""
+    from kedro_azureml.local.runner import base_step_environment
+
+    code = Path(options.code).resolve() if options.code else project_path.resolve()
+    try:
+        folder = snapshots.path_for(code)
+    except (KedroAzureMLError, OSError):
+        return  # the runner makes it again, and fails as it would have
+    processes.prepare_warm(folder, base_step_environment(run_id, dict(options.env_vars)))
+
+
+def _compile_and_run(
+    run_dir: Path,
+    project_path: Path,
+    options: CompileOptions,
+    *,
+    record: Any,
+    run_id: str,
     grouping: str | None,
     from_yaml: Path | None,
     max_workers: int | None,
@@ -234,16 +305,14 @@ def _run_in(
     job_request: JobRequest | None,
     subscription_id: str | None,
     remote_storage: bool,
-    cold_start: bool = False,
+    processes: StepProcesses,
+    snapshots: LocalSnapshots,
 ) -> int:
-    from kedro_azureml.contract.storage_paths import new_local_run_id
     from kedro_azureml.local.job import read_steps
     from kedro_azureml.local.report import print_report, progress_printer
     from kedro_azureml.local.report_page import REPORT_FILE, report_html
     from kedro_azureml.local.run_folder import RunRecord, job_hash, succeeded_steps
     from kedro_azureml.local.runner import LocalJobRunner
-    from kedro_azureml.local.tracking import step_imports
-    from kedro_azureml.local.warm_start import cold_start_forced
     from kedro_azureml.project.kedro_project import open_project
 
     yaml_path, yaml_text, project = _compiled_job(
@@ -260,7 +329,7 @@ def _run_in(
         _check_same_job(run_dir, record, yaml_text, from_yaml)
     else:
         record = RunRecord(
-            run_id=new_local_run_id(),
+            run_id=run_id,
             job_sha256=job_hash(yaml_text),
             pipeline=options.pipeline_name,
             from_yaml=str(yaml_path) if from_yaml is not None else None,
@@ -295,7 +364,6 @@ def _run_in(
         open_tracking=open_tracking,
         datastore=datastore,
         assets=assets,
-        code_snapshot=_copy_code_snapshot,
         run_dir=run_dir,
         project_dir=project_path,
         max_workers=max_workers,
@@ -303,17 +371,18 @@ def _run_in(
         on_notice=lambda message: console.print(f"[bold yellow]{message}[/]", highlight=False),
         run_id=record.run_id,
         reuse=succeeded_steps(run_dir),
-        warm_start=not (cold_start or cold_start_forced()),
-        # Every step gets an MLflow run, so a step's node may log to it: import that too.
-        warm_imports=(
-            step_imports((project_path / RUNS_DIR).parent, project_path / "src") if mlflow else ()
-        ),
+        processes=processes,
+        snapshots=snapshots,
     )
     result = runner.run()
     write_text_atomically(run_dir / "summary.json", result.to_json())
     write_text_atomically(run_dir / REPORT_FILE, report_html(result))
     print_report(console, result)
     console.print(f"Timeline of the steps: {run_dir / REPORT_FILE}", highlight=False)
+    # The run's files are written and closed: the interpreter's exit need not free, one by
+    # one, what Kedro, the project, MLflow and SQLAlchemy loaded (a second here). The
+    # operating system frees it at once; atexit handlers (logging's flush) still run.
+    atexit.register(gc.freeze)
     return result.exit_code
 
 

@@ -137,6 +137,16 @@ class StepProcesses:
         if self._warm is not None:
             self._warm.prepare(cwd, env)
 
+    def prepare_warm_only(self, needed: Sequence[tuple[Path, dict[str, str]]]) -> None:
+        """Warm the interpreters of these folders and environments; end any other."""
+        if self._warm is not None:
+            self._warm.prepare_only(needed)
+
+    def close_warm(self) -> None:
+        """End the warm interpreters (again: :meth:`__exit__` ends them too)."""
+        if self._warm is not None:
+            self._warm.close()
+
     def start(
         self,
         argv: Sequence[str],

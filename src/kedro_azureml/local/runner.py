@@ -226,6 +226,8 @@ class LocalJobRunner:
         warm_start: bool = False,
         warm_imports: Sequence[str] = (),
         open_tracking: Callable[[], LocalTracking | None] | None = None,
+        processes: StepProcesses | None = None,
+        snapshots: LocalSnapshots | None = None,
     ) -> None:
         self.steps = {step.name: step for step in steps}
         self.run_dir = run_dir
@@ -246,13 +248,18 @@ class LocalJobRunner:
         # importing MLflow and opening its store take seconds that then overlap with theirs.
         self._open_tracking = open_tracking
         self.result = RunResult(run_dir=run_dir, run_id=self.run_id, tracking=tracking)
-        self.snapshots = LocalSnapshots(self.run_id, run_dir, code_snapshot or _no_snapshot)
+        # ``snapshots`` and ``processes``: made before the job was compiled, to warm up sooner.
+        self.snapshots = snapshots or LocalSnapshots(
+            self.run_id, run_dir, code_snapshot or _no_snapshot
+        )
         # Steps an earlier attempt of this run finished (--resume): kept if their outputs are.
         self.reuse = set(reuse or ()) & set(self.steps)
         # Warm starts fork steps from an interpreter that already imported Kedro and the
         # project (local/warm_start.py); each step still runs its own command line.
         # ``warm_imports``: modules the steps will likely import, imported there beforehand.
-        self.processes = StepProcesses(warm_starts=warm_start, warm_imports=warm_imports)
+        self.processes = processes or StepProcesses(
+            warm_starts=warm_start, warm_imports=warm_imports
+        )
         self._signals: list[int] = []  # appended by the signal handler, acted on by run()
         self._kill_at: float | None = None
         for step in steps:
@@ -377,37 +384,28 @@ class LocalJobRunner:
                 ) from exc
 
     def _environment(self, step: LocalStep, *, shared_only: bool = False) -> dict[str, str]:
-        """What a step process sees: like on Azure ML, not this machine's environment.
-
-        Azure ML steps start with no user environment at all, so a local step gets only the
-        variables of ``STEP_ENV_ALLOWLIST`` (how to run programs and reach the network here),
-        then the job's own variables and the ones the runner sets (MLflow, ranks). Anything
-        else a step needs must come from the job (``--env-var``), as on Azure ML; no secret of
-        this machine (storage keys, cloud or CI tokens) reaches a step.
-        """
-        env = {
-            key: value
-            for key, value in os.environ.items()
-            if key in STEP_ENV_ALLOWLIST or key.startswith("LC_")
-        }
-        env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
-        env.update(self.extra_env)
-        env[RUN_ID_VARIABLE] = self.run_id  # as Azure ML sets them in every step
-        if not shared_only:  # shared: what a warm interpreter warms in (no MLflow run yet)
-            env[STEP_RUN_ID_VARIABLE] = f"{self.run_id}_{step.name}"
-        if self.tracking and not shared_only:
-            env.update(self.tracking.step_environment(step.name, step.display_name))
-            env[STEP_RUN_ID_VARIABLE] = env["MLFLOW_RUN_ID"]  # on Azure ML, one and the same
-        env.update(step.environment_variables)
-        return env
+        """What a step process sees (see :func:`base_step_environment`), with the step's MLflow
+        run unless ``shared_only`` (what a warm interpreter warms in: no MLflow run yet)."""
+        env = base_step_environment(self.run_id, step.environment_variables, self.extra_env)
+        if shared_only:
+            return env
+        own = {STEP_RUN_ID_VARIABLE: f"{self.run_id}_{step.name}"}
+        if self.tracking:
+            own.update(self.tracking.step_environment(step.name, step.display_name))
+            own[STEP_RUN_ID_VARIABLE] = own["MLFLOW_RUN_ID"]  # on Azure ML, one and the same
+        return {**env, **own, **step.environment_variables}
 
     def _prepare_warm_starts(self) -> None:
-        """Warm the interpreters the first steps will fork from, while inputs are prepared."""
-        for step in self.steps.values():
-            if not step.distribution and self.result.steps[step.name].status != SUCCEEDED:
-                self.processes.prepare_warm(
-                    self.working_dir(step), self._environment(step, shared_only=True)
-                )
+        """Warm the interpreters the first steps will fork from, while inputs are prepared;
+        one started before the job was known (``commands.run_local``) and none of them
+        need is ended."""
+        self.processes.prepare_warm_only(
+            [
+                (self.working_dir(step), self._environment(step, shared_only=True))
+                for step in self.steps.values()
+                if not step.distribution and self.result.steps[step.name].status != SUCCEEDED
+            ]
+        )
 
     def _empty_outputs(self, step: LocalStep) -> None:
         """A step (re)starts with empty output folders: nothing left from an earlier attempt."""
@@ -508,8 +506,10 @@ class LocalJobRunner:
         """
         try:
             with self.processes, self._signals_caught():
-                for code in sorted({step.code for step in self.steps.values() if step.code}):
+                codes = sorted({step.code for step in self.steps.values() if step.code})
+                for code in codes:
                     self.snapshots.path_for(code)  # a snapshot no step can run stops the run
+                self.snapshots.keep_only(codes)
                 self._prepare_warm_starts()
                 if self._open_tracking is not None:
                     self.tracking = self.result.tracking = self._open_tracking()
@@ -637,6 +637,30 @@ class LocalJobRunner:
         result = self.result.steps[name]
         result.status, result.reason = SKIPPED, reason
         self.on_change(result)
+
+
+def base_step_environment(
+    run_id: str, job_env: dict[str, str], extra_env: dict[str, str] | None = None
+) -> dict[str, str]:
+    """What every step process of a run sees, before its own run ids: like on Azure ML, not
+    this machine's environment.
+
+    Azure ML steps start with no user environment at all, so a local step gets only the
+    variables of ``STEP_ENV_ALLOWLIST`` (how to run programs and reach the network here),
+    then the runner's ``extra_env`` and the job's own variables (``job_env``). Anything else a
+    step needs must come from the job (``--env-var``), as on Azure ML; no secret of this
+    machine (storage keys, cloud or CI tokens) reaches a step.
+    """
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key in STEP_ENV_ALLOWLIST or key.startswith("LC_")
+    }
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    env.update(extra_env or {})
+    env[RUN_ID_VARIABLE] = run_id  # as Azure ML sets it in every step
+    env.update(job_env)
+    return env
 
 
 def _log_error(log: IO[str], message: str) -> None:

@@ -95,6 +95,8 @@ class LocalSnapshots:
         self.home = home or snapshots_home()
         self.root = self.home / run_id
         self._made: dict[Path, Path] = {}
+        self._unlisted: dict[Path, tuple[Sequence[str], str | None]] = {}
+        self._count = 0
         self._lock = threading.Lock()
 
     def path_for(self, code: Path) -> Path:
@@ -105,19 +107,32 @@ class LocalSnapshots:
             return self._made[code]
 
     def _make(self, code: Path) -> Path:
-        if not self._made:
+        if not self._count:
             remove_abandoned(self.home)
             self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
             (self.root / OWNER_FILE).write_text(str(os.getpid()))
-        destination = self.root / f"{len(self._made)}" / code.name
-        files, ignore_file = self.copy(code, destination)
-        listing = self.run_dir / f"snapshot-{code.name}.txt"
-        listing.write_text(
-            f"# The files of {code} that the steps saw (Azure ML's rules: ignore file "
-            f"{ignore_file or 'none'}, empty files dropped).\n"
-            + "".join(f"{name}\n" for name in files)
-        )
+        destination = self.root / f"{self._count}" / code.name
+        self._count += 1
+        self._unlisted[code] = self.copy(code, destination)
         return destination
+
+    def keep_only(self, codes: Sequence[Path]) -> None:
+        """Keep the snapshots of ``codes``, the ones the steps run in, and list their files in
+        the run folder; remove any other (one made on a guess, before the job was compiled)."""
+        with self._lock:
+            unused = {code: path for code, path in self._made.items() if code not in codes}
+            for code in unused:
+                del self._made[code]
+                self._unlisted.pop(code, None)
+            listings = {code: self._unlisted.pop(code) for code in codes if code in self._unlisted}
+        for path in unused.values():
+            shutil.rmtree(path.parent, ignore_errors=True)
+        for code, (files, ignore_file) in listings.items():
+            (self.run_dir / f"snapshot-{code.name}.txt").write_text(
+                f"# The files of {code} that the steps saw (Azure ML's rules: ignore file "
+                f"{ignore_file or 'none'}, empty files dropped).\n"
+                + "".join(f"{name}\n" for name in files)
+            )
 
     def cleanup(self) -> None:
         shutil.rmtree(self.root, ignore_errors=True)

@@ -236,9 +236,24 @@ class WarmStarts:
         """Start warming the zygote these steps will need, while the run does other work."""
         self._zygote(cwd, env)
 
+    def prepare_only(self, needed: Sequence[tuple[Path, dict[str, str]]]) -> None:
+        """Warm the zygotes of ``needed`` (folder, environment) and end the others: one
+        started on a guess, before the job was compiled, that the job does not need."""
+        keys = {self._key(cwd, env) for cwd, env in needed}
+        with self._lock:
+            unneeded = [key for key in self._zygotes if key not in keys]
+            ended = [self._zygotes.pop(key) for key in unneeded]
+        for zygote in ended:
+            zygote.close()
+        for cwd, env in needed:
+            self._zygote(cwd, env)
+
+    def _key(self, cwd: Path, env: dict[str, str]) -> tuple[str, tuple[tuple[str, str], ...]]:
+        return str(cwd), tuple(sorted(self._base(env).items()))
+
     def _zygote(self, cwd: Path, env: dict[str, str]) -> Zygote:
         base = self._base(env)
-        key = (str(cwd), tuple(sorted(base.items())))
+        key = self._key(cwd, env)
         with self._lock:
             if key not in self._zygotes:
                 self._zygotes[key] = Zygote(cwd, base, self._preexec, self._imports)

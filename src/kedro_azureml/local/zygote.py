@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import importlib
+import inspect
 import json
 import logging
 import os
@@ -146,6 +147,7 @@ def warm_up(root: Path) -> str | None:
     _loggers_before_the_rest = set(logging.root.manager.loggerDict)
     if _output_of(lambda: _import_the_rest(root)):
         return "importing the plugins or the project's pipeline modules printed output"
+    index_module_files()
     return None
 
 
@@ -265,12 +267,26 @@ def _flush_streams() -> None:
             stream.flush()
 
 
+def index_module_files() -> None:
+    """Map every imported module to its file in ``inspect``'s cache, once, for the children.
+
+    Kedro loads a project's settings through dynaconf, which calls ``inspect.stack()``; the
+    first call in a process maps each module of ``sys.modules`` to its real path, and this
+    process has thousands (scikit-learn, pandas, MLflow): half a second in every step. The
+    children inherit the map instead; it only says which file each module was loaded from,
+    the same in every step, and ``inspect`` still maps modules imported later by itself.
+    """
+    # A code object of no module: looking its module up scans sys.modules, filling the map.
+    inspect.getmodule(compile("", "<kedro-azureml: index module files>", "exec"))
+
+
 def _import_later(name: str) -> bool:
     """Import ``name`` between requests; False when importing printed something. Children
     that end meanwhile are reported at once (SIGCHLD), not once the import is done."""
     previous = signal.signal(signal.SIGCHLD, lambda signum, frame: _reap())
     try:
         printed = _output_of(lambda: _import_quietly(name))
+        index_module_files()
     finally:
         signal.signal(signal.SIGCHLD, previous)
     return not printed
@@ -282,17 +298,21 @@ def _import_quietly(name: str) -> None:
 
 
 def serve(lines: _Lines, added_by_python: dict[str, str], later: Sequence[str] = ()) -> None:
-    """Fork a child per request. While no request waits, import ``later`` (what the steps
-    will probably import, MLflow's client when they get MLflow runs) one module at a time:
-    the first steps need not wait for it, the later ones find it imported. Once one of them
-    printed something, every request is answered ``{"pid": -1, "cold": <why>}``."""
+    """Fork a child per request. Once the first step is forked, and while no request waits,
+    import ``later`` (what the steps will probably import, MLflow's client when they get
+    MLflow runs) one module at a time: the first step never waits for such an import (the
+    zygote is often warm before the runner has compiled the job and opened MLflow's store,
+    and the import would then still be running when the first request comes), the later
+    ones find it imported. Once one of them printed something, every request is answered
+    ``{"pid": -1, "cold": <why>}``."""
     pending = list(later)
     cold: str | None = None
+    forked = False
     while not lines.closed:
         readable, _, _ = select.select([0], [], [], 0.02)
         _reap()
         if not readable and not lines.queued:
-            if pending and cold is None and not _import_later(pending.pop(0)):
+            if pending and cold is None and forked and not _import_later(pending.pop(0)):
                 cold = "importing the modules the steps' MLflow runs need printed output"
             continue
         for line in lines.read() if readable else lines.take_queued():
@@ -304,6 +324,7 @@ def serve(lines: _Lines, added_by_python: dict[str, str], later: Sequence[str] =
             if pid == 0:
                 _become_step(json.loads(line), added_by_python)
             _send({"pid": pid})
+            forked = True
     # The runner is done (or gone); children still running end with their steps.
 
 
