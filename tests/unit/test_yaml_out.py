@@ -39,3 +39,11 @@ def test_a_trailing_newline_is_kept_and_the_yaml_stays_valid() -> None:
     # was written bare, which is not valid YAML at all.
     data = {"environment_variables": {"FOO": "x:\n", "BAR": "plain\n"}, "next": 1}
     assert _read(dump_yaml(data)) == [data, data]
+
+
+def test_a_key_too_long_for_the_simple_form_reads_back() -> None:
+    """Found by the round-trip test above: YAML reads ``key: value`` only for keys shorter
+    than 1024 characters, and escaping makes a key longer still."""
+    key = "0" * 35 + "\x1f" + "\u0100" * 200
+    data = {"jobs": {"step": {"environment_variables": {key: "", "short": "x"}}}}
+    assert _read(dump_yaml(data)) == [data, data]

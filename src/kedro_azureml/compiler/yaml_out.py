@@ -130,13 +130,21 @@ def _scalar(value: Any, strings: _PlainStrings) -> str:
     raise _NotPlain(type(value).__name__)
 
 
+# YAML readers take a key written as ``key: value`` only when it is shorter than 1024
+# characters; a longer one needs ``? key``, which PyYAML writes.
+_LONGEST_SIMPLE_KEY = 1000
+
+
 def _emit_mapping(
     data: dict[Any, Any], indent: str, lines: list[str], strings: _PlainStrings
 ) -> None:
     for key, value in data.items():
         if not isinstance(key, str):
             raise _NotPlain("non-string key")
-        head = f"{indent}{strings(key)}:"
+        written = strings(key)
+        if len(written) > _LONGEST_SIMPLE_KEY:
+            raise _NotPlain("a key YAML reads only in the explicit form")
+        head = f"{indent}{written}:"
         if isinstance(value, dict) and value:
             lines.append(head)
             _emit_mapping(value, indent + "  ", lines, strings)
