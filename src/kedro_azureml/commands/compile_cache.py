@@ -128,11 +128,17 @@ def write_cached(project_path: Path, key: str | None, yaml_text: str) -> None:
     """Keep ``yaml_text`` under ``key``; a cache that cannot be written is no cache, no error."""
     if key is None or not cache_enabled():
         return
+    write_entry(project_path, f"{key}.yaml", yaml_text, "*.yaml")
+
+
+def write_entry(project_path: Path, name: str, text: str, kind: str) -> None:
+    """Write one cache entry, then keep only the newest ``KEEP`` entries matching ``kind``
+    (a glob); a cache that cannot be written is no cache, no error."""
     folder = project_path / CACHE_DIR
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        write_text_atomically(folder / f"{key}.yaml", yaml_text)
-        entries = sorted(folder.glob("*.yaml"), key=lambda p: p.stat().st_mtime, reverse=True)
+        write_text_atomically(folder / name, text)
+        entries = sorted(folder.glob(kind), key=lambda p: p.stat().st_mtime, reverse=True)
         for old in entries[KEEP:]:
             old.unlink(missing_ok=True)
     except OSError:

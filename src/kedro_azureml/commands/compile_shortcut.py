@@ -9,9 +9,9 @@ project skips opening it.
 
 What the key reads, and why it is enough: the project's top-level files a compile reads
 (``pyproject.toml``, ``.amlignore``...) and every file under ``conf/`` and ``src/`` (the code
-and config Kedro reads; a project that moves them elsewhere gets no shortcut), the name and version of every installed distribution, every environment variable
-(``KEDRO_ENV``, ``${oc.env:...}``, whatever ``settings.py`` reads), the options and this
-plugin's own source. A project whose pipelines come from an editable package outside it, or
+and config Kedro reads; a project that moves them elsewhere gets no shortcut), the name and
+version of every installed distribution, every environment variable (``KEDRO_ENV``,
+``${oc.env:...}``, whatever ``settings.py`` reads), the options and this plugin's own source. A project whose pipelines come from an editable package outside it, or
 from files elsewhere (``-j``/filters check data files), gets no shortcut: it is compiled as
 always. Any change, down to a byte, is another key; a miss costs only the hashing.
 """
@@ -27,13 +27,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kedro_azureml.atomic import write_text_atomically
 from kedro_azureml.commands.compile_cache import (
     CACHE_DIR,
-    KEEP,
     _plain,
     _renderer_fingerprint,
     cache_enabled,
+    write_entry,
 )
 
 _HASHED_FOLDERS = ("conf", "src")
@@ -69,15 +68,14 @@ class Shortcut:
 def project_key(project_path: Path, *parts: Any) -> str | None:
     """The key of the project as it is now, compiled with ``parts`` (options...); None when
     the project cannot be keyed by its files (see the module's docstring)."""
-    if not cache_enabled():
+    if not cache_enabled() or _layout_moved(project_path):
         return None
+    root = project_path.resolve()
     digest = hashlib.sha256(_renderer_fingerprint().encode())
-    if _layout_moved(project_path):
-        return None
     try:
         digest.update(json.dumps([_plain(part) for part in parts]).encode())
-        _hash_files(digest, project_path.resolve())
-        distributions = _distributions(project_path.resolve())
+        _hash_files(digest, root)
+        distributions = _distributions(root)
     except (OSError, TypeError, ValueError):
         return None
     if distributions is None:
@@ -160,17 +158,7 @@ def read_shortcut(project_path: Path, key: str | None) -> Shortcut | None:
 
 
 def write_shortcut(project_path: Path, key: str | None, shortcut: Shortcut) -> None:
-    """Keep ``shortcut`` (and the newest few); a cache that cannot be written is no cache."""
-    if key is None:
-        return
-    folder = project_path / CACHE_DIR
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        write_text_atomically(_path(project_path, key), json.dumps(shortcut.__dict__))
-        entries = sorted(
-            folder.glob("project-*.json"), key=lambda p: p.stat().st_mtime, reverse=True
-        )
-        for old in entries[KEEP:]:
-            old.unlink(missing_ok=True)
-    except OSError:
-        return
+    """Keep ``shortcut`` (and the newest few, as the compile cache keeps its YAML)."""
+    if key is not None:
+        text = json.dumps(shortcut.__dict__)
+        write_entry(project_path, _path(project_path, key).name, text, "project-*.json")

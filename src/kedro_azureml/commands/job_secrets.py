@@ -116,11 +116,15 @@ def secret_lines(yaml_text: str, known: dict[str, str]) -> list[tuple[str, str]]
     return found or [("the compiled YAML", label) for label in _secrets_in(yaml_text, known)]
 
 
+def _listed(found: list[tuple[str, str]]) -> str:
+    """``(where, label)`` pairs as the refusal's list: where each is, never its value."""
+    return "\n".join(f"  - {option}: {label}" for option, label in found)
+
+
 def _refusal(verb: str, found: list[tuple[str, str]], where: str) -> SecretInJobError:
-    lines = "\n".join(f"  - {option}: {label}" for option, label in found)
     return SecretInJobError(
         f"Not {verb}: these values would be written into the job definition sent to Azure ML "
-        f"({where}), where anyone who can read the job sees them:\n{lines}\n{FIX}"
+        f"({where}), where anyone who can read the job sees them:\n{_listed(found)}\n{FIX}"
     )
 
 
@@ -140,10 +144,9 @@ def check_given_yaml_holds_no_secret(yaml_text: str, path: str, known: dict[str,
     the run folder, so it gets the check every compiled job gets."""
     found = secret_lines(yaml_text, known)
     if found:
-        lines = "\n".join(f"  - {option}: {label}" for option, label in found)
         raise SecretInJobError(
             f"Not run: {path} holds values that every step would get in its command or "
-            f"environment, and that the run folder would keep:\n{lines}\n{FIX}"
+            f"environment, and that the run folder would keep:\n{_listed(found)}\n{FIX}"
         )
 
 
